@@ -1,0 +1,1 @@
+"""ta-rules: decide Trade Assurance claims from versioned YAML rulesets."""

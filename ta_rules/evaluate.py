@@ -1,0 +1,168 @@
+"""Evaluate facts against a ruleset: validated facts in, :class:`Verdict` out.
+
+Evaluation never parses YAML and never raises for a policy reason: missing data becomes a
+reason. An exception other than :class:`~ta_rules.errors.FactsError` (bad facts),
+:class:`~ta_rules.errors.ParameterError` (bad overrides) or
+:class:`~ta_rules.errors.UnknownRulesetError` (no such ruleset) is a bug in the library.
+"""
+
+from __future__ import annotations
+
+import decimal
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final
+
+from ta_rules._version import __version__
+from ta_rules.facts import Facts, parse_facts
+from ta_rules.messages import json_value, render, resolve_locale
+from ta_rules.money import Money
+from ta_rules.rulesets.compile import Ruleset
+from ta_rules.rulesets.registry import Registry, default_registry
+from ta_rules.verdict import Reason, RulesetRef, TraceEntry, Verdict
+
+__all__ = ["decide", "evaluate", "evaluate_many", "explain", "order_date", "select_ruleset"]
+
+#: Decimal context for decisions: enough precision that money arithmetic is exact.
+DECISION_CONTEXT: Final = decimal.Context(
+    prec=60, rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+
+
+def order_date(facts: Facts) -> Any:
+    """The date that selects the ruleset version: placed_on, else confirmed_on, else submitted."""
+    c = facts.contract
+    return c.placed_on or c.confirmed_on or facts.claim.submitted_on
+
+
+def select_ruleset(
+    facts: Facts, *, ruleset: str | Ruleset | None = None, version: str | None = None,
+    registry: Registry | None = None,
+) -> Ruleset:
+    """The ruleset to judge ``facts`` with (given, pinned by version, or in force by date)."""
+    if isinstance(ruleset, Ruleset):
+        return ruleset
+    reg = registry or default_registry()
+    return reg.select(ruleset, version, on=None if version else order_date(facts))
+
+
+def decide(
+    ruleset: Ruleset, facts: Facts, params: Mapping[str, Any], *, trace: list[Any] | None = None
+) -> tuple[str, list[tuple[Any, ...]], Money, Money | None]:
+    """Run a compiled ruleset on validated facts: the decision core, without the verdict.
+
+    Returns:
+        (outcome, raw reasons, max_refund, coverage_cap); raw reasons are
+        ``(code, rule id, subject, values)`` tuples.
+    """
+    with decimal.localcontext(DECISION_CONTEXT):
+        if trace is None:
+            result = ruleset._decide(facts, params, None)
+        else:
+            result = ruleset._decide_traced(facts, params, trace)
+    return result  # type: ignore[return-value]
+
+
+def facts_hash(facts: Facts) -> str:
+    """``sha256:`` of the canonical JSON of validated facts."""
+    data = json.dumps(facts.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
+
+
+def evaluate(
+    facts: Mapping[str, Any] | Facts,
+    *,
+    ruleset: str | Ruleset | None = None,
+    version: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    trace: bool = False,
+    locale: str = "en",
+    registry: Registry | None = None,
+) -> Verdict:
+    """Decide one claim.
+
+    Args:
+        facts: The facts document (a mapping as read from YAML/JSON) or validated :class:`Facts`.
+        ruleset: A ruleset name, a compiled :class:`Ruleset`, or None for the default.
+        version: Pin a version instead of choosing the one in force on the order date.
+        parameters: Override ruleset parameters by name.
+        trace: Record every rule evaluated and the values it saw.
+        locale: The locale messages are rendered in.
+        registry: Where to find rulesets by name (default: the bundled rulesets).
+
+    Returns:
+        The verdict.
+
+    Raises:
+        FactsError: The facts are invalid (every offending path is named).
+        ParameterError: An override names an unknown parameter or has a bad value.
+        UnknownRulesetError: No ruleset or version matches.
+
+    Example:
+        >>> import yaml
+        >>> from importlib.resources import files
+        >>> text = (files("ta_rules") / "examples" / "late-shipment.yaml").read_text()
+        >>> verdict = evaluate(yaml.safe_load(text)["facts"])
+        >>> verdict.outcome, sorted(verdict.codes), str(verdict.max_refund)
+        ('covered', ['LATE_SHIPMENT'], '5000.00 USD')
+    """
+    valid = parse_facts(facts)
+    rs = select_ruleset(valid, ruleset=ruleset, version=version, registry=registry)
+    params, shown = rs.bind_parameters(parameters)
+    loc = resolve_locale(locale)
+    entries: list[Any] | None = [] if trace else None
+    outcome, raw, max_refund, cap = decide(rs, valid, params, trace=entries)
+    reasons = []
+    seen: set[str] = set()
+    for code, rule_id, subject, values in raw:
+        if code in seen:
+            continue
+        seen.add(code)
+        definition = rs.reasons[code]
+        rule = rs.rules[rule_id]
+        reasons.append(Reason.model_construct(
+            code=code,
+            kind=definition.kind,
+            rule=rule_id,
+            location=str(rule.location),
+            subject=subject,
+            message=render(definition.message, values, loc),
+            values={k: json_value(v) for k, v in values.items()} if values else {},
+        ))
+    trace_entries = None
+    if entries is not None:
+        trace_entries = tuple(
+            TraceEntry.model_construct(rule=rid, group=group, subject=subject, applied=applied,
+                                       values={k: json_value(v) for k, v in seen_values.items()})
+            for rid, group, subject, applied, seen_values in entries
+        )
+    return Verdict.model_construct(
+        outcome=outcome,
+        reasons=tuple(reasons),
+        max_refund=max_refund.rounded("half_up") if max_refund is not None else max_refund,
+        coverage_cap=cap.rounded("half_up") if cap is not None else None,
+        ruleset=RulesetRef.model_construct(name=rs.name, version=rs.version,
+                                           content_hash=rs.content_hash, source=rs.source),
+        parameters=shown,
+        locale=str(loc),
+        facts_hash=facts_hash(valid),
+        engine="compiled",
+        ta_rules_version=__version__,
+        trace=trace_entries,
+    )
+
+
+def explain(facts: Mapping[str, Any] | Facts, **options: Any) -> Verdict:
+    """Evaluate with the trace on: every rule evaluated, whether it applied, what it read."""
+    options["trace"] = True
+    return evaluate(facts, **options)
+
+
+def evaluate_many(
+    items: Iterable[Mapping[str, Any] | Facts], **options: Any
+) -> Iterator[Verdict]:
+    """Evaluate claims one after another, yielding verdicts in order (streaming)."""
+    for facts in items:
+        yield evaluate(facts, **options)

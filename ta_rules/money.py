@@ -1,0 +1,328 @@
+"""Exact money: a Decimal amount with an ISO-4217 currency.
+
+Amounts are never floats. Arithmetic and comparison between two currencies raise
+:class:`CurrencyMismatchError` instead of guessing a rate; conversion is the policy's job and
+is written in the ruleset.
+
+Example:
+    >>> a = Money.of("5000.00", "USD")
+    >>> (a - Money.of("1500", "USD")).amount
+    Decimal('3500.00')
+    >>> Money.of("10.005", "USD").rounded().amount
+    Decimal('10.01')
+"""
+
+from __future__ import annotations
+
+import decimal
+import functools
+import re
+from decimal import Decimal
+from typing import Any, Final
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from ta_rules.errors import TaRulesError
+
+__all__ = [
+    "ROUNDING_MODES",
+    "CurrencyMismatchError",
+    "Money",
+    "is_known_currency",
+    "minor_unit",
+    "parse_amount",
+    "round_to",
+]
+
+#: Rounding modes a ruleset may name, mapped to :mod:`decimal` constants.
+ROUNDING_MODES: Final[dict[str, str]] = {
+    "half_up": decimal.ROUND_HALF_UP,
+    "half_even": decimal.ROUND_HALF_EVEN,
+    "half_down": decimal.ROUND_HALF_DOWN,
+    "down": decimal.ROUND_DOWN,
+    "up": decimal.ROUND_UP,
+    "floor": decimal.ROUND_FLOOR,
+    "ceiling": decimal.ROUND_CEILING,
+}
+
+#: Largest number of digits an amount may have before the decimal point.
+MAX_INTEGER_DIGITS: Final = 15
+_AMOUNT_RE: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+_CURRENCY_RE: Final = re.compile(r"[A-Z]{3}")
+
+
+class CurrencyMismatchError(TaRulesError, TypeError):
+    """Arithmetic or comparison between amounts of two different currencies."""
+
+
+@functools.cache
+def _currencies() -> frozenset[str]:
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies())
+
+
+def is_known_currency(code: str) -> bool:
+    """Whether ``code`` is an ISO-4217 currency code known to babel's CLDR data."""
+    return code in _currencies()
+
+
+@functools.cache
+def minor_unit(currency: str) -> int:
+    """Number of decimal places of the currency's minor unit (USD 2, JPY 0, BHD 3)."""
+    from babel.numbers import get_currency_precision
+
+    return int(get_currency_precision(currency))
+
+
+def round_to(amount: Decimal, places: int, mode: str = "half_up") -> Decimal:
+    """Round ``amount`` to ``places`` decimal places with a named rounding mode.
+
+    Args:
+        amount: The value to round.
+        places: Decimal places to keep (may be 0).
+        mode: One of :data:`ROUNDING_MODES`.
+
+    Returns:
+        The rounded Decimal.
+    """
+    exp = Decimal(1).scaleb(-places)
+    return amount.quantize(exp, rounding=ROUNDING_MODES[mode])
+
+
+def parse_amount(value: object) -> Decimal:
+    """Parse an amount given as a decimal string or an int; floats are refused.
+
+    Raises:
+        ValueError: With a message saying what was expected and found.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(
+            f"expected a decimal string such as \"5000.00\", found the {type(value).__name__} "
+            f"{value!r} (floats are never used for money)"
+        )
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"expected a finite amount, found {value}")
+        text = format(value, "f")
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text) > 64:
+            raise ValueError(f"expected a decimal string, found a string of {len(value)} characters")
+    else:
+        raise ValueError(
+            f"expected a decimal string such as \"5000.00\", found {type(value).__name__}"
+        )
+    if not _AMOUNT_RE.fullmatch(text):
+        raise ValueError(f"expected a decimal string such as \"5000.00\", found {value!r}")
+    integer = text.lstrip("-").split(".")[0]
+    if len(integer) > MAX_INTEGER_DIGITS:
+        raise ValueError(
+            f"amount has {len(integer)} digits before the point; at most {MAX_INTEGER_DIGITS}"
+        )
+    return Decimal(text)
+
+
+class Money:
+    """An exact amount of one currency. Immutable and hashable.
+
+    Attributes:
+        amount: The Decimal amount.
+        currency: The ISO-4217 code.
+    """
+
+    __slots__ = ("amount", "currency")
+
+    amount: Decimal
+    currency: str
+
+    def __init__(self, amount: Decimal, currency: str) -> None:
+        object.__setattr__(self, "amount", amount)
+        object.__setattr__(self, "currency", currency)
+
+    @classmethod
+    def of(cls, amount: object, currency: str) -> Money:
+        """Build Money from a decimal string or int and a currency code, validating both.
+
+        Raises:
+            ValueError: For a float, a malformed amount or an unknown currency.
+        """
+        if not isinstance(currency, str) or not _CURRENCY_RE.fullmatch(currency):
+            raise ValueError(f"expected a three-letter upper-case ISO-4217 code, found {currency!r}")
+        if not is_known_currency(currency):
+            raise ValueError(f"unknown currency code {currency!r}")
+        return cls(parse_amount(amount), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """Zero in ``currency``."""
+        return cls(Decimal(0), currency)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Money is immutable")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Money, (self.amount, self.currency))
+
+    def __repr__(self) -> str:
+        return f"Money('{self.amount}', '{self.currency}')"
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+    def _same(self, other: Money, op: str) -> None:
+        if self.currency != other.currency:
+            raise CurrencyMismatchError(
+                f"cannot {op} {self.currency} and {other.currency} amounts without a conversion"
+            )
+
+    def __add__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "add")
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other, "subtract")
+        return Money(self.amount - other.amount, self.currency)
+
+    def __mul__(self, other: object) -> Money:
+        if isinstance(other, bool) or not isinstance(other, int | Decimal):
+            return NotImplemented
+        return Money(self.amount * other, self.currency)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        return self.currency == other.currency and self.amount == other.amount
+
+    def __hash__(self) -> int:
+        return hash((self.amount, self.currency))
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other, "compare")
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other, "compare")
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other, "compare")
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other, "compare")
+        return self.amount >= other.amount
+
+    def rounded(self, mode: str = "half_up", places: int | None = None) -> Money:
+        """Round to the currency's minor unit (or ``places``) with a named mode."""
+        digits = minor_unit(self.currency) if places is None else places
+        return Money(round_to(self.amount, digits, mode), self.currency)
+
+    def to_json(self) -> dict[str, str]:
+        """Return ``{"amount": "...", "currency": "..."}`` rounded to the minor unit."""
+        return {"amount": _format_amount(self), "currency": self.currency}
+
+    # pydantic integration -------------------------------------------------------------
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        fields = core_schema.typed_dict_schema(
+            {
+                "amount": core_schema.typed_dict_field(
+                    core_schema.no_info_plain_validator_function(_validate_amount)
+                ),
+                "currency": core_schema.typed_dict_field(
+                    core_schema.no_info_plain_validator_function(_validate_currency)
+                ),
+            },
+            extra_behavior="forbid",
+        )
+        return core_schema.no_info_wrap_validator_function(
+            _validate_money,
+            fields,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda m: m.to_json(), when_used="always"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "type": "object",
+            "title": "Money",
+            "description": "A decimal amount (as a string or integer) with an ISO-4217 currency.",
+            "properties": {
+                "amount": {
+                    "oneOf": [
+                        {"type": "string", "pattern": r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"},
+                        {"type": "integer"},
+                    ]
+                },
+                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            },
+            "required": ["amount", "currency"],
+            "additionalProperties": False,
+        }
+
+
+def _format_amount(m: Money) -> str:
+    places = minor_unit(m.currency)
+    exp = m.amount.as_tuple().exponent
+    if isinstance(exp, int) and -exp > places:
+        # More precision than the minor unit (an unrounded intermediate): keep it all.
+        return format(m.amount, "f")
+    return format(round_to(m.amount, places), "f")
+
+
+def _validate_amount(value: Any) -> Decimal:
+    try:
+        return parse_amount(value)
+    except ValueError as exc:
+        raise PydanticCustomError("amount", "{detail}", {"detail": str(exc)}) from None
+
+
+def _validate_currency(value: Any) -> str:
+    if not isinstance(value, str) or not _CURRENCY_RE.fullmatch(value):
+        raise PydanticCustomError(
+            "currency_code",
+            "expected a three-letter upper-case ISO-4217 code, found {found}",
+            {"found": repr(value)[:40]},
+        )
+    if not is_known_currency(value):
+        raise PydanticCustomError(
+            "currency_unknown", "unknown ISO-4217 currency code {found}", {"found": value}
+        )
+    return value
+
+
+def _validate_money(value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Money:
+    if isinstance(value, Money):
+        return value
+    fields = handler(value)
+    amount: Decimal = fields["amount"]
+    currency: str = fields["currency"]
+    exp = amount.as_tuple().exponent
+    places = minor_unit(currency)
+    if isinstance(exp, int) and -exp > places:
+        raise PydanticCustomError(
+            "amount_precision",
+            "{amount} has more decimal places than {currency} allows ({places})",
+            {"amount": str(amount), "currency": currency, "places": places},
+        )
+    return Money(amount, currency)

@@ -1,0 +1,378 @@
+"""Safe YAML loading that keeps the position of every value and closes YAML's traps.
+
+PyYAML's node tree is walked into plain data and a map of data path -> position, so later
+stages (pydantic, the compiler, the scenario runner) can point at ``file:line:column``.
+
+Traps closed here:
+- duplicate keys (PyYAML silently keeps the last) are errors;
+- anchors, aliases and merge keys are refused (they make positions ambiguous and allow
+  "billion laughs" expansion);
+- explicit tags (``!!python/object``...) are refused;
+- only ``true``/``false`` are booleans (``no``, ``on``, ``yes`` stay strings), octal-looking
+  and sexagesimal numbers are not numbers, and every plain scalar YAML read as something
+  other than a string is remembered so a schema error can say "quote it";
+- non-UTF-8 bytes, tabs, oversized files and excessive nesting are reported with a place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from typing import Any, Final
+
+import yaml
+from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ta_rules.errors import Diagnostic, Location
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "YamlDocument", "load_yaml", "path_str"]
+
+MAX_BYTES: Final = 2 * 1024 * 1024
+MAX_DEPTH: Final = 64
+MAX_NODES: Final = 200_000
+
+Path = tuple[str | int, ...]
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Trap(Exception):
+    def __init__(self, code: str, message: str, mark: yaml.Mark | None, hint: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.mark = mark
+        self.hint = hint
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2-like scalars and no anchors, aliases or tags."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            raise _Trap(
+                "yaml.alias",
+                f"aliases (*{event.anchor}) are not allowed in these files",
+                event.start_mark,
+                "write the value out in full",
+            )
+        if isinstance(event, NodeEvent) and event.anchor is not None:
+            raise _Trap(
+                "yaml.anchor",
+                f"anchors (&{event.anchor}) are not allowed in these files",
+                event.start_mark,
+                "write each value out in full",
+            )
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag != "!" and not (
+            isinstance(event, CollectionStartEvent) and event.implicit
+        ):
+            raise _Trap(
+                "yaml.tag",
+                f"explicit YAML tags ({tag}) are not allowed",
+                event.start_mark,
+                "remove the tag; values are typed by the file format",
+            )
+        self._ta_depth = getattr(self, "_ta_depth", 0) + 1
+        try:
+            if self._ta_depth > MAX_DEPTH:
+                raise _Trap(
+                    "yaml.too-deep",
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._ta_depth -= 1
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+_Loader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _ScalarInfo:
+    tag: str
+    style: str | None
+    start: int
+    end: int
+    line: int
+    column: int
+
+
+@dataclasses.dataclass
+class YamlDocument:
+    """A loaded YAML document with the position of every value.
+
+    Attributes:
+        source: The file name used in diagnostics.
+        text: The decoded file text.
+        data: The plain data (dicts, lists, str, int, float, bool, None, date).
+    """
+
+    source: str
+    text: str
+    data: Any
+    _marks: dict[Path, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    _key_marks: dict[Path, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    _scalars: dict[Path, _ScalarInfo] = dataclasses.field(default_factory=dict)
+
+    def location(self, path: Path, *, key: bool = False) -> Location:
+        """The location of the value (or key) at ``path``, or of its nearest ancestor."""
+        marks = self._key_marks if key else self._marks
+        probe = tuple(path)
+        while probe and probe not in marks and probe not in self._marks:
+            probe = probe[:-1]
+        line, col = marks.get(probe) or self._marks.get(probe) or (1, 1)
+        return Location(self.source, line, col, path_str(path))
+
+    def plain_non_string(self, path: Path) -> str | None:
+        """If the value at ``path`` was an unquoted scalar YAML read as a non-string, its text."""
+        info = self._scalars.get(tuple(path))
+        if info is None or info.style is not None or info.tag in (_STR, _NULL):
+            return None
+        return self.text[info.start : info.end]
+
+    def offset_location(self, path: Path, offset: int) -> Location:
+        """Location of character ``offset`` of the string value at ``path``.
+
+        The characters of a YAML string value appear, in order, in its source text (folding
+        only removes line breaks, indentation and quotes), so the offset is found by walking
+        the value along the source.
+        """
+        info = self._scalars.get(tuple(path))
+        if info is None:
+            return self.location(path)
+        value = self.data_at(path)
+        if not isinstance(value, str):
+            return self.location(path)
+        src = self.text
+        i = info.start
+        if info.style in ("|", ">"):
+            nl = src.find("\n", i)
+            i = nl + 1 if nl != -1 else i
+        elif info.style in ("'", '"'):
+            i += 1
+        for ch in value[: max(0, min(offset, len(value)))]:
+            j = src.find(ch, i, info.end) if not ch.isspace() else i
+            if ch.isspace():
+                # a space may come from a folded line break; skip any run of whitespace
+                while i < info.end and src[i].isspace():
+                    i += 1
+                continue
+            if j == -1:
+                return Location(self.source, info.line, info.column, path_str(path))
+            i = j + 1
+        while i < info.end and src[i].isspace():
+            i += 1
+        line = src.count("\n", 0, i) + 1
+        col = i - (src.rfind("\n", 0, i) + 1) + 1
+        return Location(self.source, line, col, path_str(path))
+
+    def data_at(self, path: Path) -> Any:
+        """The data at ``path`` (``None`` when it does not exist)."""
+        cur = self.data
+        for part in path:
+            try:
+                cur = cur[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return cur
+
+
+def path_str(path: Path) -> str:
+    """Render a data path as ``gates[2].when``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _diag(source: str, code: str, message: str, mark: yaml.Mark | None,
+          hint: str | None = None, path: Path = ()) -> Diagnostic:
+    line = mark.line + 1 if mark is not None else 1
+    col = mark.column + 1 if mark is not None else 1
+    return Diagnostic(code, message, Location(source, line, col, path_str(path)), hint)
+
+
+def _decode(raw: bytes, source: str) -> tuple[str | None, list[Diagnostic]]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        return None, [
+            Diagnostic(
+                "yaml.encoding",
+                f"the file is not valid UTF-8: byte 0x{raw[exc.start]:02x} cannot start a "
+                "character",
+                Location(source, line, col),
+                "save the file as UTF-8",
+            )
+        ]
+    return text.removeprefix("\ufeff"), []
+
+
+def load_yaml(
+    content: str | bytes, source: str, *, max_bytes: int = MAX_BYTES
+) -> tuple[YamlDocument | None, list[Diagnostic]]:
+    """Parse one YAML document, keeping positions.
+
+    Args:
+        content: The file content (bytes are decoded as UTF-8).
+        source: The file name to use in diagnostics.
+        max_bytes: Files larger than this are refused before parsing.
+
+    Returns:
+        The document (``None`` when it cannot be read) and the problems found.
+    """
+    size = len(content.encode("utf-8") if isinstance(content, str) else content)
+    if size > max_bytes:
+        return None, [
+            Diagnostic(
+                "yaml.too-large",
+                f"the file is {size} bytes; at most {max_bytes} bytes are read",
+                Location(source, 1, 1),
+            )
+        ]
+    if isinstance(content, bytes):
+        text, problems = _decode(content, source)
+        if text is None:
+            return None, problems
+    else:
+        text = content
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except _Trap as trap:
+        return None, [_diag(source, trap.code, trap.message, trap.mark, trap.hint)]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = (exc.problem or exc.context or "invalid YAML").strip()
+        hint = None
+        if mark is not None:
+            lines = text.splitlines()
+            if mark.line < len(lines) and "\t" in lines[mark.line]:
+                hint = "YAML does not allow tabs for indentation; use spaces"
+        if exc.context and exc.problem:
+            message = f"{exc.problem} ({exc.context})"
+        return None, [_diag(source, "yaml.syntax", message, mark, hint)]
+    except yaml.YAMLError as exc:
+        return None, [Diagnostic("yaml.syntax", str(exc), Location(source, 1, 1))]
+    except RecursionError:
+        return None, [Diagnostic("yaml.too-deep", "the document is nested too deeply",
+                                 Location(source, 1, 1))]
+    finally:
+        loader.dispose()
+    doc = YamlDocument(source=source, text=text, data=None)
+    if node is None:
+        return doc, []
+    problems: list[Diagnostic] = []
+    counter = [0]
+    doc.data = _build(node, (), doc, problems, loader, counter)
+    return doc, problems
+
+
+def _build(node: Node, path: Path, doc: YamlDocument, problems: list[Diagnostic],
+           loader: _Loader, counter: list[int]) -> Any:
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        if counter[0] == MAX_NODES + 1:
+            problems.append(_diag(doc.source, "yaml.too-large",
+                                  f"more than {MAX_NODES} values in one document",
+                                  node.start_mark, path=path))
+        return None
+    doc._marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, MappingNode):
+        out: dict[str, Any] = {}
+        first_seen: dict[str, yaml.Mark] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                problems.append(_diag(doc.source, "yaml.complex-key",
+                                      "mapping keys must be plain strings",
+                                      key_node.start_mark, path=path))
+                continue
+            key = str(key_node.value)
+            if key == "<<" and key_node.style is None:
+                problems.append(_diag(doc.source, "yaml.merge-key",
+                                      "merge keys (<<) are not allowed in these files",
+                                      key_node.start_mark, "write the keys out in full", path))
+                continue
+            child = (*path, key)
+            if key in first_seen:
+                prev = first_seen[key]
+                problems.append(
+                    Diagnostic(
+                        "yaml.duplicate-key",
+                        f"duplicate key '{key}' (first defined at line {prev.line + 1}); YAML "
+                        "would silently keep only the last value",
+                        Location(doc.source, key_node.start_mark.line + 1,
+                                 key_node.start_mark.column + 1, path_str(child)),
+                        "remove or rename one of them",
+                    )
+                )
+                continue
+            first_seen[key] = key_node.start_mark
+            doc._key_marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _build(value_node, child, doc, problems, loader, counter)
+        return out
+    if isinstance(node, SequenceNode):
+        return [
+            _build(item, (*path, i), doc, problems, loader, counter)
+            for i, item in enumerate(node.value)
+        ]
+    assert isinstance(node, ScalarNode)
+    doc._scalars[path] = _ScalarInfo(
+        node.tag, node.style, node.start_mark.index, node.end_mark.index,
+        node.start_mark.line + 1, node.start_mark.column + 1,
+    )
+    return _scalar(node, loader)
+
+
+def _scalar(node: ScalarNode, loader: _Loader) -> Any:
+    tag, value = node.tag, node.value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return value.lower() == "true"
+    if tag == _INT:
+        text = value.replace("_", "")
+        if text.startswith(("0o", "0x")):
+            return int(text, 0)
+        return int(text, 10)
+    if tag == _FLOAT:
+        return float(value)
+    if tag == _TIMESTAMP:
+        stamp = loader.construct_yaml_timestamp(node)
+        if isinstance(stamp, dt.datetime | dt.date):
+            return stamp
+        return value
+    return value

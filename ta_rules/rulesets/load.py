@@ -1,0 +1,170 @@
+"""Load a ruleset file: YAML with positions, then the file schema, then the compiler."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ta_rules.errors import Diagnostic, Location, RulesetError
+from ta_rules.rulesets._yaml import YamlDocument, load_yaml
+from ta_rules.rulesets.compile import Ruleset, compile_ruleset
+from ta_rules.rulesets.schema import RulesetSpec
+
+__all__ = ["load_ruleset", "load_ruleset_spec", "loads_ruleset", "schema_diagnostics"]
+
+_TYPE_CODES = {
+    "missing": "schema.missing",
+    "extra_forbidden": "schema.unknown-field",
+    "literal_error": "schema.choice",
+    "string_pattern_mismatch": "schema.pattern",
+}
+
+
+def schema_diagnostics(
+    exc: ValidationError, doc: YamlDocument, model: type[BaseModel], prefix: str = "schema"
+) -> list[Diagnostic]:
+    """Turn pydantic errors into diagnostics at the YAML positions they refer to."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(
+            p for p in err["loc"]
+            if not (isinstance(p, str) and (p.startswith(("function-", "lax-", "str", "json-"))
+                                            or p in ("ValueSpec", "constrained-str")))
+        )
+        kind = str(err["type"])
+        code = _TYPE_CODES.get(kind, f"{prefix}.invalid").replace("schema", prefix, 1)
+        message = str(err["msg"]).removeprefix("Value error, ")
+        hint = None
+        if kind == "missing":
+            message = f"missing required field '{loc[-1]}'"
+            location = doc.location(loc[:-1])
+        elif kind == "extra_forbidden":
+            message = f"unknown field '{loc[-1]}'"
+            location = doc.location(loc, key=True)
+            allowed = _allowed_fields(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            if close:
+                hint = f"did you mean '{close[0]}'?"
+            elif allowed:
+                hint = "allowed here: " + ", ".join(allowed)
+        else:
+            location = doc.location(loc)
+            raw = doc.plain_non_string(loc)
+            if raw is not None and kind.endswith("_type"):
+                value = doc.data_at(loc)
+                hint = f"YAML reads {raw} as {type(value).__name__}; quote it: \"{raw}\""
+                code = f"{prefix}.yaml-coercion"
+            else:
+                found = err.get("input")
+                if kind not in ("value_error", "assertion_error") and not isinstance(
+                        found, dict | list):
+                    message += f", found {found!r}"[:120]
+        out.append(Diagnostic(code, message, location, hint))
+    return out
+
+
+def _allowed_fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    """Field names allowed at ``path`` of ``model`` (best effort, for hints)."""
+    current: Any = model
+    for part in path:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            return []
+        info = fields.get(part) or next(
+            (f for f in fields.values() if f.alias == part), None)
+        if info is None:
+            current = None
+            continue
+        current = _model_in(info.annotation)
+    fields = getattr(current, "model_fields", None)
+    if not fields:
+        return []
+    return [f.alias or n for n, f in fields.items()]
+
+
+def _model_in(annotation: Any) -> Any:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def load_ruleset_spec(content: str | bytes, source: str) -> tuple[RulesetSpec, YamlDocument]:
+    """Read and validate a ruleset file's text (YAML + file schema), without compiling.
+
+    Raises:
+        RulesetError: For YAML or schema problems, with positions.
+    """
+    doc, problems = load_yaml(content, source)
+    if doc is None or problems:
+        raise RulesetError(problems, sources={source: doc.text} if doc else {})
+    if not isinstance(doc.data, dict):
+        raise RulesetError(
+            [Diagnostic("schema.invalid", "a ruleset file must be a mapping with ruleset:, "
+                        "version:, ...", Location(source, 1, 1))],
+            sources={source: doc.text},
+        )
+    try:
+        spec = RulesetSpec.model_validate(doc.data)
+    except ValidationError as exc:
+        raise RulesetError(schema_diagnostics(exc, doc, RulesetSpec),
+                           sources={source: doc.text}) from None
+    return spec, doc
+
+
+def content_hash(content: str | bytes) -> str:
+    """``sha256:<hex>`` of a file's bytes."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def loads_ruleset(content: str | bytes, source: str = "<string>") -> Ruleset:
+    """Load and compile a ruleset from its text.
+
+    Args:
+        content: The YAML text (or bytes).
+        source: The name to show in diagnostics.
+
+    Returns:
+        The compiled ruleset.
+
+    Raises:
+        RulesetError: With every problem, each with file:line:column.
+    """
+    spec, doc = load_ruleset_spec(content, source)
+    return compile_ruleset(spec, doc, source=source, content_hash=content_hash(content))
+
+
+def load_ruleset(path: str | os.PathLike[str]) -> Ruleset:
+    """Load and compile one ruleset file.
+
+    Example:
+        >>> from importlib.resources import files
+        >>> rs = load_ruleset(str(files("ta_rules") / "rules" / "trade-assurance-2015.1.yaml"))
+        >>> (rs.name, rs.version)
+        ('trade-assurance', '2015.1')
+
+    Raises:
+        RulesetError: If the file cannot be read or has any problem.
+    """
+    name = os.fspath(path)
+    try:
+        content = Path(name).read_bytes()
+    except OSError as exc:
+        raise RulesetError(
+            [Diagnostic("file.unreadable", f"cannot read the file: {exc.strerror or exc}",
+                        Location(name))]
+        ) from None
+    return loads_ruleset(content, name)

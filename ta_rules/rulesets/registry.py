@@ -1,0 +1,195 @@
+"""A registry of ruleset versions, selected by the date an order was placed.
+
+The bundled rulesets ship inside the package (``ta_rules/rules``, also reachable as the
+top-level ``rules/`` folder of a checkout) and are read with :mod:`importlib.resources`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from importlib.resources import files
+from pathlib import Path
+
+from ta_rules.errors import Diagnostic, Location, RulesetError, UnknownRulesetError
+from ta_rules.rulesets.compile import Ruleset
+from ta_rules.rulesets.load import load_ruleset, loads_ruleset
+
+__all__ = ["Registry", "bundled_ruleset_files", "default_registry"]
+
+DEFAULT_NAME = "trade-assurance"
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def check_versions(rulesets: Sequence[Ruleset]) -> list[Diagnostic]:
+    """Problems between versions of one ruleset: duplicates, overlaps and gaps."""
+    problems: list[Diagnostic] = []
+    by_name: dict[str, list[Ruleset]] = {}
+    for rs in rulesets:
+        by_name.setdefault(rs.name, []).append(rs)
+    for name, group in by_name.items():
+        seen: dict[str, Ruleset] = {}
+        for rs in group:
+            if rs.version in seen:
+                problems.append(Diagnostic(
+                    "registry.duplicate-version",
+                    f"{name} version {rs.version} is defined twice",
+                    rs.effective_location, related=(seen[rs.version].effective_location,)))
+            seen[rs.version] = rs
+        ordered = sorted(seen.values(), key=lambda r: (r.effective_from or dt.date.min))
+        for prev, nxt in zip(ordered, ordered[1:], strict=False):
+            start = nxt.effective_from or dt.date.min
+            end = prev.effective_until
+            if end is None or end > start:
+                problems.append(Diagnostic(
+                    "registry.overlap",
+                    f"{name} {prev.version} ({prev.source}) and {nxt.version} ({nxt.source}) "
+                    f"are both in force from {start}",
+                    nxt.effective_location, "the earlier version's until must equal the "
+                    "later version's from", related=(prev.effective_location,)))
+            elif end < start:
+                problems.append(Diagnostic(
+                    "registry.gap",
+                    f"no version of {name} is in force from {end} to {start} "
+                    f"(between {prev.version} in {prev.source} and {nxt.version} in "
+                    f"{nxt.source})",
+                    nxt.effective_location, related=(prev.effective_location,)))
+    return problems
+
+
+class Registry:
+    """Versions of rulesets, selected by name and order date. Thread-safe; reloadable.
+
+    Example:
+        >>> reg = default_registry()
+        >>> reg.select(on=dt.date(2018, 1, 10)).version
+        '2017.12'
+    """
+
+    def __init__(self, rulesets: Iterable[Ruleset], *, folder: str | None = None) -> None:
+        items = list(rulesets)
+        problems = check_versions(items)
+        if problems:
+            raise RulesetError(problems)
+        self._lock = threading.Lock()
+        self._rulesets: tuple[Ruleset, ...] = tuple(items)
+        self.folder = folder
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike[str]) -> Registry:
+        """Load every ``*.yaml`` ruleset in a folder.
+
+        Raises:
+            RulesetError: With the problems of every file (all files are read).
+        """
+        return cls(_load_folder(Path(folder)), folder=os.fspath(folder))
+
+    @property
+    def rulesets(self) -> tuple[Ruleset, ...]:
+        """Every loaded ruleset."""
+        return self._rulesets
+
+    def names(self) -> list[str]:
+        """The ruleset names, sorted."""
+        return sorted({r.name for r in self._rulesets})
+
+    def versions(self, name: str) -> list[Ruleset]:
+        """The versions of ``name``, oldest first."""
+        return sorted((r for r in self._rulesets if r.name == name),
+                      key=lambda r: _version_key(r.version))
+
+    def select(self, name: str | None = None, version: str | None = None, *,
+               on: dt.date | None = None) -> Ruleset:
+        """The ruleset ``name`` at ``version``, or the version in force on the order date ``on``.
+
+        Raises:
+            UnknownRulesetError: When nothing matches (the message lists what exists).
+        """
+        rulesets = self._rulesets
+        if name is None:
+            names = {r.name for r in rulesets}
+            name = DEFAULT_NAME if DEFAULT_NAME in names or len(names) != 1 else names.pop()
+        candidates = [r for r in rulesets if r.name == name]
+        if not candidates:
+            raise UnknownRulesetError(
+                f"no ruleset named {name!r}; known: {', '.join(self.names()) or 'none'}")
+        if version is not None:
+            for r in candidates:
+                if r.version == version:
+                    return r
+            raise UnknownRulesetError(
+                f"{name} has no version {version!r}; known: "
+                + ", ".join(r.version for r in self.versions(name)))
+        if on is None:
+            return self.versions(name)[-1]
+        for r in candidates:
+            if r.in_force_on(on):
+                return r
+        raise UnknownRulesetError(f"no version of {name} is in force for orders placed on {on}")
+
+    def reload(self) -> list[Diagnostic]:
+        """Reload the folder; on any problem keep serving the current versions.
+
+        Returns:
+            The problems found (empty when the reload took effect).
+        """
+        if self.folder is None:
+            return []
+        try:
+            fresh = _load_folder(Path(self.folder))
+            problems = check_versions(fresh)
+        except RulesetError as exc:
+            return list(exc.diagnostics)
+        if problems:
+            return problems
+        with self._lock:
+            self._rulesets = tuple(fresh)
+        return []
+
+
+def _load_folder(folder: Path) -> list[Ruleset]:
+    if not folder.is_dir():
+        raise RulesetError([Diagnostic("file.not-a-folder", "not a folder of rulesets",
+                                       Location(str(folder)))])
+    loaded: list[Ruleset] = []
+    problems: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            loaded.append(load_ruleset(path))
+        except RulesetError as exc:
+            problems.extend(exc.diagnostics)
+            sources.update(exc.sources)
+    if problems:
+        raise RulesetError(problems, sources=sources)
+    return loaded
+
+
+def bundled_ruleset_files() -> list[tuple[str, bytes]]:
+    """The bundled ruleset files as (name, content), read from the installed package."""
+    folder = files("ta_rules") / "rules"
+    out = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            out.append((f"rules/{entry.name}", entry.read_bytes()))
+    return out
+
+
+_default: Registry | None = None
+_default_lock = threading.Lock()
+
+
+def default_registry() -> Registry:
+    """The registry of the bundled rulesets (loaded once)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Registry(loads_ruleset(content, name)
+                                    for name, content in bundled_ruleset_files())
+    return _default

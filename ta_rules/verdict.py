@@ -1,0 +1,94 @@
+"""The verdict: the output of an evaluation. Frozen, and JSON-serialisable without loss."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ta_rules.money import Money
+
+__all__ = ["Kind", "Outcome", "Reason", "RulesetRef", "TraceEntry", "Verdict"]
+
+Outcome = Literal["covered", "denied", "pending", "settled"]
+Kind = Literal["basis", "cap", "denial", "pending", "closed"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Reason(_Frozen):
+    """One reason of a verdict.
+
+    Attributes:
+        code: The stable reason code (``LATE_SHIPMENT``).
+        kind: basis, cap, denial, pending or closed.
+        rule: The id of the rule that gave it.
+        location: Where that rule is written (``file:line:column``).
+        subject: The item it concerns (for example the claim ground), if any.
+        message: The rendered, localised message.
+        values: The values the message was rendered from (JSON form).
+    """
+
+    code: str
+    kind: Kind
+    rule: str
+    location: str
+    subject: str | None = None
+    message: str
+    values: dict[str, Any] = {}
+
+
+class RulesetRef(_Frozen):
+    """Which ruleset decided: name, version, content hash and file."""
+
+    name: str
+    version: str
+    content_hash: str
+    source: str
+
+
+class TraceEntry(_Frozen):
+    """One rule evaluated: whether it applied and the values its condition read."""
+
+    rule: str
+    group: str
+    subject: str | None = None
+    applied: bool
+    values: dict[str, Any] = {}
+
+
+class Verdict(_Frozen):
+    """The decision on one claim.
+
+    Attributes:
+        outcome: covered, denied, pending or settled.
+        reasons: Every reason, each with code, kind, rule, location and message.
+        max_refund: The most the buyer can be refunded (zero unless covered).
+        coverage_cap: The cap for covered and pending verdicts, else None.
+        ruleset: The ruleset that decided.
+        parameters: The parameters that were overridden (JSON form).
+        locale: The locale messages were rendered in.
+        facts_hash: ``sha256:`` of the canonical JSON of the validated facts.
+        engine: The evaluation engine used.
+        ta_rules_version: The library version that decided.
+        trace: Every rule evaluated, when asked for.
+    """
+
+    outcome: Outcome
+    reasons: tuple[Reason, ...]
+    max_refund: Money
+    coverage_cap: Money | None
+    ruleset: RulesetRef
+    parameters: dict[str, Any] = {}
+    locale: str = "en"
+    facts_hash: str
+    engine: str = "compiled"
+    ta_rules_version: str
+    trace: tuple[TraceEntry, ...] | None = None
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """The set of reason codes."""
+        return frozenset(r.code for r in self.reasons)
