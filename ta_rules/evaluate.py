@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from ta_rules._version import __version__
+from ta_rules.engines import RawDecision, get_engine
 from ta_rules.facts import Facts, parse_facts
 from ta_rules.messages import json_value, render, resolve_locale
-from ta_rules.money import Money
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.verdict import Reason, RulesetRef, TraceEntry, Verdict
@@ -49,20 +49,18 @@ def select_ruleset(
 
 
 def decide(
-    ruleset: Ruleset, facts: Facts, params: Mapping[str, Any], *, trace: list[Any] | None = None
-) -> tuple[str, list[tuple[Any, ...]], Money, Money | None]:
-    """Run a compiled ruleset on validated facts: the decision core, without the verdict.
+    ruleset: Ruleset, facts: Facts, params: Mapping[str, Any], *,
+    trace: list[Any] | None = None, engine: str = "compiled",
+) -> RawDecision:
+    """Run a ruleset on validated facts: the decision core, without building a verdict.
 
     Returns:
         (outcome, raw reasons, max_refund, coverage_cap); raw reasons are
         ``(code, rule id, subject, values)`` tuples.
     """
+    program = get_engine(engine).prepare(ruleset)
     with decimal.localcontext(DECISION_CONTEXT):
-        if trace is None:
-            result = ruleset._decide(facts, params, None)
-        else:
-            result = ruleset._decide_traced(facts, params, trace)
-    return result  # type: ignore[return-value]
+        return program.run(facts, params, trace)
 
 
 def facts_hash(facts: Facts) -> str:
@@ -80,6 +78,7 @@ def evaluate(
     trace: bool = False,
     locale: str = "en",
     registry: Registry | None = None,
+    engine: str = "compiled",
 ) -> Verdict:
     """Decide one claim.
 
@@ -91,6 +90,7 @@ def evaluate(
         trace: Record every rule evaluated and the values it saw.
         locale: The locale messages are rendered in.
         registry: Where to find rulesets by name (default: the bundled rulesets).
+        engine: The evaluation engine (``compiled``, or ``durable`` when installed).
 
     Returns:
         The verdict.
@@ -113,7 +113,7 @@ def evaluate(
     params, shown = rs.bind_parameters(parameters)
     loc = resolve_locale(locale)
     entries: list[Any] | None = [] if trace else None
-    outcome, raw, max_refund, cap = decide(rs, valid, params, trace=entries)
+    outcome, raw, max_refund, cap = decide(rs, valid, params, trace=entries, engine=engine)
     reasons = []
     seen: set[str] = set()
     for code, rule_id, subject, values in raw:
@@ -124,7 +124,7 @@ def evaluate(
         rule = rs.rules[rule_id]
         reasons.append(Reason.model_construct(
             code=code,
-            kind=definition.kind,
+            kind=definition.kind,  # type: ignore[arg-type]
             rule=rule_id,
             location=str(rule.location),
             subject=subject,
@@ -139,7 +139,7 @@ def evaluate(
             for rid, group, subject, applied, seen_values in entries
         )
     return Verdict.model_construct(
-        outcome=outcome,
+        outcome=outcome,  # type: ignore[arg-type]
         reasons=tuple(reasons),
         max_refund=max_refund.rounded("half_up") if max_refund is not None else max_refund,
         coverage_cap=cap.rounded("half_up") if cap is not None else None,
@@ -148,7 +148,7 @@ def evaluate(
         parameters=shown,
         locale=str(loc),
         facts_hash=facts_hash(valid),
-        engine="compiled",
+        engine=engine,
         ta_rules_version=__version__,
         trace=trace_entries,
     )

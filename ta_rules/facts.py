@@ -38,7 +38,7 @@ from pydantic import (
 )
 
 from ta_rules.errors import FactProblem, FactsError
-from ta_rules.money import Money, parse_amount
+from ta_rules.money import Money, is_known_currency, parse_amount
 
 __all__ = [
     "Claim",
@@ -238,7 +238,7 @@ class Facts(_Model):
         currency = "USD"
         if isinstance(contract, Mapping) and isinstance(contract.get("order_amount"), Mapping):
             found = contract["order_amount"].get("currency")
-            if isinstance(found, str):
+            if isinstance(found, str) and is_known_currency(found):
                 currency = found
         new_claim = dict(claim)
         new_claim["prior_payouts"] = {"amount": "0", "currency": currency}
@@ -266,7 +266,8 @@ def _problems_from(exc: ValidationError) -> list[FactProblem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(
-            p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "lax-")))
+            p for p in err["loc"]
+            if not (isinstance(p, str) and p.startswith(("function-", "lax-")))
         )
         msg = str(err["msg"])
         kind = str(err["type"])

@@ -98,7 +98,7 @@ def parse_amount(value: object) -> Decimal:
     Raises:
         ValueError: With a message saying what was expected and found.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError(
             f"expected a decimal string such as \"5000.00\", found the {type(value).__name__} "
             f"{value!r} (floats are never used for money)"
@@ -110,9 +110,10 @@ def parse_amount(value: object) -> Decimal:
             raise ValueError(f"expected a finite amount, found {value}")
         text = format(value, "f")
     elif isinstance(value, str):
-        text = value.strip()
+        text = value
         if len(text) > 64:
-            raise ValueError(f"expected a decimal string, found a string of {len(value)} characters")
+            raise ValueError(
+                f"expected a decimal string, found a string of {len(value)} characters")
     else:
         raise ValueError(
             f"expected a decimal string such as \"5000.00\", found {type(value).__name__}"
@@ -152,7 +153,8 @@ class Money:
             ValueError: For a float, a malformed amount or an unknown currency.
         """
         if not isinstance(currency, str) or not _CURRENCY_RE.fullmatch(currency):
-            raise ValueError(f"expected a three-letter upper-case ISO-4217 code, found {currency!r}")
+            raise ValueError(
+                f"expected a three-letter upper-case ISO-4217 code, found {currency!r}")
         if not is_known_currency(currency):
             raise ValueError(f"unknown currency code {currency!r}")
         return cls(parse_amount(amount), currency)

@@ -1,0 +1,1 @@
+"""Ruleset files: loading with positions, the file schema, the compiler, the registry."""

@@ -93,9 +93,9 @@ def _from_annotation(annotation: Any, metadata: list[Any]) -> T:
         args = typing.get_args(annotation)
         return _from_annotation(args[0], [*metadata, *args[1:]])
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        nullable = len(args) != len(typing.get_args(annotation))
-        inner = _from_annotation(args[0], metadata) if len(args) == 1 else T("any")
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable = len(members) != len(typing.get_args(annotation))
+        inner = _from_annotation(members[0], metadata) if len(members) == 1 else T("any")
         return inner.null(nullable or inner.nullable)
     if origin is Literal:
         return T("str", choices=frozenset(str(a) for a in typing.get_args(annotation)))

@@ -44,7 +44,7 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class _Trap(Exception):
-    def __init__(self, code: str, message: str, mark: yaml.Mark | None, hint: str | None = None):
+    def __init__(self, code: str, message: str, mark: Any, hint: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -55,8 +55,8 @@ class _Trap(Exception):
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2-like scalars and no anchors, aliases or tags."""
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
-        event = self.peek_event()
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, AliasEvent):
             raise _Trap(
                 "yaml.alias",
@@ -89,7 +89,8 @@ class _Loader(yaml.SafeLoader):
                     f"nesting deeper than {MAX_DEPTH} levels",
                     event.start_mark,
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            node: Node | None = super().compose_node(parent, index)
+            return node
         finally:
             self._ta_depth -= 1
 
@@ -215,7 +216,7 @@ def path_str(path: Path) -> str:
     return out
 
 
-def _diag(source: str, code: str, message: str, mark: yaml.Mark | None,
+def _diag(source: str, code: str, message: str, mark: Any,
           hint: str | None = None, path: Path = ()) -> Diagnostic:
     line = mark.line + 1 if mark is not None else 1
     col = mark.column + 1 if mark is not None else 1
@@ -264,9 +265,10 @@ def load_yaml(
             )
         ]
     if isinstance(content, bytes):
-        text, problems = _decode(content, source)
-        if text is None:
-            return None, problems
+        decoded, bad = _decode(content, source)
+        if decoded is None:
+            return None, bad
+        text = decoded
     else:
         text = content
     loader = _Loader(text)
@@ -295,10 +297,10 @@ def load_yaml(
     doc = YamlDocument(source=source, text=text, data=None)
     if node is None:
         return doc, []
-    problems: list[Diagnostic] = []
+    found: list[Diagnostic] = []
     counter = [0]
-    doc.data = _build(node, (), doc, problems, loader, counter)
-    return doc, problems
+    doc.data = _build(node, (), doc, found, loader, counter)
+    return doc, found
 
 
 def _build(node: Node, path: Path, doc: YamlDocument, problems: list[Diagnostic],

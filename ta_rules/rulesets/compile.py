@@ -44,13 +44,13 @@ from ta_rules.rulesets._types import (
     type_name,
 )
 from ta_rules.rulesets._yaml import Path, YamlDocument
-from ta_rules.rulesets.schema import GroupSpec, RuleSpec, RulesetSpec, ValueSpec
+from ta_rules.rulesets.schema import GroupSpec, RulesetSpec, RuleSpec, ValueSpec
 
 __all__ = ["Parameter", "ReasonDef", "Rule", "Ruleset", "compile_ruleset", "parameter_value"]
 
 KINDS: Final = ("basis", "cap", "denial", "pending", "closed")
 OUTCOMES: Final = frozenset({"covered", "denied", "pending", "settled"})
-ANY: Final = T("any", nullable=True)
+ANY: Final = T("any")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +133,7 @@ class Ruleset:
         decide_traced: Decide,
         value_order: tuple[str, ...],
         effective_location: Location,
+        warnings: tuple[Diagnostic, ...] = (),
     ) -> None:
         self.spec = spec
         self.name = spec.ruleset
@@ -150,6 +151,7 @@ class Ruleset:
         self._decide_traced = decide_traced
         self.value_order = value_order
         self.effective_location = effective_location
+        self.warnings = warnings
         self._defaults: Mapping[str, Any] = MappingProxyType(
             {n: p.default for n, p in self.parameters.items()}
         )
@@ -441,7 +443,7 @@ class _Compiler:
             except ex.ParseError as err:
                 self.error("compile.syntax", err.message, self.at(path, err.pos), err.hint)
                 raise _Bail from None
-            code, t = self.ex(node, scope, path)
+            code, t = self.emit(node, scope, path)
             return _Compiled(code, t, frozenset(self.deps))
         finally:
             self.deps = saved | self.deps
@@ -457,7 +459,7 @@ class _Compiler:
         self.error(code, message, self.at(path, pos), hint)
         return _Bail()
 
-    def ex(self, node: ex.Expr, scope: _Scope, path: Path) -> tuple[str, T]:
+    def emit(self, node: ex.Expr, scope: _Scope, path: Path) -> tuple[str, T]:
         method: Callable[[Any, _Scope, Path], tuple[str, T]] = getattr(
             self, "ex_" + type(node).__name__)
         return method(node, scope, path)
@@ -475,7 +477,7 @@ class _Compiler:
         return repr(v), dataclasses.replace(STR, choices=frozenset({v}))
 
     def ex_ListLit(self, node: ex.ListLit, scope: _Scope, path: Path) -> tuple[str, T]:
-        parts = [self.ex(item, scope, path) for item in node.items]
+        parts = [self.emit(item, scope, path) for item in node.items]
         item_t: T = NULL
         for (_, t), item in zip(parts, node.items, strict=True):
             item_t = self.unify(item_t, t, path, item.pos)
@@ -539,7 +541,7 @@ class _Compiler:
         return None
 
     def ex_Attr(self, node: ex.Attr, scope: _Scope, path: Path) -> tuple[str, T]:
-        obj_code, obj_t = self.ex(node.obj, scope, path)
+        obj_code, obj_t = self.emit(node.obj, scope, path)
         if obj_t.kind == "any":
             return "None", ANY
         name = node.name
@@ -579,7 +581,7 @@ class _Compiler:
         return f"[_r for _r in {code} if _r[0] in {var}]"
 
     def ex_Unary(self, node: ex.Unary, scope: _Scope, path: Path) -> tuple[str, T]:
-        code, t = self.ex(node.operand, scope, path)
+        code, t = self.emit(node.operand, scope, path)
         if node.op == "not":
             self.need_bool(t, path, node.operand.pos, "'not'")
             return f"(not {code})", BOOL
@@ -595,8 +597,8 @@ class _Compiler:
                             path, pos)
 
     def ex_Bin(self, node: ex.Bin, scope: _Scope, path: Path) -> tuple[str, T]:
-        lc, lt = self.ex(node.left, scope, path)
-        rc, rt = self.ex(node.right, scope, path)
+        lc, lt = self.emit(node.left, scope, path)
+        rc, rt = self.emit(node.right, scope, path)
         op = node.op
         nullable = lt.nullable or rt.nullable
         if op in ("and", "or"):
@@ -707,8 +709,8 @@ class _Compiler:
                         f"{type_name(b.null(False))}", path, pos)
 
     def ex_Cmp(self, node: ex.Cmp, scope: _Scope, path: Path) -> tuple[str, T]:
-        lc, lt = self.ex(node.left, scope, path)
-        rc, rt = self.ex(node.right, scope, path)
+        lc, lt = self.emit(node.left, scope, path)
+        rc, rt = self.emit(node.right, scope, path)
         op = node.op
         if op in ("in", "not in"):
             if rt.kind == "any":
@@ -736,16 +738,16 @@ class _Compiler:
         return f"({lc} {op} {rc})", BOOL
 
     def ex_IsNull(self, node: ex.IsNull, scope: _Scope, path: Path) -> tuple[str, T]:
-        code, _ = self.ex(node.operand, scope, path)
+        code, _ = self.emit(node.operand, scope, path)
         return f"({code} is {'not ' if node.negated else ''}None)", BOOL
 
     def ex_Cond(self, node: ex.Cond, scope: _Scope, path: Path) -> tuple[str, T]:
-        tc, tt = self.ex(node.test, scope, path)
+        tc, tt = self.emit(node.test, scope, path)
         self.need_bool(tt, path, node.test.pos, "'if'")
-        ac, at = self.ex(node.then, scope, path)
+        ac, at = self.emit(node.then, scope, path)
         if node.other is None:
             return f"({ac} if {tc} else None)", at.null()
-        bc, bt = self.ex(node.other, scope, path)
+        bc, bt = self.emit(node.other, scope, path)
         return f"({ac} if {tc} else {bc})", self.unify(at, bt, path, node.other.pos)
 
     def ex_Call(self, node: ex.Call, scope: _Scope, path: Path) -> tuple[str, T]:
@@ -767,7 +769,7 @@ class _Compiler:
             want = f"{lo}" if lo == hi else f"{lo} to {hi}"
             raise self.fail("compile.arity", f"{node.name}() takes {want} argument(s)", path,
                             node.pos)
-        return [self.ex(a, scope, path) for a in node.args]
+        return [self.emit(a, scope, path) for a in node.args]
 
     def _gen(self, node: ex.Call, scope: _Scope, path: Path,
              extra: int = 0) -> tuple[str, str, T, str, list[tuple[str, T]]]:
@@ -780,7 +782,7 @@ class _Compiler:
         if gen is None:
             if not node.args:
                 raise self.fail("compile.arity", f"{node.name}() needs a list", path, node.pos)
-            lc, lt = self.ex(node.args[0], scope, path)
+            lc, lt = self.emit(node.args[0], scope, path)
             rest = node.args[1:]
             if lt.kind == "any":
                 raise _Bail
@@ -792,8 +794,8 @@ class _Compiler:
             if len(rest) > extra:
                 raise self.fail("compile.arity", f"too many arguments to {node.name}()", path,
                                 node.pos)
-            return it, "_x", lt.item or ANY, it, [self.ex(a, scope, path) for a in rest]
-        ic, itype = self.ex(gen.iterable, scope, path)
+            return it, "_x", lt.item or ANY, it, [self.emit(a, scope, path) for a in rest]
+        ic, itype = self.emit(gen.iterable, scope, path)
         if itype.kind == "any":
             raise _Bail
         if itype.kind != "list":
@@ -803,18 +805,18 @@ class _Compiler:
         var = self.fresh(f"l_{gen.var}_")
         inner = _Scope({**scope.locals, gen.var: (itype.item or ANY, var)}, scope.rule_id,
                        scope.subject, scope.with_var, scope.allow_outcome)
-        ec, et = self.ex(gen.elt, inner, path)
+        ec, et = self.emit(gen.elt, inner, path)
         it = f"_iter({ic})" if itype.nullable else ic
         cond = ""
         if gen.cond is not None:
-            cc, ct = self.ex(gen.cond, inner, path)
+            cc, ct = self.emit(gen.cond, inner, path)
             self.need_bool(ct, path, gen.cond.pos, "'if' in a 'for'")
             cond = f" if {cc}"
         if len(node.args) > extra:
             raise self.fail("compile.arity", f"too many arguments to {node.name}()", path,
                             node.pos)
         genexp = f"({ec} for {var} in {it}{cond})"
-        return it, ec, et, genexp, [self.ex(a, scope, path) for a in node.args]
+        return it, ec, et, genexp, [self.emit(a, scope, path) for a in node.args]
 
     def fn_count(self, node: ex.Call, scope: _Scope, path: Path) -> tuple[str, T]:
         it, _, _, genexp, _ = self._gen(node, scope, path)
@@ -885,7 +887,7 @@ class _Compiler:
 
     def fn_round(self, node: ex.Call, scope: _Scope, path: Path) -> tuple[str, T]:
         args = self._args(node, 3, scope, path)
-        (xc, xt), (pc, pt), _ = args
+        (xc, xt), (pc, _), _ = args
         if not (xt.numeric or xt.kind in ("money", "any")):
             raise self.fail("compile.type-mismatch",
                             f"round() needs a number or money, found {type_name(xt)}", path,
@@ -941,9 +943,9 @@ class _Compiler:
                             node.pos)
         codes = []
         for (pname, pt), arg in zip(params, node.args, strict=True):
-            ac, at = self.ex(arg, scope, path)
+            ac, at = self.emit(arg, scope, path)
             if at.kind not in ("any", "null") and (
-                at.kind != pt.kind and not (at.numeric and pt.numeric)
+                (at.kind != pt.kind and not (at.numeric and pt.numeric))
                 or (at.kind == "object" and at.model is not pt.model)
             ):
                 raise self.fail("compile.type-mismatch",
@@ -1133,7 +1135,7 @@ class _Compiler:
                     if isinstance(a, ex.Name) and a.name in locals_:
                         out.setdefault(a.name, a)
             else:
-                for f in dataclasses.fields(node):  # type: ignore[arg-type]
+                for f in dataclasses.fields(node):
                     v = getattr(node, f.name)
                     for x in v if isinstance(v, tuple) else (v,):
                         if isinstance(x, _NODE_TYPES):
@@ -1162,7 +1164,7 @@ class _Compiler:
                 saved = self.deps
                 n = len(self.diags)
                 try:
-                    code, _ = self.ex(sub, scope, ())
+                    code, _ = self.emit(sub, scope, ())
                     refs.append((key, code))
                 except _Bail:
                     del self.diags[n:]
@@ -1176,7 +1178,7 @@ class _Compiler:
         try:
             node = ex.parse(iterable.strip())
             n = len(self.diags)
-            _, t = self.ex(node, _Scope({}), ())
+            _, t = self.emit(node, _Scope({}), ())
             del self.diags[n:]
         except (ex.ParseError, _Bail):
             return ANY
@@ -1225,7 +1227,7 @@ class _Compiler:
         offset = (spec.for_each or "").index(iterable)
         try:
             node = ex.parse(iterable)
-            ic, it = self.ex(node, _Scope({}), (*path, "for_each"))
+            ic, it = self.emit(node, _Scope({}), (*path, "for_each"))
         except ex.ParseError as err:
             self.error("compile.syntax", err.message, self.at((*path, "for_each"),
                                                               offset + err.pos))
@@ -1463,6 +1465,7 @@ def compile_ruleset(
         decide_traced=namespace["_decide_traced"],
         value_order=tuple(spec.values),
         effective_location=doc.location(("effective",), key=True),
+        warnings=tuple(d for d in _dedupe(comp.diags) if d.severity == "warning"),
     )
 
 

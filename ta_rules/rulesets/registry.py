@@ -7,6 +7,7 @@ top-level ``rules/`` folder of a checkout) and are read with :mod:`importlib.res
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -42,7 +43,7 @@ def check_versions(rulesets: Sequence[Ruleset]) -> list[Diagnostic]:
                     rs.effective_location, related=(seen[rs.version].effective_location,)))
             seen[rs.version] = rs
         ordered = sorted(seen.values(), key=lambda r: (r.effective_from or dt.date.min))
-        for prev, nxt in zip(ordered, ordered[1:], strict=False):
+        for prev, nxt in itertools.pairwise(ordered):
             start = nxt.effective_from or dt.date.min
             end = prev.effective_until
             if end is None or end > start:

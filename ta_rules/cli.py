@@ -1,0 +1,288 @@
+"""The ``ta-rules`` command line: ``eval``, ``check``, ``test``.
+
+``main(argv) -> int`` never raises for bad input: results go to stdout, diagnostics to
+stderr, and the exit status says what happened (:class:`ExitCode`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from ta_rules.errors import (
+    EngineError,
+    FactsError,
+    ParameterError,
+    RulesetError,
+    TaRulesError,
+    UnknownRulesetError,
+    render_diagnostics,
+)
+
+__all__ = ["ExitCode", "console_main", "main"]
+
+
+class ExitCode(enum.IntEnum):
+    """Exit statuses of ``ta-rules``."""
+
+    OK = 0
+    PROBLEMS = 1  # diagnostics found, scenarios failed
+    USAGE = 2  # bad arguments or unreadable input
+    INTERNAL = 3  # a bug in ta-rules
+
+
+class UsageError(Exception):
+    """A bad command line or input: one line on stderr, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _color(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _read_input(name: str) -> tuple[bytes, str]:
+    if name == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    path = Path(name)
+    if path.is_dir():
+        raise UsageError(f"{name}: is a folder, expected a file")
+    try:
+        return path.read_bytes(), name
+    except FileNotFoundError:
+        raise UsageError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+
+
+def _parse_sets(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--set {item!r}: expected NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _registry(folder: str | None) -> Any:
+    from ta_rules.rulesets.registry import Registry, default_registry
+
+    if folder is None:
+        return default_registry()
+    return Registry.from_folder(folder)
+
+
+# --- eval ------------------------------------------------------------------------------
+
+
+def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.evaluate import evaluate, select_ruleset
+    from ta_rules.facts import parse_facts
+    from ta_rules.rulesets._yaml import load_yaml
+
+    content, source = _read_input(args.facts)
+    doc, problems = load_yaml(content, source)
+    if doc is None or problems:
+        err.write(render_diagnostics(problems, {source: doc.text} if doc else {}) + "\n")
+        return ExitCode.USAGE
+    data = doc.data
+    parameters: dict[str, Any] = {}
+    pinned_version = args.version
+    pinned_ruleset = args.ruleset
+    if isinstance(data, dict) and "facts" in data and "expect" in data:
+        # a scenario file: judge its facts with its parameters and pins
+        parameters = dict(data.get("parameters") or {})
+        pinned_version = pinned_version or data.get("version")
+        pinned_ruleset = pinned_ruleset or data.get("ruleset")
+        data = data["facts"]
+    facts = parse_facts(data)
+    registry = _registry(args.rules)
+    ruleset = select_ruleset(facts, ruleset=pinned_ruleset, version=pinned_version,
+                             registry=registry)
+    overrides: dict[str, Any] = dict(parameters)
+    if args.set:
+        _, shown = ruleset.bind_parameters(_parse_sets(args.set), from_text=True)
+        overrides.update(shown)
+    verdict = evaluate(facts, ruleset=ruleset, parameters=overrides or None, trace=args.trace,
+                       locale=args.locale, engine=args.engine)
+    if args.format == "json":
+        out.write(json.dumps(verdict.model_dump(mode="json"), indent=2, ensure_ascii=False)
+                  + "\n")
+        return ExitCode.OK
+    out.write(format_verdict(verdict, color=_color(out)) + "\n")
+    return ExitCode.OK
+
+
+def format_verdict(verdict: Any, *, color: bool = False) -> str:
+    """A verdict as text: outcome, amounts, reasons with messages and rules, and the trace."""
+    def paint(text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if color else text
+
+    outcome_color = {"covered": "32", "denied": "31", "pending": "33", "settled": "36"}
+    lines = [
+        f"{paint(verdict.outcome.upper(), outcome_color[verdict.outcome])}  "
+        f"max refund {verdict.max_refund}"
+        + (f"  (coverage cap {verdict.coverage_cap})" if verdict.coverage_cap else ""),
+        f"ruleset {verdict.ruleset.name} {verdict.ruleset.version} "
+        f"({verdict.ruleset.content_hash[:19]}) engine {verdict.engine}",
+    ]
+    if verdict.parameters:
+        lines.append("parameters: " + ", ".join(
+            f"{k}={json.dumps(v)}" for k, v in verdict.parameters.items()))
+    lines.append("reasons:")
+    for r in verdict.reasons:
+        subject = f" [{r.subject}]" if r.subject else ""
+        lines.append(f"  {r.code} ({r.kind}){subject}: {r.message}")
+        lines.append(f"      rule {r.rule} at {r.location}")
+    if verdict.trace is not None:
+        lines.append("trace:")
+        for t in verdict.trace:
+            mark = "applies" if t.applied else "-"
+            subject = f" [{t.subject}]" if t.subject else ""
+            seen = ", ".join(f"{k}={json.dumps(v)}" for k, v in t.values.items())
+            lines.append(f"  {t.rule}{subject}: {mark}" + (f"  ({seen})" if seen else ""))
+    return "\n".join(lines)
+
+
+# --- check -----------------------------------------------------------------------------
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.rulesets.check import check_paths
+
+    diagnostics, sources, count = check_paths(args.paths)
+    if args.format == "json":
+        out.write(json.dumps({"files": count, "diagnostics": [d.to_json() for d in diagnostics]},
+                             indent=2) + "\n")
+    else:
+        if diagnostics:
+            err.write(render_diagnostics(diagnostics, sources) + "\n")
+        errors = sum(1 for d in diagnostics if d.severity == "error")
+        warnings = len(diagnostics) - errors
+        out.write(f"{count} file(s) checked: {errors} error(s), {warnings} warning(s)\n")
+    return ExitCode.PROBLEMS if any(d.severity == "error" for d in diagnostics) \
+        else ExitCode.OK
+
+
+# --- test ------------------------------------------------------------------------------
+
+
+def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.testing.runner import run_paths
+
+    registry = _registry(args.rules)
+    report = run_paths(args.paths, registry=registry, engine=args.engine, keyword=args.k,
+                       locale=args.locale, coverage=args.coverage or args.fail_under is not None)
+    if args.format == "json":
+        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        out.write(report.render(color=_color(out)) + "\n")
+    if not report.ok:
+        return ExitCode.PROBLEMS
+    if args.fail_under is not None and report.coverage_percent() < args.fail_under:
+        err.write(f"rule coverage {report.coverage_percent():.1f}% is under "
+                  f"--fail-under {args.fail_under}\n")
+        return ExitCode.PROBLEMS
+    return ExitCode.OK
+
+
+# --- wiring ----------------------------------------------------------------------------
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="ta-rules", description="Decide Trade Assurance claims from "
+                     "versioned YAML rulesets.")
+    from ta_rules._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"ta-rules {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("eval", help="judge one claim's facts (YAML or JSON file, or - for stdin)")
+    p.add_argument("facts", help="facts file (a scenario file also works), or - for stdin")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--ruleset", help="ruleset name (default: trade-assurance)")
+    p.add_argument("--version", dest="version", help="pin a version instead of the one in "
+                   "force on the order date")
+    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                   help="override a ruleset parameter (repeatable)")
+    p.add_argument("--trace", action="store_true", help="show every rule evaluated")
+    p.add_argument("--locale", default="en", help="language of messages (en, zh_Hans, es...)")
+    p.add_argument("--engine", default="compiled", help="evaluation engine")
+    p.add_argument("--rules", metavar="FOLDER", help="a folder of rulesets instead of the "
+                   "bundled ones")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("check", help="load and compile rule files, printing every problem")
+    p.add_argument("paths", nargs="+", help="ruleset files or folders")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("test", help="run scenario files against the rules")
+    p.add_argument("paths", nargs="+", help="scenario files or folders")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--engine", default="compiled")
+    p.add_argument("-k", metavar="SUBSTRING", help="only scenarios whose name contains this")
+    p.add_argument("--locale", default="en")
+    p.add_argument("--coverage", action="store_true", help="report which rules and reason "
+                   "codes the scenarios exercised")
+    p.add_argument("--fail-under", type=float, metavar="PCT",
+                   help="fail when rule coverage is under PCT percent")
+    p.add_argument("--rules", metavar="FOLDER")
+    p.set_defaults(func=_cmd_test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    """Run the command line; return the exit status instead of exiting.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> main(["check", "rules/"], stdout=out)
+        0
+    """
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        code: int = args.func(args, out, err)
+        return code
+    except UsageError as exc:
+        err.write(f"{exc}\n")
+        return ExitCode.USAGE
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0) if isinstance(exc.code, int | None) else ExitCode.USAGE
+    except FactsError as exc:
+        err.write("error: invalid facts:\n" + "".join(
+            f"  {p.path or '<document>'}: {p.message}\n" for p in exc.problems))
+        return ExitCode.USAGE
+    except RulesetError as exc:
+        err.write(exc.render() + "\n")
+        return ExitCode.PROBLEMS
+    except (ParameterError, UnknownRulesetError, EngineError) as exc:
+        err.write(f"error: {exc}\n")
+        return ExitCode.USAGE
+    except TaRulesError as exc:
+        err.write(f"error: {exc}\n")
+        return ExitCode.USAGE
+    except BrokenPipeError:
+        return ExitCode.OK
+    except KeyboardInterrupt:
+        err.write("interrupted\n")
+        return 130
+
+
+def console_main() -> NoReturn:
+    """Entry point of the ``ta-rules`` script."""
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Run scenario files: results, readable failures, the summary line and rule coverage."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from ta_rules.errors import Diagnostic, Location, render_diagnostics
+from ta_rules.rulesets.registry import Registry
+from ta_rules.testing.scenarios import (
+    ScenarioResult,
+    find_scenario_files,
+    load_scenarios,
+    run_scenario,
+)
+
+__all__ = ["Coverage", "Report", "run_paths"]
+
+
+@dataclasses.dataclass
+class Coverage:
+    """Which rules applied and which reason codes were given, for one ruleset version."""
+
+    name: str
+    version: str
+    rules: dict[str, int]
+    codes: dict[str, int]
+
+    @property
+    def rules_missed(self) -> list[str]:
+        """Rules no scenario made apply."""
+        return [r for r, n in self.rules.items() if n == 0]
+
+    @property
+    def codes_missed(self) -> list[str]:
+        """Reason codes no scenario produced."""
+        return [c for c, n in self.codes.items() if n == 0]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"ruleset": self.name, "version": self.version, "rules": self.rules,
+                "codes": self.codes, "rules_missed": self.rules_missed,
+                "codes_missed": self.codes_missed}
+
+
+@dataclasses.dataclass
+class Report:
+    """The results of a run."""
+
+    results: list[ScenarioResult]
+    errors: list[Diagnostic]
+    sources: dict[str, str]
+    coverage: dict[tuple[str, str], Coverage] | None = None
+
+    @property
+    def passed(self) -> int:
+        """Scenarios that passed."""
+        return sum(1 for r in self.results if r.passed)
+
+    @property
+    def failed(self) -> int:
+        """Scenarios that failed (a wrong verdict, or facts that could not be judged)."""
+        return len(self.results) - self.passed
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed and nothing errored."""
+        return self.failed == 0 and not self.errors
+
+    def summary(self) -> str:
+        """``N passed, M failed`` (``, K errors`` when files could not be read)."""
+        text = f"{self.passed} passed, {self.failed} failed"
+        if self.errors:
+            files = len({d.location.source for d in self.errors})
+            text += f", {files} error{'s' if files != 1 else ''}"
+        return text
+
+    def coverage_percent(self) -> float:
+        """Share of rules (of every ruleset version run) that applied at least once."""
+        if not self.coverage:
+            return 0.0
+        total = sum(len(c.rules) for c in self.coverage.values())
+        hit = sum(len(c.rules) - len(c.rules_missed) for c in self.coverage.values())
+        return 100.0 * hit / total if total else 100.0
+
+    def render(self, *, color: bool = False) -> str:
+        """The text report: each failure in full, coverage tables, then the summary."""
+        def paint(text: str, code: str) -> str:
+            return f"\033[{code}m{text}\033[0m" if color else text
+
+        lines: list[str] = []
+        for result in self.results:
+            if result.passed:
+                continue
+            s = result.scenario
+            lines.append(paint("FAILED", "31") + f" {s.location}: {s.name}")
+            if result.error:
+                lines.extend("  " + line for line in result.error.splitlines())
+            lines.extend(f"  {d}" for d in result.differences)
+            v = result.verdict
+            if v is not None:
+                lines.append(f"  got: {v.outcome} {sorted(v.codes)} max_refund {v.max_refund}"
+                             f" coverage_cap {v.coverage_cap or 'null'} "
+                             f"({v.ruleset.name} {v.ruleset.version})")
+                if v.trace:
+                    lines.append("  trace (rules that applied):")
+                    for t in v.trace:
+                        if t.applied:
+                            subject = f" [{t.subject}]" if t.subject else ""
+                            lines.append(f"    {t.rule}{subject}")
+        if self.errors:
+            lines.append(render_diagnostics(self.errors, self.sources))
+        if self.coverage is not None:
+            for cov in self.coverage.values():
+                n_rules = len(cov.rules)
+                hit_rules = n_rules - len(cov.rules_missed)
+                n_codes = len(cov.codes)
+                hit_codes = n_codes - len(cov.codes_missed)
+                lines.append(f"coverage {cov.name} {cov.version}: rules {hit_rules}/{n_rules}, "
+                             f"reason codes {hit_codes}/{n_codes}")
+                lines.append(f"  {'rule':<44} {'applied':>8}")
+                for rule, n in cov.rules.items():
+                    lines.append(f"  {rule:<44} {n:>8}")
+                lines.append(f"  {'reason code':<44} {'given':>8}")
+                for code, n in cov.codes.items():
+                    lines.append(f"  {code:<44} {n:>8}")
+                if cov.rules_missed:
+                    lines.append("  rules never applied: " + ", ".join(cov.rules_missed))
+                if cov.codes_missed:
+                    lines.append("  reason codes never given: " + ", ".join(cov.codes_missed))
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form of the whole report."""
+        return {
+            "passed": self.passed,
+            "failed": self.failed,
+            "errors": [d.to_json() for d in self.errors],
+            "results": [
+                {
+                    "name": r.scenario.name,
+                    "file": r.scenario.source,
+                    "line": r.scenario.line,
+                    "passed": r.passed,
+                    "differences": list(r.differences),
+                    "error": r.error,
+                    "verdict": r.verdict.model_dump(mode="json") if r.verdict else None,
+                }
+                for r in self.results
+            ],
+            "coverage": [c.to_json() for c in self.coverage.values()]
+            if self.coverage is not None else None,
+            "summary": self.summary(),
+        }
+
+
+def run_paths(
+    paths: Iterable[str | os.PathLike[str]], *, registry: Registry | None = None,
+    engine: str = "compiled", keyword: str | None = None, locale: str = "en",
+    coverage: bool = False,
+) -> Report:
+    """Run every scenario in the files and folders given."""
+    from ta_rules.rulesets.registry import default_registry
+
+    reg = registry or default_registry()
+    results: list[ScenarioResult] = []
+    errors: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    for path, problem in find_scenario_files(paths):
+        if problem is not None:
+            errors.append(Diagnostic("file.missing", problem, Location(path)))
+            continue
+        scenarios, problems = load_scenarios(path)
+        if problems:
+            errors.extend(problems)
+            if scenarios:
+                sources[path] = scenarios[0].doc.text
+            else:
+                try:
+                    with open(path, encoding="utf-8") as fh:
+                        sources[path] = fh.read()
+                except (OSError, UnicodeDecodeError):
+                    pass
+        for s in scenarios:
+            if keyword and keyword.lower() not in s.name.lower():
+                continue
+            results.append(run_scenario(s, registry=reg, engine=engine, locale=locale,
+                                        trace=True))
+    cov = _coverage(results, reg) if coverage else None
+    return Report(results, errors, sources, cov)
+
+
+def _coverage(results: list[ScenarioResult], registry: Registry) -> dict[tuple[str, str],
+                                                                        Coverage]:
+    out: dict[tuple[str, str], Coverage] = {}
+
+    def entry(name: str, version: str) -> Coverage:
+        key = (name, version)
+        if key not in out:
+            rs = registry.select(name, version)
+            out[key] = Coverage(name, version, dict.fromkeys(rs.rules, 0),
+                                dict.fromkeys(sorted(rs.reasons), 0))
+        return out[key]
+
+    for r in results:
+        v = r.verdict
+        if v is None:
+            continue
+        cov = entry(v.ruleset.name, v.ruleset.version)
+        for t in v.trace or ():
+            if t.applied and t.rule in cov.rules:
+                cov.rules[t.rule] += 1
+        for reason in v.reasons:
+            cov.codes[reason.code] = cov.codes.get(reason.code, 0) + 1
+    for name, version in [(rs.name, rs.version) for rs in registry.rulesets]:
+        entry(name, version)
+    return out

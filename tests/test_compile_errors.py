@@ -1,0 +1,105 @@
+"""Mistakes in rule files are caught at load time with file:line:column."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import rules_text
+
+import ta_rules
+from ta_rules import RulesetError
+
+
+def diagnostics(text: str) -> list[ta_rules.Diagnostic]:
+    with pytest.raises(RulesetError) as info:
+        ta_rules.loads_ruleset(text, "broken.yaml")
+    return list(info.value.diagnostics)
+
+
+def position(text: str, needle: str, offset: int = 0) -> tuple[int, int]:
+    index = text.index(needle) + offset
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def test_unknown_fact_path_has_line_and_column() -> None:
+    text = rules_text().replace("when: contract.category in excluded_categories",
+                                "when: contract.categry in excluded_categories")
+    (d,) = diagnostics(text)
+    assert d.code == "compile.unknown-fact"
+    assert (d.location.line, d.location.column) == position(text, "categry in excluded")
+    assert d.location.source == "broken.yaml"
+    assert d.hint == "did you mean 'contract.category'?"
+    assert "broken.yaml:" in str(RulesetError([d]))
+
+
+def test_unknown_fact_in_a_folded_expression() -> None:
+    text = rules_text().replace(
+        "          not initial_missing and initial_payment_must_qualify\n"
+        "          and initial.method not in covered_payment_methods",
+        "          not initial_missing and initial_payment_must_qualify\n"
+        "          and initial.metod not in covered_payment_methods")
+    (d,) = diagnostics(text)
+    assert d.code == "compile.unknown-fact"
+    assert (d.location.line, d.location.column) == position(text, "metod not in")
+
+
+def test_type_mismatch_date_against_money() -> None:
+    text = rules_text().replace("when: claim.submitted_on <= late_deadline",
+                                "when: claim.submitted_on <= contract.order_amount")
+    (d,) = diagnostics(text)
+    assert d.code == "compile.type-mismatch"
+    assert "cannot compare date with money" in d.message
+    assert (d.location.line, d.location.column) == position(
+        text, "<= contract.order_amount")
+
+
+def test_money_of_two_currencies_cannot_be_compared() -> None:
+    text = rules_text().replace("when: in_usd(basis_amount) < min_order_amount_usd",
+                                "when: basis_amount < min_order_amount_usd")
+    (d,) = diagnostics(text)
+    assert d.code == "compile.currency-mismatch"
+
+
+def test_unknown_reason_code_and_duplicate_rule_id_reported_together() -> None:
+    text = rules_text().replace("reasons: [CONTRACT_NOT_CONFIRMED]",
+                                "reasons: [CONTRACT_NOT_CONFIRMD]")
+    text = text.replace("- id: gate.excluded-category", "- id: gate.supplier-not-participating")
+    codes = [d.code for d in diagnostics(text)]
+    assert codes == ["compile.duplicate-rule-id", "compile.unknown-reason"]
+
+
+def test_syntax_error_points_at_the_character() -> None:
+    text = rules_text().replace("when: claim.chargeback_filed and deny_if_chargeback_filed",
+                                "when: claim.chargeback_filed = deny_if_chargeback_filed")
+    (d,) = diagnostics(text)
+    assert d.code == "compile.syntax"
+    assert d.hint == "use == to compare"
+    assert (d.location.line, d.location.column) == position(text, "= deny_if")
+
+
+def test_yaml_float_version_is_a_trap() -> None:
+    text = rules_text().replace('version: "2015.1"', "version: 2015.10")
+    (d,) = diagnostics(text)
+    assert d.code == "schema.yaml-coercion"
+    assert 'quote it: "2015.10"' in (d.hint or "")
+
+
+def test_cycle_between_values() -> None:
+    text = rules_text().replace("  zero: money(0, currency)", "  zero: money(0, currency) + cap")
+    ds = diagnostics(text)
+    assert {d.code for d in ds} == {"compile.cycle"}
+
+
+def test_render_shows_source_line_and_caret() -> None:
+    text = rules_text().replace("when: contract.category in excluded_categories",
+                                "when: contract.categry in excluded_categories")
+    with pytest.raises(RulesetError) as info:
+        ta_rules.loads_ruleset(text, "broken.yaml")
+    line, col = position(text, "categry in excluded")
+    rendered = info.value.render().splitlines()
+    assert rendered[0] == (f"broken.yaml:{line}:{col}: error[compile.unknown-fact]: "
+                           "unknown fact 'contract.categry'")
+    assert rendered[1].endswith("when: contract.categry in excluded_categories")
+    assert rendered[2].index("^") == rendered[1].index("categry")
+    assert rendered[3] == "  hint: did you mean 'contract.category'?"
