@@ -196,6 +196,75 @@ def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
+# --- schema and diff -------------------------------------------------------------------
+
+
+def _cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.schema_export import json_schema
+
+    text = json.dumps(json_schema(args.kind), indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
+    else:
+        out.write(text)
+    return ExitCode.OK
+
+
+def _resolve_ruleset(spec: str, registry: Any) -> Any:
+    """A ruleset file, or a version (``2015.1`` or ``name@2015.1``) of the registry."""
+    from ta_rules.rulesets.load import load_ruleset
+
+    path = Path(spec)
+    if path.is_file():
+        return load_ruleset(path)
+    if path.is_dir():
+        raise UsageError(f"{spec}: is a folder, expected a ruleset file or a version")
+    name, _, version = spec.rpartition("@")
+    try:
+        return registry.select(name or None, version)
+    except UnknownRulesetError as exc:
+        raise UsageError(f"{spec}: not a file, and {exc}") from None
+
+
+def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.rulesets.diff import diff_rulesets, scenario_changes
+
+    registry = _registry(args.rules)
+    old = _resolve_ruleset(args.old, registry)
+    new = _resolve_ruleset(args.new, registry)
+    changes = diff_rulesets(old, new)
+    scenarios = scenario_changes(old, new, args.scenarios) if args.scenarios else None
+    if args.format == "json":
+        out.write(json.dumps({
+            "old": {"name": old.name, "version": old.version, "source": old.source},
+            "new": {"name": new.name, "version": new.version, "source": new.source},
+            "changes": [c.to_json() for c in changes],
+            "scenarios": scenarios,
+        }, indent=2, default=str) + "\n")
+        return ExitCode.OK
+    out.write(f"--- {old.name} {old.version} ({old.source})\n")
+    out.write(f"+++ {new.name} {new.version} ({new.source})\n")
+    for section in ("effective", "parameter", "reason", "value", "function", "table", "rule",
+                    "order"):
+        group = [c for c in changes if c.section == section]
+        if group:
+            out.write(f"{section}s:\n" if section != "effective" else "effective:\n")
+            out.writelines(f"  {c.render()}\n" for c in group)
+    if not changes:
+        out.write("no policy differences\n")
+    if scenarios is not None:
+        out.write(f"scenarios whose verdict changes: {len(scenarios)}\n")
+        for s in scenarios:
+            o, n = s["old"], s["new"]
+            out.write(f"  {s['location']}: {s['name']}\n"
+                      f"    {o['outcome']} {o['reasons']} {o['max_refund']} -> "
+                      f"{n['outcome']} {n['reasons']} {n['max_refund']}\n")
+    return ExitCode.OK
+
+
 # --- wiring ----------------------------------------------------------------------------
 
 
@@ -239,6 +308,20 @@ def _parser() -> _Parser:
                    help="fail when rule coverage is under PCT percent")
     p.add_argument("--rules", metavar="FOLDER")
     p.set_defaults(func=_cmd_test)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of rule files or facts documents")
+    p.add_argument("kind", choices=["rules", "facts"])
+    p.add_argument("--out", metavar="FILE", help="write to a file instead of stdout")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("diff", help="what changed between two ruleset versions")
+    p.add_argument("old", help="ruleset file, or a bundled version such as 2015.1")
+    p.add_argument("new", help="ruleset file, or a bundled version such as 2017.12")
+    p.add_argument("--scenarios", nargs="+", metavar="PATH",
+                   help="also list the scenarios whose verdict changes")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--rules", metavar="FOLDER")
+    p.set_defaults(func=_cmd_diff)
     return parser
 
 

@@ -128,7 +128,7 @@ def evaluate(
             rule=rule_id,
             location=str(rule.location),
             subject=subject,
-            message=render(definition.message, values, loc),
+            message=render(code, definition.message, values, loc, rs.spec.catalog),
             values={k: json_value(v) for k, v in values.items()} if values else {},
         ))
     trace_entries = None

@@ -1,20 +1,54 @@
-"""Rendering reason messages: templates with values formatted for a locale by babel."""
+"""Reason messages: gettext catalogs, locale-aware values, and the babel extractor.
+
+Where a message lives: the English template is written in the rule file, beside its reason
+code (``reasons: CODE: message: "... {amount} ..."``). Translations live in gettext catalogs
+``ta_rules/locales/<locale>/LC_MESSAGES/ta_rules.po``, one entry per code with the code as
+context (``msgctxt``) and the English template as ``msgid``; the compiled ``.mo`` files ship
+in the package. Values are formatted for the reader's locale by babel: money with
+``format_currency``, dates with ``format_date``.
+
+Adding a message for a new code: write it in the rule file, then
+
+    pybabel extract -F babel.cfg -o ta_rules/locales/ta_rules.pot .
+    pybabel update -i ta_rules/locales/ta_rules.pot -d ta_rules/locales -D ta_rules
+    (translate the new entries in each ta_rules.po)
+    pybabel compile -d ta_rules/locales -D ta_rules
+
+``ta-rules check`` reports a code with no translation in a shipped locale, and a
+translation whose placeholders differ from the English template.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import string
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from importlib.resources import files
+from typing import IO, Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
+from babel.support import NullTranslations, Translations
 
 from ta_rules.errors import TaRulesError
 from ta_rules.money import Money
 
-__all__ = ["format_value", "json_value", "render", "resolve_locale"]
+__all__ = [
+    "DOMAIN",
+    "catalog_entries",
+    "extract_rules",
+    "format_value",
+    "json_value",
+    "render",
+    "resolve_locale",
+    "shipped_locales",
+    "translations",
+]
+
+DOMAIN = "ta_rules"
 
 
 @functools.cache
@@ -28,6 +62,44 @@ def resolve_locale(name: str) -> Locale:
         return Locale.parse(name.replace("-", "_"))
     except (UnknownLocaleError, ValueError, TypeError) as exc:
         raise TaRulesError(f"unknown locale {name!r}: {exc}") from None
+
+
+def _locales_dir() -> Any:
+    return files("ta_rules") / "locales"
+
+
+@functools.cache
+def shipped_locales(domain: str = DOMAIN) -> tuple[str, ...]:
+    """The locales with a catalog of ``domain`` in the package (``en``, ``es``, ``zh_Hans``)."""
+    root = _locales_dir()
+    return tuple(sorted(
+        entry.name for entry in root.iterdir()
+        if entry.is_dir() and (entry / "LC_MESSAGES" / f"{domain}.mo").is_file()
+    ))
+
+
+def _candidates(locale: Locale) -> list[str]:
+    out = [str(locale)]
+    if locale.script:
+        out.append(f"{locale.language}_{locale.script}")
+    if locale.territory:
+        out.append(f"{locale.language}_{locale.territory}")
+    out.append(locale.language)
+    return list(dict.fromkeys(out))
+
+
+@functools.cache
+def translations(locale: Locale, domain: str | None = DOMAIN) -> NullTranslations:
+    """The catalog for ``locale``: its own, its script's or language's, else none (English)."""
+    if domain is None:
+        return NullTranslations()
+    available = set(shipped_locales(domain))
+    for name in _candidates(locale):
+        if name in available:
+            mo = _locales_dir() / name / "LC_MESSAGES" / f"{domain}.mo"
+            with mo.open("rb") as fh:
+                return Translations(fh, domain=domain)
+    return NullTranslations()
 
 
 def format_value(value: Any, locale: Locale) -> str:
@@ -66,8 +138,57 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def render(template: str, values: dict[str, Any] | None, locale: Locale) -> str:
-    """Fill a ``{name}`` template with locale-formatted values."""
+def render(code: str, template: str, values: dict[str, Any] | None, locale: Locale,
+           domain: str | None = DOMAIN) -> str:
+    """The message of ``code`` in ``locale``, with locale-formatted values."""
+    text = str(translations(locale, domain).pgettext(code, template))
     if not values:
-        return template
-    return template.format_map({k: format_value(v, locale) for k, v in values.items()})
+        return text
+    formatted = {k: format_value(v, locale) for k, v in values.items()}
+    try:
+        return text.format_map(formatted)
+    except (KeyError, IndexError, ValueError):
+        # a broken translation must never break a verdict: fall back to English
+        return template.format_map(formatted)
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{name}`` placeholders of a template (empty when it cannot be parsed)."""
+    try:
+        return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+    except ValueError:
+        return set()
+
+
+@functools.cache
+def catalog_entries(locale_name: str, domain: str = DOMAIN) -> dict[tuple[str, str], str]:
+    """The (code, English template) -> translation entries of a shipped ``.po`` catalog."""
+    from babel.messages.pofile import read_po
+
+    po = _locales_dir() / locale_name / "LC_MESSAGES" / f"{domain}.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    return {(str(m.context), str(m.id)): str(m.string) for m in catalog
+            if m.id and m.context and m.string and not m.fuzzy}
+
+
+def extract_rules(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str, tuple[str, str], list[str]]]:
+    """Babel extractor for rule files: every reason's message, with its code as context.
+
+    Registered as the babel extractor ``ta_rules_yaml`` (see ``babel.cfg``).
+    """
+    from ta_rules.rulesets._yaml import load_yaml
+
+    doc, problems = load_yaml(fileobj.read(), getattr(fileobj, "name", "<rules>"))
+    if doc is None or problems or not isinstance(doc.data, dict):
+        return
+    reasons = doc.data.get("reasons")
+    if not isinstance(reasons, dict):
+        return
+    for code, spec in reasons.items():
+        if isinstance(spec, dict) and isinstance(spec.get("message"), str):
+            line = doc.location(("reasons", code, "message")).line
+            kind = spec.get("kind", "")
+            yield line, "pgettext", (code, spec["message"]), [f"{code} ({kind})"]

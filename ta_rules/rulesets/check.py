@@ -11,7 +11,7 @@ from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.load import load_ruleset
 from ta_rules.rulesets.registry import check_versions
 
-__all__ = ["check_paths", "expand_rule_paths"]
+__all__ = ["catalog_diagnostics", "check_paths", "expand_rule_paths"]
 
 
 def expand_rule_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str],
@@ -35,6 +35,40 @@ def expand_rule_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str
     return files, problems
 
 
+def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
+    """Catalog problems of a ruleset's reason messages.
+
+    A reason code with no translation in a shipped locale, or a translation whose
+    placeholders differ from the rule file's English template.
+    """
+    from ta_rules.messages import catalog_entries, placeholders, shipped_locales
+
+    out: list[Diagnostic] = []
+    domain = ruleset.spec.catalog
+    if domain is None:
+        return out
+    for locale in shipped_locales(domain):
+        entries = catalog_entries(locale, domain)
+        where = f"ta_rules/locales/{locale}/LC_MESSAGES/{domain}.po"
+        for code, reason in ruleset.reasons.items():
+            text = entries.get((code, reason.message))
+            if text is None:
+                out.append(Diagnostic(
+                    "messages.missing-translation",
+                    f"the message of {code} has no {locale} translation in {where}",
+                    reason.location,
+                    "run pybabel extract/update (see ta_rules/messages.py) and translate it"))
+            elif placeholders(text) != set(reason.placeholders):
+                found = ", ".join(sorted(placeholders(text)))
+                wanted = ", ".join(sorted(reason.placeholders))
+                out.append(Diagnostic(
+                    "messages.placeholder-mismatch",
+                    f"the {locale} message of {code} uses {{{found}}} but the template has "
+                    f"{{{wanted}}}",
+                    reason.location, f"fix the translation in {where}"))
+    return out
+
+
 def check_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Diagnostic],
                                                                   dict[str, str], int]:
     """Check rule files and folders.
@@ -55,6 +89,7 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Diagnosti
         loaded.append(ruleset)
         sources[name] = Path(name).read_text(encoding="utf-8")
         problems.extend(ruleset.warnings)
+        problems.extend(catalog_diagnostics(ruleset))
     problems.extend(check_versions(loaded))
     problems.sort(key=Diagnostic.sort_key)
     return problems, sources, len(files)

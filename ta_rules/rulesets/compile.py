@@ -339,6 +339,7 @@ class _Compiler:
         self.codes_produced: set[str] = set()
         self.trace_refs: dict[str, list[tuple[str, str]]] = {}
         self.kind_sets: dict[str, str] = {}
+        self.referenced: set[tuple[str, str]] = set()
 
     # diagnostics ---------------------------------------------------------------------
     def error(self, code: str, message: str, location: Location, hint: str | None = None,
@@ -366,6 +367,14 @@ class _Compiler:
 
     # declarations ----------------------------------------------------------------------
     def declare(self) -> None:
+        if self.spec.catalog is not None:
+            from ta_rules.messages import shipped_locales
+
+            if not shipped_locales(self.spec.catalog):
+                self.error("compile.unknown-catalog",
+                           f"no message catalog {self.spec.catalog!r} ships with ta-rules",
+                           self.at(("catalog",)), "leave catalog out to show messages as "
+                           "written in this file")
         for name, pspec in self.spec.parameters.items():
             path: Path = ("parameters", name)
             try:
@@ -494,6 +503,7 @@ class _Compiler:
         if name in self.spec.values:
             compiled = self.value(name, path, node.pos)
             self.deps.add(("value", name))
+            self.referenced.add(("value", name))
             return f"v_{name}", compiled.type
         if name in self.params:
             self.used_params.add(name)
@@ -504,6 +514,7 @@ class _Compiler:
             return f"F.{name}", FACT_ROOTS[name]
         if name in self.spec.groups:
             self.deps.add(("group", name))
+            self.referenced.add(("group", name))
             return f"g_{name}", REASONS
         if name == "outcome" and scope.allow_outcome:
             self.deps.add(("outcome", "outcome"))
@@ -938,6 +949,7 @@ class _Compiler:
     def call_function(self, node: ex.Call, scope: _Scope, path: Path) -> tuple[str, T]:
         name = node.name
         compiled, params = self.function(name, path, node.pos)
+        self.referenced.add(("function", name))
         if node.gen is not None or len(node.args) != len(params):
             raise self.fail("compile.arity", f"{name}() takes {len(params)} argument(s)", path,
                             node.pos)
@@ -1352,6 +1364,92 @@ class _Compiler:
         finally:
             self.deps = saved | self.deps
 
+    # static checks -----------------------------------------------------------------
+    def warn(self, code: str, message: str, location: Location, hint: str | None = None) -> None:
+        self.diags.append(Diagnostic(code, message, location, hint, "warning"))
+
+    def rule_lists(self) -> Iterator[tuple[Path, str, list[Any]]]:
+        """Every ordered list of rules: (path, mode, rules)."""
+        for name, g in self.spec.groups.items():
+            if g.rules is not None:
+                yield ("groups", name, "rules"), g.mode, g.rules
+            for tname, rules in (g.tables or {}).items():
+                yield ("groups", name, "tables", tname), g.mode, rules
+        yield ("outcome",), "first", self.spec.outcome
+
+    def analyse(self) -> None:
+        """Checks beyond types.
+
+        Unreachable and impossible rules; then, when everything compiled (so that every use
+        was seen), dead declarations.
+        """
+        self.check_rule_lists()
+        if not any(d.severity == "error" for d in self.diags):
+            self.check_unused()
+
+    def check_unused(self) -> None:
+        for name, param in self.params.items():
+            if name not in self.used_params:
+                self.warn("compile.unused-parameter", f"parameter {name!r} is never used",
+                          param.location, "use it in a rule or remove it")
+        for code, reason in self.reasons.items():
+            if code not in self.codes_produced:
+                self.warn("compile.unused-reason",
+                          f"reason code {code} is declared but no rule gives it",
+                          reason.location)
+        for kind, section in (("value", self.spec.values), ("function", self.spec.functions),
+                              ("group", self.spec.groups)):
+            for name in section:
+                if (kind, name) not in self.referenced:
+                    self.warn(f"compile.unused-{kind}",
+                              f"{kind} {name!r} is never used"
+                              + (" (its reasons never reach a verdict)" if kind == "group"
+                                 else ""),
+                              self.doc.location((f"{kind}s", name), key=True))
+        for path, _, rules in self.rule_lists():
+            for i, rule in enumerate(rules):
+                with_values = getattr(rule, "with_", None) or {}
+                codes = self.rules[rule.id].codes if rule.id in self.rules else ()
+                used = set().union(*(self.reasons[c].placeholders for c in codes
+                                     if c in self.reasons)) if codes else set()
+                for key in with_values:
+                    if codes and key not in used:
+                        self.warn("compile.unused-message-value",
+                                  f"rule {rule.id!r} provides {key!r} but no message of "
+                                  f"{', '.join(codes)} uses it",
+                                  self.doc.location((*path, i, "with", key), key=True))
+
+    def check_rule_lists(self) -> None:
+        from ta_rules.rulesets._analysis import contradiction
+
+        for path, mode, rules in self.rule_lists():
+            always_at: int | None = None
+            for i, rule in enumerate(rules):
+                rpath = (*path, i)
+                if always_at is not None and mode == "first":
+                    self.error("compile.unreachable-rule",
+                               f"rule {rule.id!r} can never be reached: rule "
+                               f"{rules[always_at].id!r} before it always applies",
+                               self.at((*rpath, "id")),
+                               "move it before that rule, or give that rule a condition")
+                    break
+                when = rule.when
+                if when is None or when.strip() == "true":
+                    always_at = i
+                    continue
+                try:
+                    node = ex.parse(when)
+                except ex.ParseError:
+                    continue
+                clash = contradiction(node)
+                if clash is not None:
+                    first, second = clash
+                    what = "is always false" if first is second else \
+                        "contradicts an earlier part of the same condition"
+                    self.error("compile.never-applies",
+                               f"rule {rule.id!r} can never apply: this part {what}",
+                               self.at((*rpath, "when"), second.pos))
+
     # the whole ruleset -----------------------------------------------------------------
     def build(self, traced: bool) -> str:
         steps: dict[tuple[str, str], tuple[list[str], set[Any]]] = {}
@@ -1445,6 +1543,7 @@ def compile_ruleset(
     comp = _Compiler(spec, doc)
     comp.declare()
     plain = comp.build(traced=False)
+    comp.analyse()
     comp.collect_trace_refs()
     traced = comp.build(traced=True)
     if any(d.severity == "error" for d in comp.diags):

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
-from ta_rules.rulesets._yaml import YamlDocument, load_yaml
+from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
 from ta_rules.rulesets.compile import Ruleset, compile_ruleset
 from ta_rules.rulesets.schema import RulesetSpec
 
@@ -101,13 +101,15 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def load_ruleset_spec(content: str | bytes, source: str) -> tuple[RulesetSpec, YamlDocument]:
+def load_ruleset_spec(
+    content: str | bytes, source: str, *, max_bytes: int = MAX_BYTES
+) -> tuple[RulesetSpec, YamlDocument]:
     """Read and validate a ruleset file's text (YAML + file schema), without compiling.
 
     Raises:
         RulesetError: For YAML or schema problems, with positions.
     """
-    doc, problems = load_yaml(content, source)
+    doc, problems = load_yaml(content, source, max_bytes=max_bytes)
     if doc is None or problems:
         raise RulesetError(problems, sources={source: doc.text} if doc else {})
     if not isinstance(doc.data, dict):
@@ -130,12 +132,15 @@ def content_hash(content: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def loads_ruleset(content: str | bytes, source: str = "<string>") -> Ruleset:
+def loads_ruleset(
+    content: str | bytes, source: str = "<string>", *, max_bytes: int = MAX_BYTES
+) -> Ruleset:
     """Load and compile a ruleset from its text.
 
     Args:
         content: The YAML text (or bytes).
         source: The name to show in diagnostics.
+        max_bytes: Refuse files larger than this.
 
     Returns:
         The compiled ruleset.
@@ -143,11 +148,11 @@ def loads_ruleset(content: str | bytes, source: str = "<string>") -> Ruleset:
     Raises:
         RulesetError: With every problem, each with file:line:column.
     """
-    spec, doc = load_ruleset_spec(content, source)
+    spec, doc = load_ruleset_spec(content, source, max_bytes=max_bytes)
     return compile_ruleset(spec, doc, source=source, content_hash=content_hash(content))
 
 
-def load_ruleset(path: str | os.PathLike[str]) -> Ruleset:
+def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Ruleset:
     """Load and compile one ruleset file.
 
     Example:
@@ -161,10 +166,15 @@ def load_ruleset(path: str | os.PathLike[str]) -> Ruleset:
     """
     name = os.fspath(path)
     try:
+        size = os.stat(name).st_size
+        if size > max_bytes:
+            raise RulesetError([Diagnostic(
+                "yaml.too-large", f"the file is {size} bytes; at most {max_bytes} bytes are read",
+                Location(name, 1, 1))])
         content = Path(name).read_bytes()
     except OSError as exc:
         raise RulesetError(
             [Diagnostic("file.unreadable", f"cannot read the file: {exc.strerror or exc}",
                         Location(name))]
         ) from None
-    return loads_ruleset(content, name)
+    return loads_ruleset(content, name, max_bytes=max_bytes)

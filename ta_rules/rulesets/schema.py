@@ -159,12 +159,17 @@ class EffectiveSpec(_Spec):
 
 
 class RulesetSpec(_Spec):
-    """A whole ruleset file."""
+    """A whole ruleset file.
+
+    ``catalog`` names the gettext domain whose translations of the reason messages ship with
+    ta-rules (``ta_rules``); without it, messages are shown as written in the file.
+    """
 
     ruleset: Annotated[str, Field(pattern=r"^[a-z][a-z0-9\-]*$", max_length=64)]
     version: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)*$", max_length=32)]
     title: Annotated[str, Field(max_length=200)] | None = None
     description: Doc | None = None
+    catalog: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$", max_length=64)] | None = None
     effective: EffectiveSpec
     parameters: dict[Identifier, ParameterSpec] = Field(default_factory=dict)
     reasons: dict[ReasonCode, ReasonSpec]
