@@ -101,10 +101,9 @@ def evaluate(
         UnknownRulesetError: No ruleset or version matches.
 
     Example:
-        >>> import yaml
-        >>> from importlib.resources import files
-        >>> text = (files("ta_rules") / "examples" / "late-shipment.yaml").read_text()
-        >>> verdict = evaluate(yaml.safe_load(text)["facts"])
+        >>> import json
+        >>> with open("examples/claims/late-shipment.json") as fh:
+        ...     verdict = evaluate(json.load(fh))
         >>> verdict.outcome, sorted(verdict.codes), str(verdict.max_refund)
         ('covered', ['LATE_SHIPMENT'], '5000.00 USD')
     """
@@ -128,7 +127,8 @@ def evaluate(
             rule=rule_id,
             location=str(rule.location),
             subject=subject,
-            message=render(code, definition.message, values, loc, rs.spec.catalog),
+            message=render(code, definition.message, values, loc, rs.spec.catalog,
+                           rs.catalog_root),
             values={k: json_value(v) for k, v in values.items()} if values else {},
         ))
     trace_entries = None

@@ -198,8 +198,20 @@ class Inspection(_Model):
     findings: Text | None = None
 
 
+def _prior_payouts_optional(schema: dict[str, Any]) -> None:
+    # Facts fills a missing prior_payouts with zero in the contract currency.
+    required = schema.get("required", [])
+    if "prior_payouts" in required:
+        required.remove("prior_payouts")
+    schema["properties"]["prior_payouts"]["description"] = (
+        "Refunds already paid for this order; zero in the contract currency when left out.")
+
+
 class Claim(_Model):
     """What the buyer claims, and how the dispute has gone so far."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True,
+                              json_schema_extra=_prior_payouts_optional)
 
     grounds: Annotated[list[Ground], Field(min_length=1, max_length=20)]
     description: Text | None = None

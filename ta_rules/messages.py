@@ -26,6 +26,7 @@ import string
 from collections.abc import Iterator
 from decimal import Decimal
 from importlib.resources import files
+from pathlib import Path
 from typing import IO, Any
 
 from babel import Locale, UnknownLocaleError
@@ -40,6 +41,7 @@ __all__ = [
     "DOMAIN",
     "catalog_entries",
     "extract_rules",
+    "find_catalog_root",
     "format_value",
     "json_value",
     "render",
@@ -64,16 +66,33 @@ def resolve_locale(name: str) -> Locale:
         raise TaRulesError(f"unknown locale {name!r}: {exc}") from None
 
 
-def _locales_dir() -> Any:
+def _locales_dir(root: str | None = None) -> Any:
+    if root is not None:
+        return Path(root)
     return files("ta_rules") / "locales"
 
 
+def find_catalog_root(rules_folder: str, domain: str) -> str | None:
+    """The ``locales`` folder that holds ``domain`` for rule files in ``rules_folder``.
+
+    Looked up beside the rule files (``<folder>/locales``), then one level up
+    (``<folder>/../locales``, the layout of the bundled rules); None means the package's.
+    """
+    base = Path(rules_folder)
+    for candidate in (base / "locales", base.parent / "locales"):
+        if candidate.is_dir() and any(candidate.glob(f"*/LC_MESSAGES/{domain}.mo")):
+            return str(candidate)
+    return None
+
+
 @functools.cache
-def shipped_locales(domain: str = DOMAIN) -> tuple[str, ...]:
-    """The locales with a catalog of ``domain`` in the package (``en``, ``es``, ``zh_Hans``)."""
-    root = _locales_dir()
+def shipped_locales(domain: str = DOMAIN, root: str | None = None) -> tuple[str, ...]:
+    """The locales with a catalog of ``domain`` (in ``root``, else in the package)."""
+    folder = _locales_dir(root)
+    if not folder.is_dir():
+        return ()
     return tuple(sorted(
-        entry.name for entry in root.iterdir()
+        entry.name for entry in folder.iterdir()
         if entry.is_dir() and (entry / "LC_MESSAGES" / f"{domain}.mo").is_file()
     ))
 
@@ -89,14 +108,15 @@ def _candidates(locale: Locale) -> list[str]:
 
 
 @functools.cache
-def translations(locale: Locale, domain: str | None = DOMAIN) -> NullTranslations:
+def translations(locale: Locale, domain: str | None = DOMAIN,
+                 root: str | None = None) -> NullTranslations:
     """The catalog for ``locale``: its own, its script's or language's, else none (English)."""
     if domain is None:
         return NullTranslations()
-    available = set(shipped_locales(domain))
+    available = set(shipped_locales(domain, root))
     for name in _candidates(locale):
         if name in available:
-            mo = _locales_dir() / name / "LC_MESSAGES" / f"{domain}.mo"
+            mo = _locales_dir(root) / name / "LC_MESSAGES" / f"{domain}.mo"
             with mo.open("rb") as fh:
                 return Translations(fh, domain=domain)
     return NullTranslations()
@@ -139,9 +159,9 @@ def json_value(value: Any) -> Any:
 
 
 def render(code: str, template: str, values: dict[str, Any] | None, locale: Locale,
-           domain: str | None = DOMAIN) -> str:
+           domain: str | None = DOMAIN, root: str | None = None) -> str:
     """The message of ``code`` in ``locale``, with locale-formatted values."""
-    text = str(translations(locale, domain).pgettext(code, template))
+    text = str(translations(locale, domain, root).pgettext(code, template))
     if not values:
         return text
     formatted = {k: format_value(v, locale) for k, v in values.items()}
@@ -161,15 +181,18 @@ def placeholders(template: str) -> set[str]:
 
 
 @functools.cache
-def catalog_entries(locale_name: str, domain: str = DOMAIN) -> dict[tuple[str, str], str]:
-    """The (code, English template) -> translation entries of a shipped ``.po`` catalog."""
-    from babel.messages.pofile import read_po
-
-    po = _locales_dir() / locale_name / "LC_MESSAGES" / f"{domain}.po"
-    with po.open("rb") as fh:
-        catalog = read_po(fh)
-    return {(str(m.context), str(m.id)): str(m.string) for m in catalog
-            if m.id and m.context and m.string and not m.fuzzy}
+def catalog_entries(locale_name: str, domain: str = DOMAIN,
+                    root: str | None = None) -> dict[tuple[str, str], str]:
+    """The (code, English template) -> translation entries of a compiled catalog."""
+    mo = _locales_dir(root) / locale_name / "LC_MESSAGES" / f"{domain}.mo"
+    with mo.open("rb") as fh:
+        catalog = Translations(fh, domain=domain)
+    out = {}
+    for key, text in catalog._catalog.items():
+        if isinstance(key, str) and "\x04" in key:
+            context, _, msgid = key.partition("\x04")
+            out[(context, msgid)] = str(text)
+    return out
 
 
 def extract_rules(

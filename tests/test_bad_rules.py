@@ -2,7 +2,8 @@
 
 A file in tests/data/bad_rules/ starts with a comment ``# expect: CODE LINE:COLUMN`` (and
 optionally ``max_bytes=N``); a folder holds several files that break together (versions
-that overlap) and an ``EXPECT`` file ``CODE FILE:LINE:COLUMN``.
+that overlap, or a ruleset and its message catalog) and an ``EXPECT`` file
+``CODE FILE:LINE:COLUMN``. Every case is checked as ``ta-rules check`` checks it.
 """
 
 from __future__ import annotations
@@ -50,10 +51,6 @@ def expected(path: Path) -> tuple[str, str, int, int, int | None]:
 
 
 def diagnostics(path: Path, limit: int | None) -> list[ta_rules.Diagnostic]:
-    if path.is_dir():
-        with pytest.raises(RulesetError) as info:
-            ta_rules.Registry.from_folder(path)
-        return list(info.value.diagnostics)
     from ta_rules.rulesets.check import check_paths
 
     if limit is not None:

@@ -47,17 +47,15 @@ def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
     domain = ruleset.spec.catalog
     if domain is None:
         return out
-    for locale in shipped_locales(domain):
-        entries = catalog_entries(locale, domain)
-        where = f"ta_rules/locales/{locale}/LC_MESSAGES/{domain}.po"
+    root = ruleset.catalog_root
+    locales = shipped_locales(domain, root)
+    missing: dict[str, list[str]] = {}
+    for locale in locales:
+        entries = catalog_entries(locale, domain, root)
         for code, reason in ruleset.reasons.items():
             text = entries.get((code, reason.message))
             if text is None:
-                out.append(Diagnostic(
-                    "messages.missing-translation",
-                    f"the message of {code} has no {locale} translation in {where}",
-                    reason.location,
-                    "run pybabel extract/update (see ta_rules/messages.py) and translate it"))
+                missing.setdefault(code, []).append(locale)
             elif placeholders(text) != set(reason.placeholders):
                 found = ", ".join(sorted(placeholders(text)))
                 wanted = ", ".join(sorted(reason.placeholders))
@@ -65,7 +63,15 @@ def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
                     "messages.placeholder-mismatch",
                     f"the {locale} message of {code} uses {{{found}}} but the template has "
                     f"{{{wanted}}}",
-                    reason.location, f"fix the translation in {where}"))
+                    reason.location, f"fix the translation in the {locale} catalog {domain}.po"))
+    folder = root or "ta_rules/locales"
+    for code, where in missing.items():
+        out.append(Diagnostic(
+            "messages.missing-translation",
+            f"the message of {code} has no translation in {', '.join(where)} "
+            f"(catalog {domain!r} in {folder})",
+            ruleset.reasons[code].location,
+            "run pybabel extract/update/compile (see ta_rules/messages.py) and translate it"))
     return out
 
 

@@ -134,6 +134,7 @@ class Ruleset:
         value_order: tuple[str, ...],
         effective_location: Location,
         warnings: tuple[Diagnostic, ...] = (),
+        catalog_root: str | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.ruleset
@@ -152,6 +153,7 @@ class Ruleset:
         self.value_order = value_order
         self.effective_location = effective_location
         self.warnings = warnings
+        self.catalog_root = catalog_root
         self._defaults: Mapping[str, Any] = MappingProxyType(
             {n: p.default for n, p in self.parameters.items()}
         )
@@ -321,7 +323,9 @@ def _placeholders(template: str) -> frozenset[str] | None:
 
 
 class _Compiler:
-    def __init__(self, spec: RulesetSpec, doc: YamlDocument) -> None:
+    def __init__(self, spec: RulesetSpec, doc: YamlDocument,
+                 catalog_root: str | None = None) -> None:
+        self.catalog_root = catalog_root
         self.spec = spec
         self.doc = doc
         self.diags: list[Diagnostic] = []
@@ -370,7 +374,7 @@ class _Compiler:
         if self.spec.catalog is not None:
             from ta_rules.messages import shipped_locales
 
-            if not shipped_locales(self.spec.catalog):
+            if not shipped_locales(self.spec.catalog, self.catalog_root):
                 self.error("compile.unknown-catalog",
                            f"no message catalog {self.spec.catalog!r} ships with ta-rules",
                            self.at(("catalog",)), "leave catalog out to show messages as "
@@ -420,12 +424,15 @@ class _Compiler:
             for n in names:
                 clashes.setdefault(n, []).append(ns)
         for n, kinds in clashes.items():
-            if len(kinds) > 1 or n in ex.KEYWORDS or n == "outcome":
+            reserved = n in ex.KEYWORDS or n == "outcome"
+            if len(kinds) > 1 or reserved:
                 where = self._decl_path(n, kinds)
-                self.error("compile.name-clash",
-                           f"the name {n!r} is used by more than one thing: "
-                           f"{', '.join(kinds) or 'a keyword'}",
-                           self.doc.location(where, key=True), "rename one of them")
+                users = ", ".join(kinds)
+                message = (f"the name {n!r} is reserved by the rule language ({users} uses it)"
+                           if reserved else f"the name {n!r} is used by more than one thing: "
+                           f"{users}")
+                self.error("compile.name-clash", message, self.doc.location(where, key=True),
+                           "rename one of them" if not reserved else f"rename the {kinds[0]}")
 
     def _decl_path(self, name: str, kinds: list[str]) -> Path:
         for ns, section in (("value", "values"), ("group", "groups"), ("function", "functions"),
@@ -696,7 +703,8 @@ class _Compiler:
             return T("str", nullable, dim=a.dim if a.dim == b.dim else None, choices=choices)
         return a.null(nullable)
 
-    def comparable(self, a: T, b: T, path: Path, pos: int, op: str) -> None:
+    def comparable(self, a: T, b: T, path: Path, pos: int, op: str,
+                   lit_pos: tuple[int, int] | None = None) -> None:
         if "any" in (a.kind, b.kind) or "null" in (a.kind, b.kind):
             return
         if a.numeric and b.numeric:
@@ -709,6 +717,8 @@ class _Compiler:
         if (op in ("==", "!=") and equal) or ordered:
             if a.kind == "str" and a.choices and b.choices and not (a.choices & b.choices):
                 lit, field = (b, a) if len(b.choices) == 1 else (a, b)
+                if lit_pos is not None:
+                    pos = lit_pos[0] if lit is a else lit_pos[1]
                 raise self.fail(
                     "compile.impossible-value",
                     f"{sorted(lit.choices or ())[0]!r} is never a value here; expected one of "
@@ -730,14 +740,15 @@ class _Compiler:
                 raise self.fail("compile.type-mismatch",
                                 f"'{op}' needs a list on the right, found {type_name(rt)}",
                                 path, node.right.pos)
-            self.comparable(lt, rt.item or NULL, path, node.left.pos, "==")
+            self.comparable(lt, rt.item or NULL, path, node.left.pos, "==",
+                            (node.left.pos, node.right.pos))
             if isinstance(node.right, ex.ListLit) and all(
                     isinstance(i, ex.Lit) for i in node.right.items):
                 rc = self.const(frozenset(i.value for i in node.right.items
                                           if isinstance(i, ex.Lit)))
             code = f"_in({lc}, {rc})" if rt.nullable else f"({lc} in {rc})"
             return (f"(not {code})" if op == "not in" else code), BOOL
-        self.comparable(lt, rt, path, node.op_pos, op)
+        self.comparable(lt, rt, path, node.op_pos, op, (node.left.pos, node.right.pos))
         if op in ("==", "!="):
             if rt.kind == "null" or lt.kind == "null":
                 other = lc if rt.kind == "null" else rc
@@ -1085,7 +1096,8 @@ class _Compiler:
                 self.error("compile.message-placeholder",
                            f"the message of {code} uses {{{', '.join(sorted(missing))}}} but "
                            f"rule {rid} does not provide {'it' if len(missing) == 1 else 'them'}",
-                           self.doc.location(path),
+                           self.doc.location((*path, "with") if with_values else
+                                             (*path, "reasons"), key=True),
                            f"add them under with: in rule {rid}")
         self.codes_produced = before | self.codes_produced
         use = getattr(rule, "use", None)
@@ -1205,14 +1217,17 @@ class _Compiler:
         try:
             if spec.for_each is None:
                 rules = spec.rules or []
+                for i, rule in enumerate(rules):
+                    if rule.use is not None and not traced:
+                        self.error("compile.bad-use", "use: is only for tables of a "
+                                   "for_each group", self.at((*path, "rules", i, "use")))
+                if any(rule.use is not None for rule in rules):
+                    return lines, set(self.deps)
                 if spec.mode == "all":
                     lines.append(f"g_{name} = []")
                     for i, rule in enumerate(rules):
                         body = self.rule_body(rule, (*path, "rules", i), name, None, _Scope({}),
                                               f"g_{name}", "", traced, False)
-                        if rule.use is not None:
-                            self.error("compile.bad-use", "use: is only for tables of a "
-                                       "for_each group", self.at((*path, "rules", i, "use")))
                         lines.extend(body or [])
                 else:
                     lines.append(f"def grp_{name}():")
@@ -1524,7 +1539,8 @@ def _none_table(_: Any) -> list[Any]:
 
 
 def compile_ruleset(
-    spec: RulesetSpec, doc: YamlDocument, *, source: str, content_hash: str
+    spec: RulesetSpec, doc: YamlDocument, *, source: str, content_hash: str,
+    catalog_root: str | None = None,
 ) -> Ruleset:
     """Compile a validated ruleset file.
 
@@ -1533,6 +1549,8 @@ def compile_ruleset(
         doc: The YAML document it came from (for positions).
         source: The file name for diagnostics.
         content_hash: The file's content hash.
+        catalog_root: The ``locales`` folder of the ruleset's message catalog (None: the
+            package's).
 
     Returns:
         The compiled ruleset.
@@ -1540,7 +1558,7 @@ def compile_ruleset(
     Raises:
         RulesetError: With every problem found.
     """
-    comp = _Compiler(spec, doc)
+    comp = _Compiler(spec, doc, catalog_root)
     comp.declare()
     plain = comp.build(traced=False)
     comp.analyse()
@@ -1565,6 +1583,7 @@ def compile_ruleset(
         value_order=tuple(spec.values),
         effective_location=doc.location(("effective",), key=True),
         warnings=tuple(d for d in _dedupe(comp.diags) if d.severity == "warning"),
+        catalog_root=catalog_root,
     )
 
 

@@ -40,9 +40,12 @@ def schema_diagnostics(
         code = _TYPE_CODES.get(kind, f"{prefix}.invalid").replace("schema", prefix, 1)
         message = str(err["msg"]).removeprefix("Value error, ")
         hint = None
+        key_error = bool(loc) and loc[-1] == "[key]"
+        if key_error:
+            loc = loc[:-1]
         if kind == "missing":
             message = f"missing required field '{loc[-1]}'"
-            location = doc.location(loc[:-1])
+            location = doc.location(loc[:-1], key=True)
         elif kind == "extra_forbidden":
             message = f"unknown field '{loc[-1]}'"
             location = doc.location(loc, key=True)
@@ -52,6 +55,9 @@ def schema_diagnostics(
                 hint = f"did you mean '{close[0]}'?"
             elif allowed:
                 hint = "allowed here: " + ", ".join(allowed)
+        elif key_error:
+            location = doc.location(loc, key=True)
+            message = f"the key {loc[-1]!r}: {message}"
         else:
             location = doc.location(loc)
             raw = doc.plain_non_string(loc)
@@ -133,7 +139,8 @@ def content_hash(content: str | bytes) -> str:
 
 
 def loads_ruleset(
-    content: str | bytes, source: str = "<string>", *, max_bytes: int = MAX_BYTES
+    content: str | bytes, source: str = "<string>", *, max_bytes: int = MAX_BYTES,
+    rules_folder: str | None = None,
 ) -> Ruleset:
     """Load and compile a ruleset from its text.
 
@@ -141,6 +148,8 @@ def loads_ruleset(
         content: The YAML text (or bytes).
         source: The name to show in diagnostics.
         max_bytes: Refuse files larger than this.
+        rules_folder: The folder the file is in: its message catalog is looked up beside it
+            (``locales/``) before the package's.
 
     Returns:
         The compiled ruleset.
@@ -149,7 +158,13 @@ def loads_ruleset(
         RulesetError: With every problem, each with file:line:column.
     """
     spec, doc = load_ruleset_spec(content, source, max_bytes=max_bytes)
-    return compile_ruleset(spec, doc, source=source, content_hash=content_hash(content))
+    root = None
+    if spec.catalog is not None and rules_folder is not None:
+        from ta_rules.messages import find_catalog_root
+
+        root = find_catalog_root(rules_folder, spec.catalog)
+    return compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
+                           catalog_root=root)
 
 
 def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Ruleset:
@@ -177,4 +192,5 @@ def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) ->
             [Diagnostic("file.unreadable", f"cannot read the file: {exc.strerror or exc}",
                         Location(name))]
         ) from None
-    return loads_ruleset(content, name, max_bytes=max_bytes)
+    return loads_ruleset(content, name, max_bytes=max_bytes,
+                         rules_folder=os.path.dirname(os.path.abspath(name)))

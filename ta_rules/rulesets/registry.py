@@ -41,7 +41,8 @@ def check_versions(rulesets: Sequence[Ruleset]) -> list[Diagnostic]:
                     "registry.duplicate-version",
                     f"{name} version {rs.version} is defined twice",
                     rs.effective_location, related=(seen[rs.version].effective_location,)))
-            seen[rs.version] = rs
+            else:
+                seen[rs.version] = rs
         ordered = sorted(seen.values(), key=lambda r: (r.effective_from or dt.date.min))
         for prev, nxt in itertools.pairwise(ordered):
             start = nxt.effective_from or dt.date.min
