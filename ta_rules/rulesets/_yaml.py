@@ -22,8 +22,18 @@ import re
 from typing import Any, Final
 
 import yaml
-from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import ScalarNode
 
 from ta_rules.errors import Diagnostic, Location
 
@@ -52,60 +62,21 @@ class _Trap(Exception):
         self.hint = hint
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2-like scalars and no anchors, aliases or tags."""
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, AliasEvent):
-            raise _Trap(
-                "yaml.alias",
-                f"aliases (*{event.anchor}) are not allowed in these files",
-                event.start_mark,
-                "write the value out in full",
-            )
-        if isinstance(event, NodeEvent) and event.anchor is not None:
-            raise _Trap(
-                "yaml.anchor",
-                f"anchors (&{event.anchor}) are not allowed in these files",
-                event.start_mark,
-                "write each value out in full",
-            )
-        tag = getattr(event, "tag", None)
-        if tag is not None and tag != "!" and not (
-            isinstance(event, CollectionStartEvent) and event.implicit
-        ):
-            raise _Trap(
-                "yaml.tag",
-                f"explicit YAML tags ({tag}) are not allowed",
-                event.start_mark,
-                "remove the tag; values are typed by the file format",
-            )
-        self._ta_depth = getattr(self, "_ta_depth", 0) + 1
-        try:
-            if self._ta_depth > MAX_DEPTH:
-                raise _Trap(
-                    "yaml.too-deep",
-                    f"nesting deeper than {MAX_DEPTH} levels",
-                    event.start_mark,
-                )
-            node: Node | None = super().compose_node(parent, index)
-            return node
-        finally:
-            self._ta_depth -= 1
+class _Resolver(yaml.resolver.Resolver):
+    """YAML 1.2-like implicit typing: only true/false are booleans, no octal or sexagesimal."""
 
 
-_Loader.yaml_implicit_resolvers = {
+_Resolver.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for key, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
+_Resolver.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-_Loader.add_implicit_resolver(
+_Resolver.add_implicit_resolver(
     _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
 )
-_Loader.add_implicit_resolver(
+_Resolver.add_implicit_resolver(
     _FLOAT,
     re.compile(
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
@@ -113,6 +84,10 @@ _Loader.add_implicit_resolver(
     ),
     list("-+0123456789."),
 )
+_RESOLVER = _Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+# libyaml's parser when PyYAML was built with it (ten times faster), else the pure-Python one
+_PARSER_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,9 +246,11 @@ def load_yaml(
         text = decoded
     else:
         text = content
-    loader = _Loader(text)
+    doc = YamlDocument(source=source, text=text, data=None)
+    found: list[Diagnostic] = []
     try:
-        node = loader.get_single_node()
+        events = yaml.parse(text, Loader=_PARSER_LOADER)
+        doc.data = _Composer(events, doc, found).document()
     except _Trap as trap:
         return None, [_diag(source, trap.code, trap.message, trap.mark, trap.hint)]
     except yaml.MarkedYAMLError as exc:
@@ -292,75 +269,121 @@ def load_yaml(
     except RecursionError:
         return None, [Diagnostic("yaml.too-deep", "the document is nested too deeply",
                                  Location(source, 1, 1))]
-    finally:
-        loader.dispose()
-    doc = YamlDocument(source=source, text=text, data=None)
-    if node is None:
-        return doc, []
-    found: list[Diagnostic] = []
-    counter = [0]
-    doc.data = _build(node, (), doc, found, loader, counter)
     return doc, found
 
 
-def _build(node: Node, path: Path, doc: YamlDocument, problems: list[Diagnostic],
-           loader: _Loader, counter: list[int]) -> Any:
-    counter[0] += 1
-    if counter[0] > MAX_NODES:
-        if counter[0] == MAX_NODES + 1:
-            problems.append(_diag(doc.source, "yaml.too-large",
-                                  f"more than {MAX_NODES} values in one document",
-                                  node.start_mark, path=path))
-        return None
-    doc._marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, MappingNode):
+class _Composer:
+    """Builds plain data and the position map from the parser's event stream."""
+
+    def __init__(self, events: Any, doc: YamlDocument, problems: list[Diagnostic]) -> None:
+        self.events = iter(events)
+        self.doc = doc
+        self.problems = problems
+        self.count = 0
+
+    def next(self) -> Any:
+        return next(self.events)
+
+    def document(self) -> Any:
+        event = self.next()  # StreamStart
+        event = self.next()
+        if isinstance(event, StreamEndEvent):
+            return None
+        assert isinstance(event, DocumentStartEvent)
+        data = self.node(self.next(), (), 0)
+        self.next()  # DocumentEnd
+        event = self.next()
+        if isinstance(event, DocumentStartEvent):
+            raise _Trap("yaml.syntax", "a file holds one YAML document; found a second one",
+                        event.start_mark, "remove the '---' and what follows it")
+        return data
+
+    def node(self, event: Any, path: Path, depth: int) -> Any:
+        """Compose one node (and its children) into plain data, recording positions."""
+        if isinstance(event, AliasEvent):
+            raise _Trap("yaml.alias", f"aliases (*{event.anchor}) are not allowed in these "
+                        "files", event.start_mark, "write the value out in full")
+        if event.anchor is not None:
+            raise _Trap("yaml.anchor", f"anchors (&{event.anchor}) are not allowed in these "
+                        "files", event.start_mark, "write each value out in full")
+        tag = event.tag
+        if tag is not None and tag != "!" and not (
+                isinstance(event, CollectionStartEvent) and event.implicit):
+            raise _Trap("yaml.tag", f"explicit YAML tags ({tag}) are not allowed",
+                        event.start_mark, "remove the tag; values are typed by the file format")
+        if depth >= MAX_DEPTH:
+            raise _Trap("yaml.too-deep", f"nesting deeper than {MAX_DEPTH} levels",
+                        event.start_mark)
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Trap("yaml.too-large", f"more than {MAX_NODES} values in one document",
+                        event.start_mark)
+        mark: Any = event.start_mark
+        self.doc._marks[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(event, MappingStartEvent):
+            return self.mapping(path, depth)
+        if isinstance(event, SequenceStartEvent):
+            out: list[Any] = []
+            event = self.next()
+            while not isinstance(event, SequenceEndEvent):
+                out.append(self.node(event, (*path, len(out)), depth + 1))
+                event = self.next()
+            return out
+        assert isinstance(event, ScalarEvent)
+        resolve: Any = _RESOLVER.resolve
+        tag = resolve(ScalarNode, event.value, event.implicit)
+        end: Any = event.end_mark
+        self.doc._scalars[path] = _ScalarInfo(tag, event.style or None, mark.index, end.index,
+                                              mark.line + 1, mark.column + 1)
+        return _scalar(tag, event.value)
+
+    def mapping(self, path: Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        first_seen: dict[str, yaml.Mark] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                problems.append(_diag(doc.source, "yaml.complex-key",
-                                      "mapping keys must be plain strings",
-                                      key_node.start_mark, path=path))
+        first_seen: dict[str, Any] = {}
+        event = self.next()
+        while not isinstance(event, MappingEndEvent):
+            key_mark = event.start_mark
+            if not isinstance(event, ScalarEvent):
+                self.problems.append(_diag(self.doc.source, "yaml.complex-key",
+                                           "mapping keys must be plain strings", key_mark,
+                                           path=path))
+                self.node(event, (*path, "?"), depth + 1)
+                self.node(self.next(), (*path, "?"), depth + 1)
+                event = self.next()
                 continue
-            key = str(key_node.value)
-            if key == "<<" and key_node.style is None:
-                problems.append(_diag(doc.source, "yaml.merge-key",
-                                      "merge keys (<<) are not allowed in these files",
-                                      key_node.start_mark, "write the keys out in full", path))
+            if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+                self.node(event, path, depth + 1)  # raises the anchor/tag trap
+            key = str(event.value)
+            value_event = self.next()
+            if key == "<<" and not event.style:
+                self.problems.append(_diag(self.doc.source, "yaml.merge-key",
+                                           "merge keys (<<) are not allowed in these files",
+                                           key_mark, "write the keys out in full", path))
+                self.node(value_event, (*path, "<<"), depth + 1)
+                event = self.next()
                 continue
             child = (*path, key)
             if key in first_seen:
                 prev = first_seen[key]
-                problems.append(
-                    Diagnostic(
-                        "yaml.duplicate-key",
-                        f"duplicate key '{key}' (first defined at line {prev.line + 1}); YAML "
-                        "would silently keep only the last value",
-                        Location(doc.source, key_node.start_mark.line + 1,
-                                 key_node.start_mark.column + 1, path_str(child)),
-                        "remove or rename one of them",
-                    )
-                )
+                self.problems.append(Diagnostic(
+                    "yaml.duplicate-key",
+                    f"duplicate key '{key}' (first defined at line {prev.line + 1}); YAML "
+                    "would silently keep only the last value",
+                    Location(self.doc.source, key_mark.line + 1, key_mark.column + 1,
+                             path_str(child)),
+                    "remove or rename one of them",
+                ))
+                self.node(value_event, (*path, "?"), depth + 1)
+                event = self.next()
                 continue
-            first_seen[key] = key_node.start_mark
-            doc._key_marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _build(value_node, child, doc, problems, loader, counter)
+            first_seen[key] = key_mark
+            self.doc._key_marks[child] = (key_mark.line + 1, key_mark.column + 1)
+            out[key] = self.node(value_event, child, depth + 1)
+            event = self.next()
         return out
-    if isinstance(node, SequenceNode):
-        return [
-            _build(item, (*path, i), doc, problems, loader, counter)
-            for i, item in enumerate(node.value)
-        ]
-    assert isinstance(node, ScalarNode)
-    doc._scalars[path] = _ScalarInfo(
-        node.tag, node.style, node.start_mark.index, node.end_mark.index,
-        node.start_mark.line + 1, node.start_mark.column + 1,
-    )
-    return _scalar(node, loader)
 
 
-def _scalar(node: ScalarNode, loader: _Loader) -> Any:
-    tag, value = node.tag, node.value
+def _scalar(tag: str, value: str) -> Any:
     if tag == _NULL:
         return None
     if tag == _BOOL:
@@ -373,7 +396,10 @@ def _scalar(node: ScalarNode, loader: _Loader) -> Any:
     if tag == _FLOAT:
         return float(value)
     if tag == _TIMESTAMP:
-        stamp = loader.construct_yaml_timestamp(node)
+        try:
+            stamp = _CONSTRUCTOR.construct_yaml_timestamp(ScalarNode(tag, value))
+        except ValueError:
+            return value
         if isinstance(stamp, dt.datetime | dt.date):
             return stamp
         return value
