@@ -335,8 +335,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         >>> main(["check", "rules/"], stdout=out)
         0
     """
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
+    return int(_main(argv, stdout or sys.stdout, stderr or sys.stderr))
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     try:
         args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
         code: int = args.func(args, out, err)

@@ -84,3 +84,12 @@ def shared_examples() -> list[Path]:
 def load_yaml_file(path: Path) -> Any:
     with path.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+# A fixed profile, so CI runs the same examples every time (HYPOTHESIS_PROFILE=dev to explore).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ci", max_examples=150, derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow], database=None)
+settings.register_profile("dev", max_examples=1000, deadline=None)
+settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -72,7 +72,69 @@ class CompiledEngine:
         return program
 
 
-ENGINES: dict[str, Engine] = {"compiled": CompiledEngine()}
+class _ReferenceProgram:
+    def __init__(self, ruleset: Any) -> None:
+        from ta_rules.rulesets._lower import evaluate_lowered
+
+        self._evaluate = evaluate_lowered
+        self._ruleset = ruleset
+        self._blocks = dict(ruleset.lowered_conditions)
+
+    def holds(self, tag: str, fact: Mapping[str, Any]) -> set[int]:
+        return {i for i, (_, node) in enumerate(self._blocks[tag])
+                if self._evaluate(node, dict(fact))}
+
+    def run(self, facts: Facts, params: Mapping[str, Any],
+            trace: list[Any] | None) -> RawDecision:
+        return self._ruleset._decide_holds(facts, params, trace, self)  # type: ignore[no-any-return]
+
+
+class ReferenceEngine(CompiledEngine):
+    """``engine="reference"``: lowered conditions evaluated by a small Python interpreter.
+
+    The lowered conditions are what external engines receive; this engine pins down what
+    they must compute, so a disagreement can be placed: in the lowering, or in the external
+    engine.
+    """
+
+    name = "reference"
+
+    def prepare(self, ruleset: Any) -> Program:
+        """The reference program of ``ruleset`` (cached)."""
+        program = self._cache.get(ruleset)
+        if program is None:
+            with self._lock:
+                program = self._cache.get(ruleset)
+                if program is None:
+                    program = _ReferenceProgram(ruleset)  # type: ignore[assignment]
+                    self._cache[ruleset] = program  # type: ignore[assignment]
+        return program  # type: ignore[return-value]
+
+
+class _LazyDurable:
+    """Imports durable-rules only when the engine is first used."""
+
+    name = "durable"
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+
+    def prepare(self, ruleset: Any) -> Program:
+        """The durable-rules network of ``ruleset``."""
+        if self._engine is None:
+            from ta_rules.engines.durable import DurableEngine, _import
+
+            _import()
+            self._engine = DurableEngine()
+        program: Program = self._engine.prepare(ruleset)
+        return program
+
+
+ENGINES: dict[str, Engine] = {
+    "compiled": CompiledEngine(),
+    "durable": _LazyDurable(),
+    "reference": ReferenceEngine(),
+}
 
 
 def get_engine(name: str) -> Engine:

@@ -94,6 +94,10 @@ def _round(x: Any, places: int | None, mode: str) -> Any:
     return Decimal(x).quantize(exp, rounding=rounding)
 
 
+def _round_minor(x: Money | None, mode: str) -> Money | None:
+    return None if x is None else x.rounded(mode)
+
+
 def _money(amount: Any, currency: str | None) -> Money | None:
     if amount is None or currency is None:
         return None
@@ -137,6 +141,13 @@ def _unique(coll: Any) -> list[Any]:
         if x not in seen:
             seen.append(x)
     return seen
+
+
+def _call_guarded(fn: Any, guard: tuple[bool, ...], *args: Any) -> Any:
+    for flag, arg in zip(guard, args, strict=True):
+        if flag and arg is None:
+            return None
+    return fn(*args)
 
 
 def _reasons(out: list[Any], item: Any) -> None:

@@ -131,6 +131,8 @@ class Ruleset:
         python_source: str,
         decide: Decide,
         decide_traced: Decide,
+        decide_holds: Callable[..., tuple[Any, ...]],
+        lowered: Mapping[str, list[tuple[str, Any]]],
         value_order: tuple[str, ...],
         effective_location: Location,
         warnings: tuple[Diagnostic, ...] = (),
@@ -150,6 +152,10 @@ class Ruleset:
         self.python_source = python_source
         self._decide = decide
         self._decide_traced = decide_traced
+        self._decide_holds = decide_holds
+        #: Each block's rule conditions, lowered for external engines (tag -> [(rule, cond)]).
+        self.lowered_conditions: Mapping[str, list[tuple[str, Any]]] = MappingProxyType(
+            dict(lowered))
         self.value_order = value_order
         self.effective_location = effective_location
         self.warnings = warnings
@@ -344,6 +350,8 @@ class _Compiler:
         self.trace_refs: dict[str, list[tuple[str, str]]] = {}
         self.kind_sets: dict[str, str] = {}
         self.referenced: set[tuple[str, str]] = set()
+        self.holds_mode = False
+        self.lowered: dict[str, list[tuple[str, Any]]] = {}
 
     # diagnostics ---------------------------------------------------------------------
     def error(self, code: str, message: str, location: Location, hint: str | None = None,
@@ -908,6 +916,19 @@ class _Compiler:
         return f"_abs({code})", t
 
     def fn_round(self, node: ex.Call, scope: _Scope, path: Path) -> tuple[str, T]:
+        if len(node.args) == 2 and node.gen is None:
+            # round(money, mode): to the minor unit of the money's currency (JPY 0, BHD 3)
+            (xc, xt), _ = self._args(node, 2, scope, path)
+            mode = node.args[1]
+            if xt.kind not in ("money", "any"):
+                raise self.fail("compile.type-mismatch", "round(x, mode) rounds money to its "
+                                "currency's minor unit; for numbers give the places: "
+                                "round(x, 2, mode)", path, node.args[0].pos)
+            if not (isinstance(mode, ex.Lit) and mode.value in ROUNDING_MODES):
+                raise self.fail("compile.type-mismatch",
+                                f"round() needs a rounding mode: {', '.join(ROUNDING_MODES)}",
+                                path, mode.pos)
+            return f"_round_minor({xc}, {mode.value!r})", xt
         args = self._args(node, 3, scope, path)
         (xc, xt), (pc, _), _ = args
         if not (xt.numeric or xt.kind in ("money", "any")):
@@ -965,8 +986,10 @@ class _Compiler:
             raise self.fail("compile.arity", f"{name}() takes {len(params)} argument(s)", path,
                             node.pos)
         codes = []
+        guard: list[bool] = []
         for (pname, pt), arg in zip(params, node.args, strict=True):
             ac, at = self.emit(arg, scope, path)
+            guard.append(at.nullable and not pt.nullable)
             if at.kind not in ("any", "null") and (
                 (at.kind != pt.kind and not (at.numeric and pt.numeric))
                 or (at.kind == "object" and at.model is not pt.model)
@@ -976,6 +999,10 @@ class _Compiler:
                                 f"{type_name(at)}", path, arg.pos)
             codes.append(ac)
         self.deps |= compiled.deps
+        if any(guard):
+            # null in, null out: a function never sees null where its parameter has no "?"
+            return (f"_call_guarded(f_{name}, {tuple(guard)!r}, {', '.join(codes)})",
+                    compiled.type.null())
         return f"f_{name}({', '.join(codes)})", compiled.type
 
     # named things, compiled on first use -----------------------------------------------
@@ -1043,7 +1070,8 @@ class _Compiler:
     # rules -----------------------------------------------------------------------------
     def rule_body(self, rule: RuleSpec | Any, path: Path, group: str, table: str | None,
                   scope: _Scope, out: str, indent: str, traced: bool,
-                  emit_return: bool, outcome: str | None = None) -> list[str] | None:
+                  emit_return: bool, outcome: str | None = None,
+                  index: int = 0) -> list[str] | None:
         """Lines that evaluate one rule; None if it failed to compile."""
         rid = rule.id
         cond: _Compiled | None = None
@@ -1112,7 +1140,15 @@ class _Compiler:
             return None
         lines = []
         cond_code = cond.code if cond is not None else "True"
-        if traced:
+        if self.holds_mode:
+            # an external engine decided which rules hold (see holds_prelude)
+            refs = self.trace_refs.get(rid, [])
+            ref_code = "{" + ", ".join(f"{k!r}: {v}" for k, v in refs) + "}"
+            lines.append(f"c = {index} in _h")
+            lines.append(f"if T is not None: T.append(({rid!r}, {group!r}, "
+                         f"{scope.subject or 'None'}, c, {ref_code}))")
+            cond_code = "c"
+        elif traced:
             refs = self.trace_refs.get(rid, [])
             ref_code = "{" + ", ".join(f"{k!r}: {v}" for k, v in refs) + "}"
             lines.append(f"c = bool({cond_code})")
@@ -1208,6 +1244,36 @@ class _Compiler:
             return ANY
         return t.item or ANY if t.kind == "list" else ANY
 
+    def holds_prelude(self, rules: list[Any], path: Path, scope: _Scope, tag: str,
+                      indent: str) -> list[str]:
+        """In holds mode, the lines that compute a block's atoms and ask the engine.
+
+        The engine answers which of the block's rules hold (``_h``); the lowered conditions
+        are recorded for it.
+        """
+        if not self.holds_mode:
+            return []
+        from ta_rules.rulesets._lower import LNode, Lowerer, Truth
+
+        def emit(node: ex.Expr) -> tuple[str, T]:
+            return self.emit(node, scope, path)
+
+        lowerer = Lowerer(emit)
+        conditions: list[tuple[str, LNode]] = []
+        reported = len(self.diags)
+        for rule in rules:
+            lnode: LNode = Truth(True)
+            if rule.when is not None:
+                try:
+                    lnode = lowerer.lower(ex.parse(rule.when))
+                except (ex.ParseError, _Bail):
+                    lnode = Truth(False)
+            conditions.append((rule.id, lnode))
+        del self.diags[reported:]  # every problem was reported by the plain build
+        self.lowered[tag] = conditions
+        body = [f"_f = {{'t': {tag!r}}}", *lowerer.lines, f"_h = E.holds({tag!r}, _f)"]
+        return [indent + line for line in body]
+
     # groups ----------------------------------------------------------------------------
     def group(self, name: str, spec: GroupSpec, traced: bool) -> tuple[list[str], set[Any]]:
         path: Path = ("groups", name)
@@ -1225,15 +1291,19 @@ class _Compiler:
                     return lines, set(self.deps)
                 if spec.mode == "all":
                     lines.append(f"g_{name} = []")
+                    lines.extend(self.holds_prelude(rules, (*path, "rules"), _Scope({}), name,
+                                                    ""))
                     for i, rule in enumerate(rules):
                         body = self.rule_body(rule, (*path, "rules", i), name, None, _Scope({}),
-                                              f"g_{name}", "", traced, False)
+                                              f"g_{name}", "", traced, False, index=i)
                         lines.extend(body or [])
                 else:
                     lines.append(f"def grp_{name}():")
+                    lines.extend(self.holds_prelude(rules, (*path, "rules"), _Scope({}), name,
+                                                    "    "))
                     for i, rule in enumerate(rules):
                         body = self.rule_body(rule, (*path, "rules", i), name, None, _Scope({}),
-                                              "out", "    ", traced, True)
+                                              "out", "    ", traced, True, index=i)
                         lines.extend(body or [])
                     lines.append("    return []")
                     lines.append(f"g_{name} = grp_{name}()")
@@ -1293,12 +1363,14 @@ class _Compiler:
             if not first:
                 lines.append("    out = []")
             scope = _Scope({var: (item_t, "s")}, subject="s")
+            lines.extend(self.holds_prelude(rules, (*path, "tables", tname), scope,
+                                            f"{name}.{tname}", "    "))
             for i, rule in enumerate(rules):
                 if not first and rule.use is not None:
                     self.error("compile.bad-use", "use: needs mode: first",
                                self.at((*path, "tables", tname, i, "use")))
                 body = self.rule_body(rule, (*path, "tables", tname, i), name, tname, scope,
-                                      "out", "    ", traced, first)
+                                      "out", "    ", traced, first, index=i)
                 lines.extend(body or [])
             lines.append("    return []" if first else "    return out")
         table_map = ", ".join(f"{t!r}: t_{name}_{_ident(t)}" for t in tables)
@@ -1335,10 +1407,11 @@ class _Compiler:
         lines = ["def grp_outcome():"]
         try:
             rules = self.spec.outcome
+            lines.extend(self.holds_prelude(rules, ("outcome",), _Scope({}), "outcome", "    "))
             for i, rule in enumerate(rules):
                 path: Path = ("outcome", i)
                 body = self.rule_body(rule, path, "outcome", None, _Scope({}), "out", "    ",
-                                      traced, False, outcome=rule.outcome)
+                                      traced, False, outcome=rule.outcome, index=i)
                 lines.extend(body or [])
             if rules and rules[-1].when is not None and not traced:
                 self.error("compile.outcome-incomplete",
@@ -1466,7 +1539,7 @@ class _Compiler:
                                self.at((*rpath, "when"), second.pos))
 
     # the whole ruleset -----------------------------------------------------------------
-    def build(self, traced: bool) -> str:
+    def build(self, traced: bool, holds: bool = False) -> str:
         steps: dict[tuple[str, str], tuple[list[str], set[Any]]] = {}
         for name in self.spec.values:
             compiled = self.value(name, ("values", name), 0)
@@ -1491,6 +1564,8 @@ class _Compiler:
             body.extend(steps[key][0])
         body.extend(amount_lines)
         body.append("return (o_outcome, o_reasons, a_max_refund, a_coverage_cap)")
+        if holds:
+            return "def _decide_holds(F, P, T, E):\n" + "".join(f"    {line}\n" for line in body)
         name = "_decide_traced" if traced else "_decide"
         return f"def {name}(F, P, T):\n" + "".join(f"    {line}\n" for line in body)
 
@@ -1564,11 +1639,16 @@ def compile_ruleset(
     comp.analyse()
     comp.collect_trace_refs()
     traced = comp.build(traced=True)
+    comp.holds_mode = True
+    holds = comp.build(traced=True, holds=True)
+    comp.holds_mode = False
     if any(d.severity == "error" for d in comp.diags):
         raise RulesetError(_dedupe(comp.diags), sources={source: doc.text})
-    namespace: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS, **HELPERS, **comp.consts,
-                                 "_none_table": _none_table}
-    code = plain + "\n" + traced
+    from ta_rules.rulesets._lower import RUNTIME as LOWER_RUNTIME
+
+    namespace: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS, **HELPERS, **LOWER_RUNTIME,
+                                 **comp.consts, "_none_table": _none_table}
+    code = plain + "\n" + traced + "\n" + holds
     exec(compile(code, f"<ruleset {spec.ruleset} {spec.version}>", "exec"), namespace)
     return Ruleset(
         spec=spec,
@@ -1580,6 +1660,8 @@ def compile_ruleset(
         python_source=code,
         decide=namespace["_decide"],
         decide_traced=namespace["_decide_traced"],
+        decide_holds=namespace["_decide_holds"],
+        lowered=comp.lowered,
         value_order=tuple(spec.values),
         effective_location=doc.location(("effective",), key=True),
         warnings=tuple(d for d in _dedupe(comp.diags) if d.severity == "warning"),

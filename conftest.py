@@ -1,0 +1,2 @@
+# Test collection for the whole checkout: ta_rules/__main__.py runs the CLI when imported.
+collect_ignore = ["ta_rules/__main__.py", "bench"]

@@ -1,0 +1,268 @@
+"""Lowering rule conditions for external engines.
+
+An external engine (a Rete network such as durable-rules) decides *which rules hold*; the
+shared code computes every value once and hands the engine a flat fact of *atoms*. A rule's
+``when`` becomes a tree of :class:`And`/:class:`Or` over four kinds of test:
+
+- :class:`Order`: ``left < right`` (and ``<=``, ``>``, ``>=``) on two properties holding
+  exact integers (money in minor units at a common scale, dates as day numbers) or
+  strings; both properties are left out when either side is null, so the test is false —
+  the rule language's meaning of an ordering comparison with null;
+- :class:`Equal`: ``==``/``!=`` on two properties holding canonical strings (``"n:"`` for
+  null, so ``null == null`` holds and ``null != 5`` holds, as in the rule language);
+- :class:`Present`: a property is there (``x is not null``) or not;
+- :class:`Flag`: a property computed by the shared code is true (``x in list``,
+  quantifiers, function calls, boolean facts).
+
+Negation is pushed down to the tests (De Morgan), taking care of nulls: ``not (a < b)``
+is ``a >= b or a is null or b is null``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from ta_rules.money import Money
+from ta_rules.rulesets import _expr as ex
+
+__all__ = ["And", "Equal", "Flag", "LNode", "Or", "Order", "Present", "Truth",
+           "eq_key", "evaluate_lowered", "match_count", "order_pair"]
+
+_FLIP_NEG = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Truth:
+    """Always true (or always false)."""
+
+    value: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class And:
+    """All parts hold."""
+
+    parts: tuple[LNode, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Or:
+    """At least one part holds."""
+
+    parts: tuple[LNode, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Order:
+    """``fact[left] op fact[right]``; false when either property is absent."""
+
+    op: str
+    left: str
+    right: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Equal:
+    """``fact[left] == fact[right]`` (or ``!=``) on canonical strings."""
+
+    op: str
+    left: str
+    right: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Present:
+    """``fact[prop]`` is there (``present``) or absent."""
+
+    prop: str
+    present: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """``fact[prop]`` is ``value`` (true or false)."""
+
+    prop: str
+    value: bool
+
+
+LNode = Truth | And | Or | Order | Equal | Present | Flag
+
+
+def match_count(node: LNode) -> int:
+    """How many simultaneous matches the condition can produce.
+
+    An engine may fire a rule once per true branch of an ``or``.
+    """
+    if isinstance(node, Or):
+        return sum(match_count(p) for p in node.parts)
+    if isinstance(node, And):
+        total = 1
+        for p in node.parts:
+            total *= match_count(p)
+        return total
+    return 1
+
+
+def evaluate_lowered(node: LNode, fact: dict[str, Any]) -> bool:
+    """The meaning of a lowered condition on a fact: the reference every engine must match."""
+    if isinstance(node, Truth):
+        return node.value
+    if isinstance(node, And):
+        return all(evaluate_lowered(p, fact) for p in node.parts)
+    if isinstance(node, Or):
+        return any(evaluate_lowered(p, fact) for p in node.parts)
+    if isinstance(node, Order):
+        if node.left not in fact or node.right not in fact:
+            return False
+        a, b = fact[node.left], fact[node.right]
+        return bool({"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.op])
+    if isinstance(node, Equal):
+        same = fact[node.left] == fact[node.right]
+        return same if node.op == "==" else not same
+    if isinstance(node, Present):
+        return (node.prop in fact) == node.present
+    return fact.get(node.prop) is node.value
+
+
+# --- runtime encoders used by the generated code --------------------------------------
+
+
+def eq_key(value: Any) -> str:
+    """A canonical string such that keys are equal exactly when the values are equal."""
+    if value is None:
+        return "n:"
+    if isinstance(value, bool):
+        return "b:1" if value else "b:0"
+    if isinstance(value, int | Decimal):
+        d = Decimal(value)
+        return "x:" + (format(d.normalize(), "f") if d else "0")
+    if isinstance(value, Money):
+        return f"m:{value.currency}:" + eq_key(value.amount)[2:]
+    if isinstance(value, dt.date):
+        return "d:" + value.isoformat()
+    if isinstance(value, str):
+        return "s:" + value
+    return "o:" + repr(value)
+
+
+_LIMIT = 2**53
+
+
+def order_pair(a: Any, b: Any) -> tuple[Any, Any] | None:
+    """Exact, engine-comparable forms of two ordered values, or None when either is null.
+
+    Dates become day numbers; money and decimals become integers at their common scale
+    (5000.00 USD is 500000 beside 999.995 USD as 999995 x 10); strings stay strings. Should
+    the integers be too large for the engine's numbers, the pair is replaced by its order
+    (-1/0/1 against 0), which keeps every comparison exact.
+    """
+    if a is None or b is None:
+        return None
+    if isinstance(a, dt.date):
+        return a.toordinal(), b.toordinal()
+    if isinstance(a, str):
+        return a, b
+    if isinstance(a, bool):
+        return int(a), int(b)
+    x = a.amount if isinstance(a, Money) else Decimal(a)
+    y = b.amount if isinstance(b, Money) else Decimal(b)
+    ex_x = x.as_tuple().exponent
+    ex_y = y.as_tuple().exponent
+    scale = -min(ex_x if isinstance(ex_x, int) else 0, ex_y if isinstance(ex_y, int) else 0, 0)
+    ix = int(x.scaleb(scale))
+    iy = int(y.scaleb(scale))
+    if abs(ix) >= _LIMIT or abs(iy) >= _LIMIT:
+        return (-1 if x < y else 1 if x > y else 0), 0
+    return ix, iy
+
+
+class Lowerer:
+    """Lowers one group's rule conditions into tests over numbered atom properties.
+
+    ``emit`` compiles an operand to (python code, type); the lowerer collects the Python
+    lines that fill the fact dictionary ``_f`` at run time.
+    """
+
+    def __init__(self, emit: Any) -> None:
+        self.emit = emit
+        self.lines: list[str] = []
+        self.n = 0
+
+    def prop(self) -> str:
+        self.n += 1
+        return f"a{self.n}"
+
+    def lower(self, node: ex.Expr, negate: bool = False) -> LNode:
+        """The lowered form of a boolean expression (negated when asked)."""
+        if isinstance(node, ex.Bin) and node.op in ("and", "or"):
+            left = self.lower(node.left, negate)
+            right = self.lower(node.right, negate)
+            conj = (node.op == "and") != negate
+            return _join(And if conj else Or, left, right)
+        if isinstance(node, ex.Unary) and node.op == "not":
+            return self.lower(node.operand, not negate)
+        if isinstance(node, ex.Lit) and isinstance(node.value, bool):
+            return Truth(node.value != negate)
+        if isinstance(node, ex.IsNull):
+            return self._present(node.operand, present=node.negated != negate)
+        if isinstance(node, ex.Cmp) and node.op in ("==", "!="):
+            if isinstance(node.right, ex.Lit) and node.right.value is None:
+                return self._present(node.left, present=(node.op == "!=") != negate)
+            if isinstance(node.left, ex.Lit) and node.left.value is None:
+                return self._present(node.right, present=(node.op == "!=") != negate)
+            lc, _ = self.emit(node.left)
+            rc, _ = self.emit(node.right)
+            pl, pr = self.prop(), self.prop()
+            self.lines.append(f"_f[{pl!r}] = _eq_key({lc})")
+            self.lines.append(f"_f[{pr!r}] = _eq_key({rc})")
+            equal = (node.op == "==") != negate
+            return Equal("==" if equal else "!=", pl, pr)
+        if isinstance(node, ex.Cmp) and node.op in _FLIP_NEG:
+            lc, _ = self.emit(node.left)
+            rc, _ = self.emit(node.right)
+            pl, pr = self.prop(), self.prop()
+            self.lines.append(f"_put_order(_f, {pl!r}, {pr!r}, {lc}, {rc})")
+            if not negate:
+                return Order(node.op, pl, pr)
+            return Or((Order(_FLIP_NEG[node.op], pl, pr), Present(pl, False)))
+        code, _ = self.emit(node)
+        p = self.prop()
+        self.lines.append(f"_f[{p!r}] = bool({code})")
+        return Flag(p, not negate)
+
+    def _present(self, operand: ex.Expr, present: bool) -> LNode:
+        code, _ = self.emit(operand)
+        p = self.prop()
+        self.lines.append(f"_put_present(_f, {p!r}, {code})")
+        return Present(p, present)
+
+
+def _join(kind: type[And] | type[Or], left: LNode, right: LNode) -> LNode:
+    parts: list[LNode] = []
+    for part in (left, right):
+        if isinstance(part, kind):
+            parts.extend(part.parts)
+        else:
+            parts.append(part)
+    return kind(tuple(parts))
+
+
+def put_order(fact: dict[str, Any], left: str, right: str, a: Any, b: Any) -> None:
+    """Store an ordered pair, or nothing when either side is null."""
+    pair = order_pair(a, b)
+    if pair is not None:
+        fact[left], fact[right] = pair
+
+
+def put_present(fact: dict[str, Any], prop: str, value: Any) -> None:
+    """Store a presence marker when the value is not null."""
+    if value is not None:
+        fact[prop] = 1
+
+
+RUNTIME: dict[str, Any] = {"_eq_key": eq_key, "_put_order": put_order,
+                           "_put_present": put_present}
