@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import EXAMPLES, rules_text
 
+from conftest import EXAMPLES, rules_text
 from ta_rules.cli import ExitCode, main
 
 CLAIM = str(EXAMPLES / "claims" / "late-shipment.json")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import rules_text
 
 import ta_rules
+from conftest import rules_text
 from ta_rules import RulesetError
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import rules_text
-
 import ta_rules
+from conftest import rules_text
 
 
 def edited(old: str, new: str, *, count: int = 1) -> ta_rules.Ruleset:

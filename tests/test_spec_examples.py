@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import load_yaml_file
-
 import ta_rules
+from conftest import load_yaml_file
 from ta_rules.money import Money
 
 
