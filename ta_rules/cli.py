@@ -85,11 +85,74 @@ def _registry(folder: str | None) -> Any:
 # --- eval ------------------------------------------------------------------------------
 
 
+def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.batch import run_batch
+
+    if args.facts is not None:
+        raise UsageError("ta-rules eval: give either a facts file or --batch FILE, not both")
+    if args.workers < 1:
+        raise UsageError("ta-rules eval: --workers must be at least 1")
+    registry = _registry(args.rules)
+    options: dict[str, Any] = {"ruleset": args.ruleset, "version": args.version,
+                               "locale": args.locale, "engine": args.engine,
+                               "trace": args.trace, "registry": registry}
+    if args.set:
+        typed = registry.select(args.ruleset, args.version)
+        _, shown = typed.bind_parameters(_parse_sets(args.set), from_text=True)
+        options["parameters"] = shown
+    # fail early on a bad option rather than on every line
+    from ta_rules.engines import get_engine
+    from ta_rules.messages import resolve_locale
+
+    get_engine(args.engine)
+    resolve_locale(args.locale)
+    if args.batch != "-" and Path(args.batch).is_dir():
+        raise UsageError(f"{args.batch}: is a folder, expected a JSON Lines file")
+    try:
+        source = sys.stdin if args.batch == "-" else open(  # noqa: SIM115
+            args.batch, encoding="utf-8", errors="strict", newline="")
+    except OSError as exc:
+        raise UsageError(f"{args.batch}: cannot read: {exc.strerror or exc}") from None
+    target: TextIO
+    if args.out in (None, "-"):
+        target, summary_stream = out, err
+    else:
+        try:
+            target = open(args.out, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            source.close()
+            raise UsageError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
+        summary_stream = out
+    try:
+        summary = run_batch(source, target, workers=args.workers, strict=args.strict,
+                            options=options, report=err, progress=err.isatty(),
+                            source=args.batch)
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{args.batch}: not UTF-8 text ({exc.reason} at byte "
+                         f"{exc.start})") from None
+    finally:
+        if source is not sys.stdin:
+            source.close()
+        if target is not out:
+            target.close()
+    if args.format == "json":
+        summary_stream.write(json.dumps(summary.to_json(), indent=2) + "\n")
+    else:
+        summary_stream.write(summary.render() + "\n")
+    if summary.stopped_at is not None:
+        return ExitCode.PROBLEMS
+    return ExitCode.OK if summary.errors == 0 else ExitCode.PROBLEMS
+
+
 def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.evaluate import evaluate, select_ruleset
     from ta_rules.facts import parse_facts
     from ta_rules.rulesets._yaml import load_yaml
 
+    if args.batch is not None:
+        return _cmd_batch(args, out, err)
+    if args.facts is None:
+        raise UsageError("ta-rules eval: give a facts file (or - for stdin), or --batch FILE")
     content, source = _read_input(args.facts)
     doc, problems = load_yaml(content, source)
     if doc is None or problems:
@@ -276,8 +339,17 @@ def _parser() -> _Parser:
     parser.add_argument("--version", action="version", version=f"ta-rules {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("eval", help="judge one claim's facts (YAML or JSON file, or - for stdin)")
-    p.add_argument("facts", help="facts file (a scenario file also works), or - for stdin")
+    p = sub.add_parser("eval", help="judge one claim's facts (YAML or JSON file, or - for "
+                       "stdin), or a JSON Lines batch")
+    p.add_argument("facts", nargs="?", help="facts file (a scenario file also works), or - for "
+                   "stdin")
+    p.add_argument("--batch", metavar="FILE", help="judge every line of a JSON Lines file "
+                   "(- for stdin), writing one result line each, in order")
+    p.add_argument("--out", metavar="FILE", help="with --batch: where the results go "
+                   "(default stdout; the summary then goes to stderr)")
+    p.add_argument("--workers", type=int, default=1, help="with --batch: worker processes")
+    p.add_argument("--strict", action="store_true", help="with --batch: stop at the first "
+                   "line that cannot be judged")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--ruleset", help="ruleset name (default: trade-assurance)")
     p.add_argument("--version", dest="version", help="pin a version instead of the one in "

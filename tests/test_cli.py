@@ -83,7 +83,7 @@ def test_eval_pinned_version_and_locale() -> None:
     (["eval", CLAIM, "--ruleset", "other"], "no ruleset named 'other'"),
     (["eval", CLAIM, "--engine", "quantum"], "unknown engine 'quantum'"),
     (["eval", CLAIM, "--locale", "xx"], "unknown locale 'xx'"),
-    (["eval"], "the following arguments are required: facts"),
+    (["eval"], "give a facts file (or - for stdin), or --batch FILE"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["check"], "the following arguments are required: paths"),
     (["eval", CLAIM, "--format", "xml"], "invalid choice: 'xml'"),

@@ -1,0 +1,227 @@
+"""Batch evaluation: JSON Lines of facts in, JSON Lines of verdicts out, in order.
+
+Memory stays constant however long the input: lines are read, judged and written in
+chunks, with a bounded number of chunks in flight when several worker processes are used.
+Each output line is ``{"line": N, "verdict": {...}}`` or, for a line that could not be
+judged, ``{"line": N, "error": {...}}``; a bad line never stops the others unless
+``strict`` is set.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from decimal import Decimal
+from typing import IO, Any
+
+from ta_rules.errors import FactsError, TaRulesError
+
+__all__ = ["BatchSummary", "run_batch"]
+
+CHUNK = 200
+MAX_LINE = 16 * 1024 * 1024
+
+
+@dataclasses.dataclass
+class BatchSummary:
+    """What a batch run produced."""
+
+    claims: int = 0
+    errors: int = 0
+    outcomes: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    reasons: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    refunds: dict[str, Decimal] = dataclasses.field(default_factory=dict)
+    seconds: float = 0.0
+    stopped_at: int | None = None
+
+    def add(self, part: BatchSummary) -> None:
+        """Fold a chunk's summary in."""
+        self.claims += part.claims
+        self.errors += part.errors
+        self.outcomes.update(part.outcomes)
+        self.reasons.update(part.reasons)
+        for currency, amount in part.refunds.items():
+            self.refunds[currency] = self.refunds.get(currency, Decimal(0)) + amount
+
+    def render(self) -> str:
+        """A readable summary."""
+        rate = self.claims / self.seconds if self.seconds else 0.0
+        lines = [f"{self.claims} claims judged, {self.errors} bad line(s) in "
+                 f"{self.seconds:.1f} s ({rate:,.0f} claims/s)"]
+        lines.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in
+                                             sorted(self.outcomes.items())))
+        refunds = ", ".join(f"{amount} {currency}" for currency, amount in
+                            sorted(self.refunds.items())) or "none"
+        lines.append(f"total refunds: {refunds}")
+        lines.append("reasons:")
+        lines.extend(f"  {code:<40} {n}" for code, n in self.reasons.most_common())
+        if self.stopped_at is not None:
+            lines.append(f"stopped at line {self.stopped_at} (--strict)")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"claims": self.claims, "errors": self.errors,
+                "outcomes": dict(self.outcomes), "reasons": dict(self.reasons),
+                "refunds": {c: str(a) for c, a in self.refunds.items()},
+                "seconds": round(self.seconds, 3), "stopped_at": self.stopped_at}
+
+
+# Options of the worker processes: set once per process by _init.
+_OPTIONS: dict[str, Any] = {}
+_STRICT: list[bool] = [False]
+
+
+def _init(options: dict[str, Any], strict: bool = False) -> None:
+    _OPTIONS.clear()
+    _OPTIONS.update(options)
+    _STRICT[0] = strict
+
+
+def _judge_chunk(chunk: list[tuple[int, str]]) -> tuple[list[str], BatchSummary, int | None]:
+    """Judge a chunk of lines: output lines, a summary, the first bad line number."""
+    from ta_rules.evaluate import evaluate
+
+    out: list[str] = []
+    summary = BatchSummary()
+    first_bad: int | None = None
+    for number, text in chunk:
+        try:
+            if len(text) > MAX_LINE:
+                raise ValueError(f"line is {len(text)} characters; at most {MAX_LINE}")
+            data = json.loads(text)
+            verdict = evaluate(data, **_OPTIONS)
+        except FactsError as exc:
+            error: dict[str, Any] = {"kind": "facts", "message": str(exc), "problems": [
+                {"path": p.path, "message": p.message} for p in exc.problems]}
+        except (ValueError, RecursionError) as exc:
+            error = {"kind": "json", "message": f"not a JSON document: {exc}"}
+        except TaRulesError as exc:
+            error = {"kind": type(exc).__name__, "message": str(exc)}
+        else:
+            summary.claims += 1
+            summary.outcomes[verdict.outcome] += 1
+            summary.reasons.update(verdict.codes)
+            refund = verdict.max_refund
+            summary.refunds[refund.currency] = \
+                summary.refunds.get(refund.currency, Decimal(0)) + refund.amount
+            out.append(f'{{"line": {number}, "verdict": {verdict.model_dump_json()}}}')
+            continue
+        summary.errors += 1
+        if first_bad is None:
+            first_bad = number
+        out.append(json.dumps({"line": number, "error": error}, ensure_ascii=False))
+        if _STRICT[0]:
+            break
+    return out, summary, first_bad
+
+
+def _chunks(lines: Iterable[str], size: int) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        chunk.append((number, line))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _pool(workers: int, options: dict[str, Any], strict: bool) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    # fork shares the loaded rulesets with the workers; spawn re-imports where fork is absent
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init,
+                               initargs=(options, strict))
+
+
+def run_batch(
+    lines: Iterable[str], out: IO[str], *, workers: int = 1, strict: bool = False,
+    options: dict[str, Any] | None = None, report: IO[str] | None = None,
+    progress: bool = False, source: str = "<input>",
+) -> BatchSummary:
+    """Judge every line of ``lines`` and write a result line for each, in input order.
+
+    Args:
+        lines: JSON documents, one per line (blank lines are skipped).
+        out: Where the JSON Lines results go.
+        workers: Worker processes (1 = in this process).
+        strict: Stop at the first line that cannot be judged.
+        options: Keyword options of :func:`ta_rules.evaluate` (ruleset, version,
+            parameters, locale, engine, trace).
+        report: Where bad lines are reported (``source:line: message``); default stderr.
+        progress: Show a progress line on ``report``.
+        source: The input's name in reports.
+
+    Returns:
+        The summary of the run.
+    """
+    options = dict(options or {})
+    report = report or sys.stderr
+    summary = BatchSummary()
+    started = time.perf_counter()
+    last_shown = 0.0
+    results: Iterator[tuple[list[str], BatchSummary, int | None]]
+    pool: ProcessPoolExecutor | None = None
+    if workers <= 1:
+        _init(options, strict)
+        results = (_judge_chunk(c) for c in _chunks(lines, CHUNK))
+    else:
+        pool = _pool(workers, options, strict)
+        results = _ordered(pool, _chunks(lines, CHUNK), in_flight=workers * 3)
+    try:
+        for written, part, first_bad in results:
+            for text in written:
+                out.write(text)
+                out.write("\n")
+                if '"error":' in text[:40]:
+                    record = json.loads(text)
+                    report.write(f"{source}:{record['line']}: {record['error']['message']}\n")
+            summary.add(part)
+            if progress and time.perf_counter() - last_shown > 0.2:
+                last_shown = time.perf_counter()
+                rate = summary.claims / max(last_shown - started, 1e-9)
+                report.write(f"\r{summary.claims + summary.errors:,} lines, "
+                             f"{rate:,.0f} claims/s")
+                report.flush()
+            if strict and first_bad is not None:
+                summary.stopped_at = first_bad
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if progress:
+            report.write("\n")
+    summary.seconds = time.perf_counter() - started
+    out.flush()
+    return summary
+
+
+def _ordered(pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[int, str]]],
+             in_flight: int) -> Iterator[tuple[list[str], BatchSummary, int | None]]:
+    """Results of the chunks in input order, with at most ``in_flight`` chunks pending."""
+    pending: collections.deque[Future[tuple[list[str], BatchSummary, int | None]]] = \
+        collections.deque()
+    for chunk in chunks:
+        pending.append(pool.submit(_judge_chunk, chunk))
+        if len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def default_workers() -> int:
+    """The CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
