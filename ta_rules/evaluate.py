@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import decimal
 import hashlib
-import json
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
@@ -63,10 +63,64 @@ def decide(
         return program.run(facts, params, trace)
 
 
+_REFS: weakref.WeakKeyDictionary[Ruleset, RulesetRef] = weakref.WeakKeyDictionary()
+_REASONS: weakref.WeakKeyDictionary[Ruleset, dict[tuple[Any, ...], Reason]] = \
+    weakref.WeakKeyDictionary()
+_REASON_CACHE_SIZE: Final = 20_000
+
+
+def _ruleset_ref(rs: Ruleset) -> RulesetRef:
+    ref = _REFS.get(rs)
+    if ref is None:
+        ref = RulesetRef.model_construct(name=rs.name, version=rs.version,
+                                         content_hash=rs.content_hash, source=rs.source)
+        _REFS[rs] = ref
+    return ref
+
+
+def _reason(rs: Ruleset, code: str, rule_id: str, subject: Any,
+            values: dict[str, Any] | None, loc: Any) -> Reason:
+    """A verdict reason.
+
+    Identical reasons (same rule, values and locale) are shared: reasons are immutable, and
+    rendering a message is the costly part.
+    """
+    key: tuple[Any, ...] | None = (code, rule_id, subject, loc,
+                                   tuple(values.items()) if values else ())
+    cache = _REASONS.get(rs)
+    if cache is None:
+        cache = _REASONS.setdefault(rs, {})
+    try:
+        hit = cache.get(key)  # type: ignore[arg-type]
+    except TypeError:  # a value that cannot be a key (a list): render without the cache
+        key, hit = None, None
+    if hit is not None:
+        return hit
+    definition = rs.reasons[code]
+    reason = Reason.model_construct(
+        code=code,
+        kind=definition.kind,  # type: ignore[arg-type]
+        rule=rule_id,
+        location=str(rs.rules[rule_id].location),
+        subject=subject,
+        message=render(code, definition.message, values, loc, rs.spec.catalog,
+                       rs.catalog_root),
+        values={k: json_value(v) for k, v in values.items()} if values else {},
+    )
+    if key is not None:
+        if len(cache) >= _REASON_CACHE_SIZE:
+            cache.clear()
+        cache[key] = reason
+    return reason
+
+
 def facts_hash(facts: Facts) -> str:
-    """``sha256:`` of the canonical JSON of validated facts."""
-    data = json.dumps(facts.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
+    """``sha256:`` of the canonical JSON of validated facts.
+
+    Canonical: fields in the model's order, defaults filled in, amounts written to the
+    currency's minor unit, so ``"5000"`` and ``"5000.00"`` give the same hash.
+    """
+    return "sha256:" + hashlib.sha256(facts.model_dump_json().encode()).hexdigest()
 
 
 def evaluate(
@@ -119,18 +173,7 @@ def evaluate(
         if code in seen:
             continue
         seen.add(code)
-        definition = rs.reasons[code]
-        rule = rs.rules[rule_id]
-        reasons.append(Reason.model_construct(
-            code=code,
-            kind=definition.kind,  # type: ignore[arg-type]
-            rule=rule_id,
-            location=str(rule.location),
-            subject=subject,
-            message=render(code, definition.message, values, loc, rs.spec.catalog,
-                           rs.catalog_root),
-            values={k: json_value(v) for k, v in values.items()} if values else {},
-        ))
+        reasons.append(_reason(rs, code, rule_id, subject, values, loc))
     trace_entries = None
     if entries is not None:
         trace_entries = tuple(
@@ -143,8 +186,7 @@ def evaluate(
         reasons=tuple(reasons),
         max_refund=max_refund.rounded("half_up") if max_refund is not None else max_refund,
         coverage_cap=cap.rounded("half_up") if cap is not None else None,
-        ruleset=RulesetRef.model_construct(name=rs.name, version=rs.version,
-                                           content_hash=rs.content_hash, source=rs.source),
+        ruleset=_ruleset_ref(rs),
         parameters=shown,
         locale=str(loc),
         facts_hash=facts_hash(valid),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -71,7 +72,22 @@ class Currency:
     code: str
 
 
+@functools.lru_cache(maxsize=8192)
+def _iso_date(value: str) -> dt.date:
+    if len(value) != 10 or not _DATE_RE.fullmatch(value):
+        raise ValueError(f"expected an ISO date YYYY-MM-DD, found {value[:40]!r}")
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real calendar date") from None
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueError(f"date {day} is outside the supported range {MIN_DATE}..{MAX_DATE}")
+    return day
+
+
 def _date(value: Any) -> dt.date:
+    if type(value) is str:
+        return _iso_date(value)
     if isinstance(value, dt.datetime):
         raise ValueError(f"expected a calendar date (YYYY-MM-DD), found a date and time {value}")
     if isinstance(value, dt.date):

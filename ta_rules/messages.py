@@ -124,6 +124,17 @@ def translations(locale: Locale, domain: str | None = DOMAIN,
 
 def format_value(value: Any, locale: Locale) -> str:
     """Format one message value for ``locale``: money, dates, numbers, lists, text."""
+    if isinstance(value, Money | dt.date | Decimal | int | str):
+        return _format_cached(value, locale)
+    return _format(value, locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_cached(value: Any, locale: Locale) -> str:
+    return _format(value, locale)
+
+
+def _format(value: Any, locale: Locale) -> str:
     if value is None:
         return "-"
     if isinstance(value, Money):

@@ -136,14 +136,17 @@ class Money:
         currency: The ISO-4217 code.
     """
 
-    __slots__ = ("amount", "currency")
+    __slots__ = ("_text", "amount", "currency")
 
     amount: Decimal
     currency: str
+    _text: str | None
 
-    def __init__(self, amount: Decimal, currency: str) -> None:
+    def __init__(self, amount: Decimal, currency: str, _text: str | None = None) -> None:
         object.__setattr__(self, "amount", amount)
         object.__setattr__(self, "currency", currency)
+        # the amount written to the minor unit, once known (it is what JSON shows)
+        object.__setattr__(self, "_text", _text)
 
     @classmethod
     def of(cls, amount: object, currency: str) -> Money:
@@ -235,7 +238,11 @@ class Money:
 
     def to_json(self) -> dict[str, str]:
         """Return ``{"amount": "...", "currency": "..."}`` rounded to the minor unit."""
-        return {"amount": _format_amount(self), "currency": self.currency}
+        text = self._text
+        if text is None:
+            text = _format_amount(self)
+            object.__setattr__(self, "_text", text)
+        return {"amount": text, "currency": self.currency}
 
     # pydantic integration -------------------------------------------------------------
     @classmethod
@@ -313,9 +320,25 @@ def _validate_currency(value: Any) -> str:
     return value
 
 
+_FAST_AMOUNT: Final = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,3})?")
+
+
 def _validate_money(value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Money:
     if isinstance(value, Money):
         return value
+    if type(value) is dict and len(value) == 2:
+        # the common case, checked without the per-field validators; anything unusual takes
+        # the full path below, which names the offending field
+        amount_text = value.get("amount")
+        code = value.get("currency")
+        if type(amount_text) is str and type(code) is str and _FAST_AMOUNT.fullmatch(
+                amount_text) and code in _currencies():
+            digits = minor_unit(code)
+            dot = amount_text.find(".")
+            decimals = 0 if dot < 0 else len(amount_text) - dot - 1
+            if decimals <= digits:
+                return Money(Decimal(amount_text), code,
+                             amount_text if decimals == digits else None)
     fields = handler(value)
     amount: Decimal = fields["amount"]
     currency: str = fields["currency"]
