@@ -8,6 +8,7 @@ Example:
 """
 
 from ta_rules._version import __version__
+from ta_rules.audit import ReplayReport, replay
 from ta_rules.errors import (
     Diagnostic,
     EngineError,
@@ -43,6 +44,7 @@ __all__ = [
     "ParameterError",
     "Reason",
     "Registry",
+    "ReplayReport",
     "Ruleset",
     "RulesetError",
     "RulesetRef",
@@ -62,4 +64,5 @@ __all__ = [
     "load_ruleset_spec",
     "loads_ruleset",
     "parse_facts",
+    "replay",
 ]

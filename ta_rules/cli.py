@@ -328,6 +328,38 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
+# --- replay ----------------------------------------------------------------------------
+
+
+def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.audit import replay
+    from ta_rules.rulesets._yaml import load_yaml
+
+    documents = []
+    for name in (args.verdict, args.facts):
+        content, source = _read_input(name)
+        doc, problems = load_yaml(content, source, max_bytes=64 * 1024 * 1024)
+        if doc is None or problems:
+            err.write(render_diagnostics(problems, {source: doc.text} if doc else {}) + "\n")
+            return ExitCode.USAGE
+        if not isinstance(doc.data, dict):
+            raise UsageError(f"{name}: expected a JSON or YAML mapping")
+        documents.append(doc.data)
+    recorded, facts = documents
+    if "facts" in facts and "expect" in facts:
+        facts = facts["facts"]
+    report = replay(recorded, facts, registry=_registry(args.rules))
+    if args.format == "json":
+        out.write(json.dumps({"reproduced": report.reproduced,
+                              "differences": list(report.differences),
+                              "notes": list(report.notes)}, indent=2) + "\n")
+    else:
+        out.write("reproduced\n" if report.reproduced else "NOT reproduced\n")
+        out.writelines(f"  {line}\n" for line in report.differences)
+        out.writelines(f"  note: {line}\n" for line in report.notes)
+    return ExitCode.OK if report.reproduced else ExitCode.PROBLEMS
+
+
 # --- wiring ----------------------------------------------------------------------------
 
 
@@ -394,6 +426,15 @@ def _parser() -> _Parser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--rules", metavar="FOLDER")
     p.set_defaults(func=_cmd_diff)
+
+    p = sub.add_parser("replay", help="re-evaluate a recorded verdict and say whether it is "
+                       "reproduced")
+    p.add_argument("verdict", help="a verdict (JSON from ta-rules eval --format json, or one "
+                   "line of a --batch output)")
+    p.add_argument("facts", help="the facts it was given")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--rules", metavar="FOLDER")
+    p.set_defaults(func=_cmd_replay)
     return parser
 
 

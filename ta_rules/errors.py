@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 Severity = Literal["error", "warning"]
+_WIDTH = 160
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -92,9 +93,15 @@ class Diagnostic:
             text_lines = source_text.splitlines()
             if 0 < loc.line <= len(text_lines):
                 src = text_lines[loc.line - 1].replace("\t", " ")
+                caret = max(loc.column - 1, 0)
+                if len(src) > _WIDTH:  # show a window of a very long line around the column
+                    start = max(0, min(caret - _WIDTH // 2, len(src) - _WIDTH))
+                    src = ("..." if start else "") + src[start:start + _WIDTH] + (
+                        "..." if start + _WIDTH < len(src) else "")
+                    caret = caret - start + (3 if start else 0)
                 gutter = f"{loc.line:>4} | "
                 lines.append(gutter + src)
-                lines.append(" " * (len(gutter) + max(loc.column - 1, 0)) + "^")
+                lines.append(" " * (len(gutter) + caret) + "^")
         lines.extend(f"  note: also {rel}" for rel in self.related)
         if self.hint:
             lines.append(f"  hint: {self.hint}")

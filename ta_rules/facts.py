@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import reprlib
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
@@ -285,8 +286,16 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 2
+_REPR.maxstring = 40
+_REPR.maxother = 40
+_REPR.maxdict = _REPR.maxlist = 4
+
+
 def _found(value: Any) -> str:
-    text = repr(value)
+    # bounded: the input may be megabytes long or nested thousands of levels deep
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

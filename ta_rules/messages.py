@@ -60,6 +60,8 @@ def resolve_locale(name: str) -> Locale:
     Raises:
         TaRulesError: For an unknown or malformed locale.
     """
+    if not isinstance(name, str):
+        raise TaRulesError(f"a locale is a name such as 'en' or 'zh_Hans', found {name!r}")
     try:
         return Locale.parse(name.replace("-", "_"))
     except (UnknownLocaleError, ValueError, TypeError) as exc:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import ta_rules
-from conftest import base_facts
 from ta_rules.batch import run_batch
 from ta_rules.cli import main
+
+from conftest import base_facts
 
 
 def lines(n: int) -> list[str]:

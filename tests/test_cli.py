@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import EXAMPLES, rules_text
 from ta_rules.cli import ExitCode, main
+
+from conftest import EXAMPLES, rules_text
 
 CLAIM = str(EXAMPLES / "claims" / "late-shipment.json")
 

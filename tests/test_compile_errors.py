@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import ta_rules
-from conftest import rules_text
 from ta_rules import RulesetError
+
+from conftest import rules_text
 
 
 def diagnostics(text: str) -> list[ta_rules.Diagnostic]:

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from strategies import facts_documents, overrides
 
 import ta_rules
-from conftest import EXAMPLES, rules_text
 from ta_rules.engines import get_engine
 from ta_rules.engines.durable import _engine_error
 from ta_rules.testing.runner import run_paths
+
+from conftest import EXAMPLES, rules_text
+from strategies import facts_documents, overrides
 
 durable = pytest.importorskip("durable_rules_engine", reason="durable-rules is not installed")
 

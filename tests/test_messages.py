@@ -11,10 +11,11 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 import ta_rules
-from conftest import EXAMPLES
 from ta_rules.messages import placeholders, shipped_locales
 from ta_rules.rulesets.check import catalog_diagnostics
 from ta_rules.testing.scenarios import find_scenario_files, load_scenarios
+
+from conftest import EXAMPLES
 
 LOCALES = files("ta_rules") / "locales"
 

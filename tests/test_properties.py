@@ -9,10 +9,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from strategies import facts_documents, overrides
 
 import ta_rules
 from ta_rules.money import Money
+
+from strategies import facts_documents, overrides
 
 
 def evaluate(facts: dict[str, Any], params: dict[str, Any] | None = None) -> ta_rules.Verdict:

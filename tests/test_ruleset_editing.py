@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import ta_rules
+
 from conftest import rules_text
 
 

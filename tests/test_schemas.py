@@ -12,9 +12,10 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import EXAMPLES
 from ta_rules.cli import main
 from ta_rules.schema_export import json_schema
+
+from conftest import EXAMPLES
 
 
 def jsonable(value: Any) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import ta_rules
-from conftest import load_yaml_file
 from ta_rules.money import Money
+
+from conftest import load_yaml_file
 
 
 def test_every_spec_example_gives_the_expected_verdict(shared_examples: list[Path]) -> None:

@@ -51,7 +51,8 @@ __all__ = [
 ]
 
 MAX_LENGTH: Final = 10_000
-MAX_DEPTH: Final = 100
+MAX_DEPTH: Final = 40
+MAX_NUMBER: Final = 30
 
 KEYWORDS: Final = frozenset(
     {"and", "or", "not", "in", "is", "null", "true", "false", "if", "then", "else", "for"}
@@ -106,6 +107,8 @@ def tokenize(source: str) -> list[Token]:
             raise ParseError(f"unexpected character {ch!r}", pos, hint)
         kind = m.lastgroup or ""
         text = m.group()
+        if kind == "number" and len(text) > MAX_NUMBER:
+            raise ParseError(f"number with {len(text)} characters; at most {MAX_NUMBER}", pos)
         if kind != "ws":
             if kind == "name" and text in KEYWORDS:
                 kind = "keyword"
@@ -500,4 +503,7 @@ def parse(source: str) -> Expr:
     """
     if not source.strip():
         raise ParseError("empty expression", 0)
-    return _Parser(source).parse()
+    try:
+        return _Parser(source).parse()
+    except RecursionError:
+        raise ParseError(f"expression nested deeper than {MAX_DEPTH} levels", 0) from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 import difflib
 import re
 import string
@@ -51,6 +52,9 @@ __all__ = ["Parameter", "ReasonDef", "Rule", "Ruleset", "compile_ruleset", "para
 KINDS: Final = ("basis", "cap", "denial", "pending", "closed")
 OUTCOMES: Final = frozenset({"covered", "denied", "pending", "settled"})
 ANY: Final = T("any")
+_FOLD_LIMIT: Final = Decimal(10) ** 30
+_FOLD_CONTEXT: Final = decimal.Context(prec=60, traps=[decimal.Overflow, decimal.InvalidOperation,
+                                                       decimal.DivisionByZero])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +194,9 @@ class Ruleset:
         """
         if not overrides:
             return self._defaults, {}
+        if not isinstance(overrides, Mapping):
+            raise ParameterError(f"parameters must be a mapping of names to values, found "
+                                 f"{type(overrides).__name__}")
         values = dict(self._defaults)
         shown: dict[str, Any] = {}
         for name, raw in overrides.items():
@@ -637,10 +644,8 @@ class _Compiler:
         if "any" in (lt.kind, rt.kind):
             return "None", ANY
         result = self._arith_type(op, lt, rt, path, node)
+        self._check_constant(node, path)
         if op == "/":
-            if isinstance(node.right, ex.Lit) and node.right.value == 0:
-                raise self.fail("compile.division-by-zero", "division by zero", path,
-                                node.op_pos)
             return f"_div({lc}, {rc})", result.null()
         if lt.kind == "date" and rt.kind == "int":
             fn = "_add_days" if op == "+" else "_sub_days"
@@ -652,6 +657,61 @@ class _Compiler:
         if nullable:
             return f"{helper}({lc}, {rc})", result.null()
         return f"({lc} {op} {rc})", result
+
+    def _constant(self, node: ex.Expr) -> Any:
+        """The value of an expression made only of literals (None when it is not one)."""
+        if isinstance(node, ex.Lit) and not isinstance(node.value, bool | str):
+            return node.value
+        if isinstance(node, ex.Call) and node.name == "date" and len(node.args) == 1 \
+                and isinstance(node.args[0], ex.Lit) and isinstance(node.args[0].value, str):
+            try:
+                return _date(node.args[0].value)
+            except ValueError:
+                return None
+        if isinstance(node, ex.Unary) and node.op == "-":
+            inner = self._constant(node.operand)
+            return None if inner is None or isinstance(inner, dt.date) else -inner
+        if isinstance(node, ex.Bin) and node.op in ("+", "-", "*", "/"):
+            try:
+                return self._fold(node)
+            except (ArithmeticError, OverflowError, ValueError, TypeError):
+                return None
+        return None
+
+    def _fold(self, node: ex.Bin) -> Any:
+        a, b = self._constant(node.left), self._constant(node.right)
+        if a is None or b is None:
+            return None
+        if isinstance(a, dt.date):
+            return a + dt.timedelta(days=b if node.op == "+" else -b)
+        with decimal.localcontext(_FOLD_CONTEXT):
+            x, y = Decimal(a), Decimal(b)
+            if node.op == "+":
+                value = x + y
+            elif node.op == "-":
+                value = x - y
+            elif node.op == "*":
+                value = x * y
+            elif y == 0:
+                return None  # reported as division by zero
+            else:
+                value = x / y
+        if abs(value) >= _FOLD_LIMIT:
+            raise OverflowError
+        return value
+
+    def _check_constant(self, node: ex.Bin, path: Path) -> None:
+        """Division by zero and overflow among literals are mistakes in the file."""
+        if node.op == "/" and self._constant(node.right) in (0, Decimal(0)):
+            raise self.fail("compile.division-by-zero", "division by zero", path, node.op_pos)
+        if self._constant(node.left) is None or self._constant(node.right) is None:
+            return
+        try:
+            self._fold(node)
+        except (ArithmeticError, OverflowError, ValueError):
+            raise self.fail("compile.overflow",
+                            f"this calculation overflows (numbers up to 10^30, dates from "
+                            f"{dt.date.min} to {dt.date.max})", path, node.op_pos) from None
 
     def _arith_type(self, op: str, lt: T, rt: T, path: Path, node: ex.Bin) -> T:
         if lt.numeric and rt.numeric:
