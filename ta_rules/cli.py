@@ -405,7 +405,8 @@ def _parser() -> _Parser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--engine", default="compiled")
     p.add_argument("-k", metavar="SUBSTRING", help="only scenarios whose name contains this")
-    p.add_argument("--locale", default="en")
+    p.add_argument("--locale", default="en", help="locale of messages; 'all' renders every "
+                   "scenario in every shipped locale")
     p.add_argument("--coverage", action="store_true", help="report which rules and reason "
                    "codes the scenarios exercised")
     p.add_argument("--fail-under", type=float, metavar="PCT",

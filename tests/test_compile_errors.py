@@ -104,3 +104,17 @@ def test_render_shows_source_line_and_caret() -> None:
     assert rendered[1].endswith("when: contract.categry in excluded_categories")
     assert rendered[2].index("^") == rendered[1].index("categry")
     assert rendered[3] == "  hint: did you mean 'contract.category'?"
+
+
+def test_full_rendering_of_a_file_with_several_problems(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    from ta_rules.cli import main
+
+    from conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "tests/data/several_problems.yaml"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (ROOT / "tests" / "data" / "several_problems.txt").read_text()
+    assert captured.out == "1 file(s) checked: 4 error(s), 0 warning(s)\n"

@@ -187,10 +187,40 @@ def run_paths(
         for s in scenarios:
             if keyword and keyword.lower() not in s.name.lower():
                 continue
-            results.append(run_scenario(s, registry=reg, engine=engine, locale=locale,
-                                        trace=True))
+            if locale == "all":
+                results.append(_run_in_every_locale(s, reg, engine))
+            else:
+                results.append(run_scenario(s, registry=reg, engine=engine, locale=locale,
+                                            trace=True))
     cov = _coverage(results, reg) if coverage else None
     return Report(results, errors, sources, cov)
+
+
+def _run_in_every_locale(s: Any, registry: Registry, engine: str) -> ScenarioResult:
+    """Judge a scenario once per shipped locale.
+
+    The verdict must hold and every message must render (no placeholder left, nothing
+    raised) in each.
+    """
+    from ta_rules.messages import shipped_locales
+
+    first: ScenarioResult | None = None
+    problems: list[str] = []
+    for name in shipped_locales():
+        result = run_scenario(s, registry=registry, engine=engine, locale=name, trace=True)
+        if first is None:
+            first = result
+        if result.verdict is not None:
+            for r in result.verdict.reasons:
+                if not r.message or "{" in r.message:
+                    problems.append(f"{name}: the message of {r.code} did not render: "
+                                    f"{r.message!r}")
+        elif result.error and not first.error:
+            problems.append(f"{name}: {result.error}")
+    assert first is not None
+    if problems:
+        return dataclasses.replace(first, differences=(*first.differences, *problems))
+    return first
 
 
 def _coverage(results: list[ScenarioResult], registry: Registry) -> dict[tuple[str, str],
