@@ -20,7 +20,7 @@ from ta_rules.facts import Facts, parse_facts
 from ta_rules.messages import json_value, render, resolve_locale
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
-from ta_rules.verdict import Reason, RulesetRef, TraceEntry, Verdict
+from ta_rules.verdict import Reason, RulesetRef, TraceEntry, Verdict, built
 
 __all__ = ["decide", "evaluate", "evaluate_many", "explain", "order_date", "select_ruleset"]
 
@@ -63,6 +63,7 @@ def decide(
         return program.run(facts, params, trace)
 
 
+_PLAIN: Final = frozenset({str, int, bool})
 _REFS: weakref.WeakKeyDictionary[Ruleset, RulesetRef] = weakref.WeakKeyDictionary()
 _REASONS: weakref.WeakKeyDictionary[Ruleset, dict[tuple[Any, ...], Reason]] = \
     weakref.WeakKeyDictionary()
@@ -177,23 +178,25 @@ def evaluate(
     trace_entries = None
     if entries is not None:
         trace_entries = tuple(
-            TraceEntry.model_construct(rule=rid, group=group, subject=subject, applied=applied,
-                                       values={k: json_value(v) for k, v in seen_values.items()})
+            built(TraceEntry, {"rule": rid, "group": group, "subject": subject,
+                               "applied": applied,
+                               "values": {k: v if v is None or type(v) in _PLAIN else
+                                          json_value(v) for k, v in seen_values.items()}})
             for rid, group, subject, applied, seen_values in entries
         )
-    return Verdict.model_construct(
-        outcome=outcome,  # type: ignore[arg-type]
-        reasons=tuple(reasons),
-        max_refund=max_refund.rounded("half_up") if max_refund is not None else max_refund,
-        coverage_cap=cap.rounded("half_up") if cap is not None else None,
-        ruleset=_ruleset_ref(rs),
-        parameters=shown,
-        locale=str(loc),
-        facts_hash=facts_hash(valid),
-        engine=engine,
-        ta_rules_version=__version__,
-        trace=trace_entries,
-    )
+    return built(Verdict, {
+        "outcome": outcome,
+        "reasons": tuple(reasons),
+        "max_refund": max_refund.rounded("half_up"),
+        "coverage_cap": cap.rounded("half_up") if cap is not None else None,
+        "ruleset": _ruleset_ref(rs),
+        "parameters": shown,
+        "locale": str(loc),
+        "facts_hash": facts_hash(valid),
+        "engine": engine,
+        "ta_rules_version": __version__,
+        "trace": trace_entries,
+    })
 
 
 def explain(facts: Mapping[str, Any] | Facts, **options: Any) -> Verdict:

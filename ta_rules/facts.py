@@ -29,7 +29,6 @@ from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -107,12 +106,6 @@ def _date(value: Any) -> dt.date:
     return day
 
 
-def _non_negative(m: Money) -> Money:
-    if m.amount < 0:
-        raise ValueError(f"amount must not be negative, found {m.amount}")
-    return m
-
-
 def _rate(value: Any) -> Decimal:
     amount = parse_amount(value)
     if amount <= 0:
@@ -125,8 +118,8 @@ Day = Annotated[
     BeforeValidator(_date),
     WithJsonSchema({"type": "string", "format": "date"}),
 ]
-ContractMoney = Annotated[Money, AfterValidator(_non_negative), Currency("contract")]
-UsdMoney = Annotated[Money, AfterValidator(_non_negative), Currency("USD")]
+ContractMoney = Annotated[Money, Currency("contract")]
+UsdMoney = Annotated[Money, Currency("USD")]
 Rate = Annotated[
     Decimal,
     BeforeValidator(_rate),
@@ -314,7 +307,8 @@ def _problems_from(exc: ValidationError) -> list[FactProblem]:
             msg = "unknown field"
         elif kind == "value_error":
             msg = msg.removeprefix("Value error, ")
-        elif kind not in {"currency_code", "currency_unknown", "amount", "amount_precision"}:
+        elif kind not in {"currency_code", "currency_unknown", "amount", "amount_precision",
+                          "amount_negative"}:
             msg = f"{msg}; found {_found(err.get('input'))}"
         problems.append(FactProblem(path=_path(loc), message=msg, code=kind))
     return problems

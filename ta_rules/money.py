@@ -244,7 +244,7 @@ class Money:
             object.__setattr__(self, "_text", text)
         return {"amount": text, "currency": self.currency}
 
-    # pydantic integration -------------------------------------------------------------
+    # pydantic integration: money in documents (facts, verdicts) is never negative --------
     @classmethod
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
@@ -342,6 +342,9 @@ def _validate_money(value: Any, handler: core_schema.ValidatorFunctionWrapHandle
     fields = handler(value)
     amount: Decimal = fields["amount"]
     currency: str = fields["currency"]
+    if amount < 0:
+        raise PydanticCustomError("amount_negative", "amount must not be negative, found "
+                                  "{amount}", {"amount": str(amount)})
     exp = amount.as_tuple().exponent
     places = minor_unit(currency)
     if isinstance(exp, int) and -exp > places:
