@@ -31,7 +31,7 @@ import datetime as dt
 import json
 import random
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -598,7 +598,7 @@ def generate(n: int, seed: int = DEFAULT_SEED) -> list[Claim]:
     return list(iter_claims(n, seed))
 
 
-def write_jsonl(claims: list[Claim], path: str | Path) -> None:
+def write_jsonl(claims: Iterable[Claim], path: str | Path) -> None:
     """Write one facts document per line."""
     with open(path, "w", encoding="utf-8") as fh:
         for c in claims:
@@ -611,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", help="output JSONL file ('-' for stdout)")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = ap.parse_args(argv)
-    claims = generate(args.n, args.seed)
+    claims = iter_claims(args.n, args.seed)  # streamed: a million claims need no memory
     if args.out == "-":
         for c in claims:
             sys.stdout.write(json.dumps(c, separators=(",", ":")) + "\n")
