@@ -188,6 +188,8 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def format_verdict(verdict: Any, *, color: bool = False) -> str:
     """A verdict as text: outcome, amounts, reasons with messages and rules, and the trace."""
+    from ta_rules.messages import json_value
+
     def paint(text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if color else text
 
@@ -212,7 +214,8 @@ def format_verdict(verdict: Any, *, color: bool = False) -> str:
         for t in verdict.trace:
             mark = "applies" if t.applied else "-"
             subject = f" [{t.subject}]" if t.subject else ""
-            seen = ", ".join(f"{k}={json.dumps(v)}" for k, v in t.values.items())
+            seen = ", ".join(f"{k}={json.dumps(json_value(v), ensure_ascii=False)}"
+                             for k, v in t.values.items())
             lines.append(f"  {t.rule}{subject}: {mark}" + (f"  ({seen})" if seen else ""))
     return "\n".join(lines)
 
@@ -480,6 +483,10 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     except KeyboardInterrupt:
         err.write("interrupted\n")
         return 130
+    except Exception as exc:  # a bug in ta-rules: say so in one line, never a traceback
+        err.write(f"internal error: {type(exc).__name__}: {exc} (this is a bug in ta-rules; "
+                  "please report it with the command that caused it)\n")
+        return ExitCode.INTERNAL
 
 
 def console_main() -> NoReturn:

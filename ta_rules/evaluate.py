@@ -18,6 +18,7 @@ from ta_rules._version import __version__
 from ta_rules.engines import RawDecision, get_engine
 from ta_rules.facts import Facts, parse_facts
 from ta_rules.messages import json_value, render, resolve_locale
+from ta_rules.money import Money
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.verdict import Reason, RulesetRef, TraceEntry, Verdict, built
@@ -63,7 +64,6 @@ def decide(
         return program.run(facts, params, trace)
 
 
-_PLAIN: Final = frozenset({str, int, bool})
 _REFS: weakref.WeakKeyDictionary[Ruleset, RulesetRef] = weakref.WeakKeyDictionary()
 _REASONS: weakref.WeakKeyDictionary[Ruleset, dict[tuple[Any, ...], Reason]] = \
     weakref.WeakKeyDictionary()
@@ -177,13 +177,14 @@ def evaluate(
         reasons.append(_reason(rs, code, rule_id, subject, values, loc))
     trace_entries = None
     if entries is not None:
-        trace_entries = tuple(
-            built(TraceEntry, {"rule": rid, "group": group, "subject": subject,
-                               "applied": applied,
-                               "values": {k: v if v is None or type(v) in _PLAIN else
-                                          json_value(v) for k, v in seen_values.items()}})
-            for rid, group, subject, applied, seen_values in entries
-        )
+        # values stay as they are (pydantic writes dates, decimals, tuples and fact objects
+        # to JSON itself), except money, which JSON shows as {amount, currency}
+        for entry in entries:
+            seen_values = entry["values"]
+            for k, v in seen_values.items():
+                if type(v) is Money:
+                    seen_values[k] = v.to_json()
+        trace_entries = tuple(built(TraceEntry, entry) for entry in entries)
     return built(Verdict, {
         "outcome": outcome,
         "reasons": tuple(reasons),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -23,6 +24,12 @@ class _Frozen(BaseModel):
 _set = object.__setattr__
 
 
+@functools.cache
+def _fields_set(cls: type[BaseModel]) -> set[str]:
+    # every field is given; the set is only read (by exclude_unset), so one is shared
+    return set(cls.model_fields)
+
+
 def built(cls: type[_M], data: dict[str, Any]) -> _M:
     """An instance of ``cls`` from data the library itself produced and knows to be valid.
 
@@ -32,7 +39,7 @@ def built(cls: type[_M], data: dict[str, Any]) -> _M:
     """
     obj = cls.__new__(cls)
     _set(obj, "__dict__", data)
-    _set(obj, "__pydantic_fields_set__", set(data))
+    _set(obj, "__pydantic_fields_set__", _fields_set(cls))
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
@@ -70,7 +77,11 @@ class RulesetRef(_Frozen):
 
 
 class TraceEntry(_Frozen):
-    """One rule evaluated: whether it applied and the values its condition read."""
+    """One rule evaluated: whether it applied and the values its condition read.
+
+    ``values`` holds what the rule saw, as the decision saw it (dates, decimals, fact
+    objects; money as ``{amount, currency}``); in JSON every value is plain JSON.
+    """
 
     rule: str
     group: str

@@ -36,6 +36,15 @@ def test_eval_text() -> None:
     assert "rule late.covered at rules/trade-assurance-2015.1.yaml:" in out
 
 
+def test_eval_text_with_trace() -> None:
+    code, out, err = run("eval", CLAIM, "--trace")
+    assert code == 0 and not err
+    assert "trace:" in out
+    assert 'late.not-late [late_shipment]: -  (shipped_on="2016-05-02", ' \
+        'late_deadline="2016-05-01")' in out
+    assert 'gate.payment-method-not-covered: -  (initial_missing=false' in out
+
+
 def test_eval_json_is_the_lossless_verdict() -> None:
     _, out, _ = run("eval", CLAIM, "--format", "json", "--trace")
     data = json.loads(out)

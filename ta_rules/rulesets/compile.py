@@ -1200,20 +1200,19 @@ class _Compiler:
             return None
         lines = []
         cond_code = cond.code if cond is not None else "True"
-        if self.holds_mode:
-            # an external engine decided which rules hold (see holds_prelude)
+        if self.holds_mode or traced:
+            # a trace entry, in the shape of ta_rules.verdict.TraceEntry
             refs = self.trace_refs.get(rid, [])
             ref_code = "{" + ", ".join(f"{k!r}: {v}" for k, v in refs) + "}"
-            lines.append(f"c = {index} in _h")
-            lines.append(f"if T is not None: T.append(({rid!r}, {group!r}, "
-                         f"{scope.subject or 'None'}, c, {ref_code}))")
-            cond_code = "c"
-        elif traced:
-            refs = self.trace_refs.get(rid, [])
-            ref_code = "{" + ", ".join(f"{k!r}: {v}" for k, v in refs) + "}"
-            lines.append(f"c = bool({cond_code})")
-            lines.append(f"T.append(({rid!r}, {group!r}, {scope.subject or 'None'}, c, "
-                         f"{ref_code}))")
+            entry = (f"{{'rule': {rid!r}, 'group': {group!r}, 'subject': "
+                     f"{scope.subject or 'None'}, 'applied': c, 'values': {ref_code}}}")
+            if self.holds_mode:
+                # an external engine decided which rules hold (see holds_prelude)
+                lines.append(f"c = {index} in _h")
+                lines.append(f"if T is not None: T.append({entry})")
+            else:
+                lines.append(f"c = bool({cond_code})")
+                lines.append(f"T.append({entry})")
             cond_code = "c"
         body = [*with_lines]
         if use is not None:
