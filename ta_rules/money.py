@@ -143,10 +143,11 @@ class Money:
     _text: str | None
 
     def __init__(self, amount: Decimal, currency: str, _text: str | None = None) -> None:
-        object.__setattr__(self, "amount", amount)
-        object.__setattr__(self, "currency", currency)
+        # the slots are set through their descriptors: Money has no public setter
+        _set_amount(self, amount)
+        _set_currency(self, currency)
         # the amount written to the minor unit, once known (it is what JSON shows)
-        object.__setattr__(self, "_text", _text)
+        _set_text(self, _text)
 
     @classmethod
     def of(cls, amount: object, currency: str) -> Money:
@@ -188,13 +189,15 @@ class Money:
     def __add__(self, other: object) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "add")
+        if self.currency != other.currency:
+            self._same(other, "add")
         return Money(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: object) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "subtract")
+        if self.currency != other.currency:
+            self._same(other, "subtract")
         return Money(self.amount - other.amount, self.currency)
 
     def __mul__(self, other: object) -> Money:
@@ -216,19 +219,23 @@ class Money:
         return hash((self.amount, self.currency))
 
     def __lt__(self, other: Money) -> bool:
-        self._same(other, "compare")
+        if self.currency != other.currency:
+            self._same(other, "compare")
         return self.amount < other.amount
 
     def __le__(self, other: Money) -> bool:
-        self._same(other, "compare")
+        if self.currency != other.currency:
+            self._same(other, "compare")
         return self.amount <= other.amount
 
     def __gt__(self, other: Money) -> bool:
-        self._same(other, "compare")
+        if self.currency != other.currency:
+            self._same(other, "compare")
         return self.amount > other.amount
 
     def __ge__(self, other: Money) -> bool:
-        self._same(other, "compare")
+        if self.currency != other.currency:
+            self._same(other, "compare")
         return self.amount >= other.amount
 
     def rounded(self, mode: str = "half_up", places: int | None = None) -> Money:
@@ -288,6 +295,12 @@ class Money:
             "required": ["amount", "currency"],
             "additionalProperties": False,
         }
+
+
+_SLOTS: Any = vars(Money)
+_set_amount = _SLOTS["amount"].__set__
+_set_currency = _SLOTS["currency"].__set__
+_set_text = _SLOTS["_text"].__set__
 
 
 def _format_amount(m: Money) -> str:

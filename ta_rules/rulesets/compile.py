@@ -357,6 +357,7 @@ class _Compiler:
         self.trace_refs: dict[str, list[tuple[str, str]]] = {}
         self.kind_sets: dict[str, str] = {}
         self.referenced: set[tuple[str, str]] = set()
+        self.kind_refs: set[tuple[str, str]] = set()
         self.holds_mode = False
         self.lowered: dict[str, list[tuple[str, Any]]] = {}
 
@@ -611,6 +612,11 @@ class _Compiler:
         if var is None:
             var = self.const(frozenset(c for c, r in self.reasons.items() if r.kind == kind))
             self.kind_sets[kind] = var
+        group = code[2:] if code.startswith("g_") else None
+        if group in self.spec.groups:
+            # a group's reasons of one kind are filtered once, right after the group
+            self.kind_refs.add((group, kind))
+            return f"g_{group}__{kind}"
         return f"[_r for _r in {code} if _r[0] in {var}]"
 
     def ex_Unary(self, node: ex.Unary, scope: _Scope, path: Path) -> tuple[str, T]:
@@ -1025,6 +1031,11 @@ class _Compiler:
                 raise self.fail("compile.unknown-currency",
                                 f"unknown currency code {cur.value!r}", path, cur.pos)
             dim = cur.value
+        amount = node.args[0]
+        if isinstance(amount, ex.Lit) and isinstance(amount.value, int | Decimal) \
+                and not isinstance(amount.value, bool) and isinstance(cur, ex.Lit) \
+                and isinstance(cur.value, str):
+            return self.const(Money(Decimal(amount.value), cur.value)), T("money", dim=dim)
         return f"_money({ac}, {cc})", T("money", at.nullable or ct.nullable, dim=dim)
 
     def fn_date(self, node: ex.Call, scope: _Scope, path: Path) -> tuple[str, T]:
@@ -1169,6 +1180,8 @@ class _Compiler:
                 continue
             if c.type.kind == "reason" and not c.type.nullable:
                 reason_lines.append(f"{out}.append({c.code})")
+            elif c.type.kind == "list" and c.type.item == REASON and not c.type.nullable:
+                reason_lines.append(f"{out}.extend({c.code})")
             elif c.type.kind == "reason" or (c.type.kind == "list" and c.type.item == REASON) \
                     or c.type.kind in ("any", "null"):
                 reason_lines.append(f"_reasons({out}, {c.code})")
@@ -1621,6 +1634,11 @@ class _Compiler:
         body.extend(fn_lines)
         for key in order:
             body.extend(steps[key][0])
+            if key[0] == "group":
+                for group, kind in sorted(self.kind_refs):
+                    if group == key[1]:
+                        body.append(f"g_{group}__{kind} = [_r for _r in g_{group} "
+                                    f"if _r[0] in {self.kind_sets[kind]}]")
         body.extend(amount_lines)
         body.append("return (o_outcome, o_reasons, a_max_refund, a_coverage_cap)")
         if holds:
