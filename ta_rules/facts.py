@@ -72,6 +72,12 @@ class Currency:
     code: str
 
 
+def _in_range(day: dt.date) -> dt.date:
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueError(f"date {day} is outside the supported range {MIN_DATE}..{MAX_DATE}")
+    return day
+
+
 @functools.lru_cache(maxsize=8192)
 def _iso_date(value: str) -> dt.date:
     if len(value) != 10 or not _DATE_RE.fullmatch(value):
@@ -80,30 +86,17 @@ def _iso_date(value: str) -> dt.date:
         day = dt.date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a real calendar date") from None
-    if not MIN_DATE <= day <= MAX_DATE:
-        raise ValueError(f"date {day} is outside the supported range {MIN_DATE}..{MAX_DATE}")
-    return day
+    return _in_range(day)
 
 
 def _date(value: Any) -> dt.date:
-    if type(value) is str:
-        return _iso_date(value)
+    if isinstance(value, str):
+        return _iso_date(str(value))
     if isinstance(value, dt.datetime):
         raise ValueError(f"expected a calendar date (YYYY-MM-DD), found a date and time {value}")
-    if isinstance(value, dt.date):
-        day = value
-    elif isinstance(value, str):
-        if len(value) != 10 or not _DATE_RE.fullmatch(value):
-            raise ValueError(f"expected an ISO date YYYY-MM-DD, found {value[:40]!r}")
-        try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a real calendar date") from None
-    else:
+    if not isinstance(value, dt.date):
         raise ValueError(f"expected an ISO date YYYY-MM-DD, found {type(value).__name__}")
-    if not MIN_DATE <= day <= MAX_DATE:
-        raise ValueError(f"date {day} is outside the supported range {MIN_DATE}..{MAX_DATE}")
-    return day
+    return _in_range(value)
 
 
 def _rate(value: Any) -> Decimal:

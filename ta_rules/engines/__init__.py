@@ -16,7 +16,7 @@ from ta_rules.errors import EngineUnavailableError
 from ta_rules.facts import Facts
 from ta_rules.money import Money
 
-__all__ = ["ENGINES", "Engine", "Program", "RawDecision", "get_engine"]
+__all__ = ["ENGINES", "CachingEngine", "Engine", "Program", "RawDecision", "get_engine"]
 
 RawDecision = tuple[str, list[tuple[Any, ...]], Money, Money | None]
 
@@ -50,26 +50,42 @@ class _CompiledProgram:
         return self._traced(facts, params, trace)  # type: ignore[no-any-return]
 
 
-class CompiledEngine:
-    """The default engine: the generated Python of the compiler."""
+class CachingEngine:
+    """An engine that builds each ruleset's program once.
 
-    name = "compiled"
+    Thread-safe; a program lives as long as its ruleset.
+    """
+
+    name = "caching"
 
     def __init__(self) -> None:
-        self._cache: weakref.WeakKeyDictionary[Any, _CompiledProgram] = \
-            weakref.WeakKeyDictionary()
+        self._cache: weakref.WeakKeyDictionary[Any, Program] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
+    def build(self, ruleset: Any) -> Program:
+        """Build the program of ``ruleset`` (called once per ruleset)."""
+        raise NotImplementedError
+
     def prepare(self, ruleset: Any) -> Program:
-        """The program of ``ruleset`` (cached)."""
+        """The program of ``ruleset`` (built on first use)."""
         program = self._cache.get(ruleset)
         if program is None:
             with self._lock:
                 program = self._cache.get(ruleset)
                 if program is None:
-                    program = _CompiledProgram(ruleset)
+                    program = self.build(ruleset)
                     self._cache[ruleset] = program
         return program
+
+
+class CompiledEngine(CachingEngine):
+    """The default engine: the generated Python of the compiler."""
+
+    name = "compiled"
+
+    def build(self, ruleset: Any) -> Program:
+        """The generated decision functions of ``ruleset``."""
+        return _CompiledProgram(ruleset)
 
 
 class _ReferenceProgram:
@@ -89,7 +105,7 @@ class _ReferenceProgram:
         return self._ruleset._decide_holds(facts, params, trace, self)  # type: ignore[no-any-return]
 
 
-class ReferenceEngine(CompiledEngine):
+class ReferenceEngine(CachingEngine):
     """``engine="reference"``: lowered conditions evaluated by a small Python interpreter.
 
     The lowered conditions are what external engines receive; this engine pins down what
@@ -99,16 +115,9 @@ class ReferenceEngine(CompiledEngine):
 
     name = "reference"
 
-    def prepare(self, ruleset: Any) -> Program:
-        """The reference program of ``ruleset`` (cached)."""
-        program = self._cache.get(ruleset)
-        if program is None:
-            with self._lock:
-                program = self._cache.get(ruleset)
-                if program is None:
-                    program = _ReferenceProgram(ruleset)  # type: ignore[assignment]
-                    self._cache[ruleset] = program  # type: ignore[assignment]
-        return program  # type: ignore[return-value]
+    def build(self, ruleset: Any) -> Program:
+        """The reference program of ``ruleset``."""
+        return _ReferenceProgram(ruleset)
 
 
 class _LazyDurable:

@@ -27,12 +27,10 @@ import itertools
 import json
 import queue
 import re
-import threading
-import weakref
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ta_rules.engines import RawDecision
+from ta_rules.engines import CachingEngine, RawDecision
 from ta_rules.errors import EngineError, EngineUnavailableError
 from ta_rules.facts import Facts
 from ta_rules.rulesets._lower import (
@@ -237,23 +235,11 @@ class DurableProgram:
         return self.ruleset._decide_holds(facts, params, trace, self)  # type: ignore[no-any-return]
 
 
-class DurableEngine:
+class DurableEngine(CachingEngine):
     """``engine="durable"``: durable-rules decides which rules hold."""
 
     name = "durable"
 
-    def __init__(self) -> None:
-        self._cache: weakref.WeakKeyDictionary[Any, DurableProgram] = \
-            weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
-
-    def prepare(self, ruleset: Any) -> DurableProgram:
-        """The network of ``ruleset`` (built once)."""
-        program = self._cache.get(ruleset)
-        if program is None:
-            with self._lock:
-                program = self._cache.get(ruleset)
-                if program is None:
-                    program = DurableProgram(ruleset)
-                    self._cache[ruleset] = program
-        return program
+    def build(self, ruleset: Any) -> DurableProgram:
+        """The network of ``ruleset``."""
+        return DurableProgram(ruleset)
