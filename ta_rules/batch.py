@@ -13,7 +13,6 @@ import collections
 import dataclasses
 import json
 import multiprocessing
-import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -217,11 +216,3 @@ def _ordered(pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[int, str]]],
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
-
-
-def default_workers() -> int:
-    """The CPUs this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1

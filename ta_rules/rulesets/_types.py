@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from ta_rules.facts import Currency, Facts
 from ta_rules.money import Money, is_known_currency
 
-__all__ = ["T", "fact_field_type", "model_fields_types", "parse_type_name", "type_name"]
+__all__ = ["T", "model_fields_types", "parse_type_name", "type_name"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,11 +129,6 @@ def model_fields_types(model: type[BaseModel]) -> dict[str, T]:
             t = t.null()
         out[name] = t
     return out
-
-
-def fact_field_type(model: type[BaseModel], name: str) -> T | None:
-    """The type of field ``name`` of ``model``, or None if there is no such field."""
-    return model_fields_types(model).get(name)
 
 
 FACT_ROOTS: dict[str, T] = model_fields_types(Facts)

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from ta_rules.errors import Diagnostic, Location, ParameterError, RulesetError
 from ta_rules.facts import _date
+from ta_rules.messages import json_value
 from ta_rules.money import ROUNDING_MODES, Money, is_known_currency, parse_amount
 from ta_rules.rulesets import _expr as ex
 from ta_rules.rulesets._runtime import HELPERS
@@ -137,7 +138,6 @@ class Ruleset:
         decide_traced: Decide,
         decide_holds: Callable[..., tuple[Any, ...]],
         lowered: Mapping[str, list[tuple[str, Any]]],
-        value_order: tuple[str, ...],
         effective_location: Location,
         warnings: tuple[Diagnostic, ...] = (),
         catalog_root: str | None = None,
@@ -160,7 +160,6 @@ class Ruleset:
         #: Each block's rule conditions, lowered for external engines (tag -> [(rule, cond)]).
         self.lowered_conditions: Mapping[str, list[tuple[str, Any]]] = MappingProxyType(
             dict(lowered))
-        self.value_order = value_order
         self.effective_location = effective_location
         self.warnings = warnings
         self.catalog_root = catalog_root
@@ -212,20 +211,8 @@ class Ruleset:
             except ValueError as exc:
                 raise ParameterError(f"parameter {name!r}: {exc}") from None
             values[name] = value
-            shown[name] = _json_value(value)
+            shown[name] = json_value(value)
         return MappingProxyType(values), shown
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Money):
-        return value.to_json()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, tuple | list | frozenset):
-        return [_json_value(v) for v in value]
-    return value
 
 
 def parameter_value(
@@ -1739,7 +1726,6 @@ def compile_ruleset(
         decide_traced=namespace["_decide_traced"],
         decide_holds=namespace["_decide_holds"],
         lowered=comp.lowered,
-        value_order=tuple(spec.values),
         effective_location=doc.location(("effective",), key=True),
         warnings=tuple(d for d in _dedupe(comp.diags) if d.severity == "warning"),
         catalog_root=catalog_root,
@@ -1761,8 +1747,3 @@ _SAFE_BUILTINS: Final = {
     "len": len, "min": min, "max": max, "any": any, "all": all, "next": next, "iter": iter,
     "bool": bool, "getattr": getattr, "True": True, "False": False, "None": None,
 }
-
-
-def iter_rules(ruleset: Ruleset) -> Iterator[Rule]:
-    """Every rule of a ruleset, in file order."""
-    yield from ruleset.rules.values()

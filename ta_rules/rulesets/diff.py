@@ -7,10 +7,11 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ta_rules.messages import json_value
 from ta_rules.money import Money
 from ta_rules.rulesets import _expr as ex
 from ta_rules.rulesets._analysis import canon
-from ta_rules.rulesets.compile import Ruleset, _json_value
+from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.schema import ValueSpec
 
 __all__ = ["Change", "diff_rulesets", "scenario_changes"]
@@ -171,7 +172,7 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> list[Change]:
 def _show(value: Any) -> str:
     if isinstance(value, Money):
         return str(value)
-    return json.dumps(_json_value(value))
+    return json.dumps(json_value(value))
 
 
 def _is_first(rs: Ruleset, where: str) -> bool:
