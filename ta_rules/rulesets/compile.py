@@ -19,6 +19,7 @@ import decimal
 import difflib
 import re
 import string
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -136,8 +137,7 @@ class Ruleset:
         python_source: str,
         decide: Decide,
         decide_traced: Decide,
-        decide_holds: Callable[..., tuple[Any, ...]],
-        lowered: Mapping[str, list[tuple[str, Any]]],
+        build_holds: Callable[[], tuple[Callable[..., tuple[Any, ...]], dict[str, Any], str]],
         effective_location: Location,
         warnings: tuple[Diagnostic, ...] = (),
         catalog_root: str | None = None,
@@ -156,10 +156,9 @@ class Ruleset:
         self.python_source = python_source
         self._decide = decide
         self._decide_traced = decide_traced
-        self._decide_holds = decide_holds
-        #: Each block's rule conditions, lowered for external engines (tag -> [(rule, cond)]).
-        self.lowered_conditions: Mapping[str, list[tuple[str, Any]]] = MappingProxyType(
-            dict(lowered))
+        self._build_holds = build_holds
+        self._holds: tuple[Callable[..., tuple[Any, ...]], Mapping[str, Any], str] | None = None
+        self._holds_lock = threading.Lock()
         self.effective_location = effective_location
         self.warnings = warnings
         self.catalog_root = catalog_root
@@ -169,6 +168,27 @@ class Ruleset:
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.name} {self.version} from {self.source}>"
+
+    def _external(self) -> tuple[Callable[..., tuple[Any, ...]], Mapping[str, Any], str]:
+        holds = self._holds
+        if holds is None:
+            with self._holds_lock:
+                holds = self._holds
+                if holds is None:
+                    decide, lowered, source = self._build_holds()
+                    holds = (decide, MappingProxyType(lowered), source)
+                    self._holds = holds
+        return holds
+
+    @property
+    def _decide_holds(self) -> Callable[..., tuple[Any, ...]]:
+        """The decision that asks an external engine which rules hold."""
+        return self._external()[0]
+
+    @property
+    def lowered_conditions(self) -> Mapping[str, list[tuple[str, Any]]]:
+        """Each block's rule conditions, lowered for external engines (tag -> [(rule, cond)])."""
+        return self._external()[1]
 
     def in_force_on(self, day: dt.date) -> bool:
         """Whether an order placed on ``day`` falls in this version's effective range."""
@@ -1703,17 +1723,31 @@ def compile_ruleset(
     comp.analyse()
     comp.collect_trace_refs()
     traced = comp.build(traced=True)
-    comp.holds_mode = True
-    holds = comp.build(traced=True, holds=True)
-    comp.holds_mode = False
     if any(d.severity == "error" for d in comp.diags):
         raise RulesetError(_dedupe(comp.diags), sources={source: doc.text})
     from ta_rules.rulesets._lower import RUNTIME as LOWER_RUNTIME
 
-    namespace: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS, **HELPERS, **LOWER_RUNTIME,
-                                 **comp.consts, "_none_table": _none_table}
-    code = plain + "\n" + traced + "\n" + holds
-    exec(compile(code, f"<ruleset {spec.ruleset} {spec.version}>", "exec"), namespace)
+    filename = f"<ruleset {spec.ruleset} {spec.version}>"
+
+    def namespace() -> dict[str, Any]:
+        return {"__builtins__": _SAFE_BUILTINS, **HELPERS, **LOWER_RUNTIME, **comp.consts,
+                "_none_table": _none_table}
+
+    code = plain + "\n" + traced
+    compiled_ns = namespace()
+    exec(compile(code, filename, "exec"), compiled_ns)
+
+    def build_holds() -> tuple[Callable[..., tuple[Any, ...]], dict[str, Any], str]:
+        # only external engines need this variant: built on their first use
+        comp.holds_mode = True
+        try:
+            holds = comp.build(traced=True, holds=True)
+        finally:
+            comp.holds_mode = False
+        holds_ns = namespace()
+        exec(compile(holds, filename, "exec"), holds_ns)
+        return holds_ns["_decide_holds"], dict(comp.lowered), holds
+
     return Ruleset(
         spec=spec,
         source=source,
@@ -1722,10 +1756,9 @@ def compile_ruleset(
         reasons=comp.reasons,
         rules=comp.rules,
         python_source=code,
-        decide=namespace["_decide"],
-        decide_traced=namespace["_decide_traced"],
-        decide_holds=namespace["_decide_holds"],
-        lowered=comp.lowered,
+        decide=compiled_ns["_decide"],
+        decide_traced=compiled_ns["_decide_traced"],
+        build_holds=build_holds,
         effective_location=doc.location(("effective",), key=True),
         warnings=tuple(d for d in _dedupe(comp.diags) if d.severity == "warning"),
         catalog_root=catalog_root,
