@@ -226,7 +226,7 @@ def format_verdict(verdict: Any, *, color: bool = False) -> str:
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.rulesets.check import check_paths
 
-    diagnostics, sources, count = check_paths(args.paths)
+    diagnostics, sources, count = check_paths(args.paths, engines=args.engine)
     if args.format == "json":
         out.write(json.dumps({"files": count, "diagnostics": [d.to_json() for d in diagnostics]},
                              indent=2) + "\n")
@@ -401,6 +401,8 @@ def _parser() -> _Parser:
     p = sub.add_parser("check", help="load and compile rule files, printing every problem")
     p.add_argument("paths", nargs="+", help="ruleset files or folders")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--engine", action="append", default=[], metavar="NAME",
+                   help="also check that this engine can take the rulesets (repeatable)")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("test", help="run scenario files against the rules")

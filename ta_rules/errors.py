@@ -222,7 +222,15 @@ class UnknownRulesetError(TaRulesError, LookupError):
 
 
 class EngineError(TaRulesError):
-    """An evaluation engine failed or cannot run a ruleset."""
+    """An evaluation engine failed or cannot run a ruleset.
+
+    Attributes:
+        rule: The id of the rule the engine cannot take, when one is to blame.
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class EngineUnavailableError(EngineError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,3 +131,21 @@ def test_unavailable_durable_is_one_clear_error(monkeypatch: pytest.MonkeyPatch,
                        match=r"pip install 'ta-rules\[durable\]'"):
         ta_rules.evaluate(facts, engine="durable")
     assert ta_rules.evaluate(facts).outcome == "covered"
+
+
+def test_check_can_ask_whether_an_engine_takes_the_rules(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    from ta_rules.cli import main
+
+    assert main(["check", "rules/", "--engine", "durable"]) == 0
+    ors = " or ".join(f"contract.category == \"c{i}\"" for i in range(70))
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(rules_text().replace(
+        "when: contract.category in excluded_categories", f"when: {ors}").replace(
+        "  excluded_categories:\n", "  unused_categories:\n"))
+    capsys.readouterr()
+    assert main(["check", str(wide), "--engine", "durable"]) == 1
+    err = capsys.readouterr().err
+    assert "error[engine.refused]: the durable engine cannot take this ruleset" in err
+    assert "rule 'gate.excluded-category' is too complex" in err

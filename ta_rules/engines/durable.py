@@ -183,7 +183,7 @@ class DurableProgram:
                 raise EngineError(
                     f"{self.ruleset.name} {self.ruleset.version}: rule {rid!r} is too complex "
                     f"for the durable engine ({count} alternative matches, {len(need)} "
-                    f"values; at most {MAX_MATCHES} and {MAX_PROPERTIES})")
+                    f"values; at most {MAX_MATCHES} and {MAX_PROPERTIES})", rule=rid)
             if indexes and (matches + count > MAX_MATCHES
                             or len(props | need) > MAX_PROPERTIES):
                 chunks.append(_Chunk(f"{tag}#{len(chunks)}", indexes, props))

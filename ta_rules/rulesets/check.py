@@ -11,7 +11,7 @@ from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.load import load_ruleset
 from ta_rules.rulesets.registry import check_versions
 
-__all__ = ["catalog_diagnostics", "check_paths", "expand_rule_paths"]
+__all__ = ["catalog_diagnostics", "check_paths", "engine_diagnostics", "expand_rule_paths"]
 
 
 def expand_rule_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str],
@@ -75,9 +75,30 @@ def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
     return out
 
 
-def check_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Diagnostic],
-                                                                  dict[str, str], int]:
-    """Check rule files and folders.
+def engine_diagnostics(ruleset: Ruleset, engine: str) -> list[Diagnostic]:
+    """Whether an evaluation engine can take the ruleset (for example durable-rules' limits).
+
+    Raises:
+        EngineUnavailableError: When the engine cannot be used on this interpreter.
+    """
+    from ta_rules.engines import get_engine
+    from ta_rules.errors import EngineError, EngineUnavailableError
+
+    try:
+        get_engine(engine).prepare(ruleset)
+    except EngineUnavailableError:
+        raise
+    except EngineError as exc:
+        rule = ruleset.rules.get(exc.rule) if exc.rule else None
+        where = rule.location if rule else ruleset.effective_location
+        return [Diagnostic("engine.refused", f"the {engine} engine cannot take this ruleset: "
+                           f"{exc}", where)]
+    return []
+
+
+def check_paths(paths: Iterable[str | os.PathLike[str]], *,
+                engines: Iterable[str] = ()) -> tuple[list[Diagnostic], dict[str, str], int]:
+    """Check rule files and folders (and, when named, that each engine can take them).
 
     Returns:
         The diagnostics (sorted), the text of each file (for carets), and the file count.
@@ -96,6 +117,8 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Diagnosti
         sources[name] = Path(name).read_text(encoding="utf-8")
         problems.extend(ruleset.warnings)
         problems.extend(catalog_diagnostics(ruleset))
+        for engine in engines:
+            problems.extend(engine_diagnostics(ruleset, engine))
     problems.extend(check_versions(loaded))
     problems.sort(key=Diagnostic.sort_key)
     return problems, sources, len(files)
