@@ -118,3 +118,26 @@ def test_full_rendering_of_a_file_with_several_problems(monkeypatch: pytest.Monk
     captured = capsys.readouterr()
     assert captured.err == (ROOT / "tests" / "data" / "several_problems.txt").read_text()
     assert captured.out == "1 file(s) checked: 4 error(s), 0 warning(s)\n"
+
+
+def test_schema_and_compile_problems_in_one_run() -> None:
+    from conftest import ROOT
+
+    text = (ROOT / "tests" / "data" / "minimal.yaml").read_text()
+    text = text.replace('    message: "Shipped late."', '    mesage: "Shipped late."')
+    text = text.replace("when: usd_amount < minimum\n", "when: usd_amount < minimun\n")
+    text = text.replace("          reasons: [LATE]\n",
+                        "          reasons: [LATE]\n          whne: true\n")
+    found = [(d.code, d.location.line) for d in diagnostics(text)]
+    assert found == [("schema.missing", 14), ("schema.unknown-field", 16),
+                     ("compile.unknown-name", 28), ("schema.unknown-field", 42)]
+    # the reason set aside is not reported again where it is used, nor the rule set aside
+    only_reason = text.replace("          whne: true\n", "")
+    codes = [d.code for d in diagnostics(only_reason)]
+    assert codes == ["schema.missing", "schema.unknown-field", "compile.unknown-name"]
+
+
+def test_a_broken_top_level_key_gives_schema_problems_only() -> None:
+    text = rules_text().replace("\nparameters:\n", "\nparamters:\n")
+    codes = {d.code for d in diagnostics(text)}
+    assert codes == {"schema.unknown-field"}

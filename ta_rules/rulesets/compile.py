@@ -366,6 +366,8 @@ class _Compiler:
         self.referenced: set[tuple[str, str]] = set()
         self.kind_refs: set[tuple[str, str]] = set()
         self.holds_mode = False
+        self.broken_names: frozenset[str] = frozenset()
+        self.broken_rules: frozenset[tuple[Any, ...]] = frozenset()
         self.lowered: dict[str, list[tuple[str, Any]]] = {}
 
     # diagnostics ---------------------------------------------------------------------
@@ -530,6 +532,8 @@ class _Compiler:
         if name in scope.locals:
             t, py = scope.locals[name]
             return py, t
+        if name in self.broken_names:
+            raise _Bail  # its definition was refused by the file schema, and reported
         if name in self.spec.values:
             compiled = self.value(name, path, node.pos)
             self.deps.add(("value", name))
@@ -855,6 +859,8 @@ class _Compiler:
 
     def ex_Call(self, node: ex.Call, scope: _Scope, path: Path) -> tuple[str, T]:
         name = node.name
+        if name in self.broken_names:
+            raise _Bail
         if name in self.spec.functions:
             return self.call_function(node, scope, path)
         handler = getattr(self, "fn_" + name, None)
@@ -1151,6 +1157,8 @@ class _Compiler:
                   emit_return: bool, outcome: str | None = None,
                   index: int = 0) -> list[str] | None:
         """Lines that evaluate one rule; None if it failed to compile."""
+        if tuple(path) in self.broken_rules:
+            return []
         rid = rule.id
         cond: _Compiled | None = None
         ok = True
@@ -1427,7 +1435,8 @@ class _Compiler:
                            self._suggest(tname, sorted(item_t.choices)))
         for tname, rules in tables.items():
             for i, rule in enumerate(rules):
-                if rule.use is not None and rule.use not in tables:
+                if rule.use is not None and rule.use not in tables \
+                        and rule.use not in self.broken_names:
                     self.error("compile.unknown-table", f"use: names no table {rule.use!r}",
                                self.at((*path, "tables", tname, i, "use")),
                                self._suggest(rule.use, list(tables)))
@@ -1492,7 +1501,8 @@ class _Compiler:
                 body = self.rule_body(rule, path, "outcome", None, _Scope({}), "out", "    ",
                                       traced, False, outcome=rule.outcome, index=i)
                 lines.extend(body or [])
-            if rules and rules[-1].when is not None and not traced:
+            if rules and rules[-1].when is not None and not traced \
+                    and ("outcome", len(rules) - 1) not in self.broken_rules:
                 self.error("compile.outcome-incomplete",
                            "the last outcome rule must apply always (leave out 'when'), so "
                            "every claim gets an outcome",
@@ -1551,7 +1561,8 @@ class _Compiler:
         was seen), dead declarations.
         """
         self.check_rule_lists()
-        if not any(d.severity == "error" for d in self.diags):
+        if not any(d.severity == "error" for d in self.diags) and not self.broken_names \
+                and not self.broken_rules:
             self.check_unused()
 
     def check_unused(self) -> None:
@@ -1593,6 +1604,8 @@ class _Compiler:
             always_at: int | None = None
             for i, rule in enumerate(rules):
                 rpath = (*path, i)
+                if rpath in self.broken_rules:
+                    continue
                 if always_at is not None and mode == "first":
                     self.error("compile.unreachable-rule",
                                f"rule {rule.id!r} can never be reached: rule "
@@ -1700,6 +1713,7 @@ def _none_table(_: Any) -> list[Any]:
 def compile_ruleset(
     spec: RulesetSpec, doc: YamlDocument, *, source: str, content_hash: str,
     catalog_root: str | None = None,
+    broken: tuple[frozenset[str], frozenset[tuple[Any, ...]]] | None = None,
 ) -> Ruleset:
     """Compile a validated ruleset file.
 
@@ -1710,6 +1724,8 @@ def compile_ruleset(
         content_hash: The file's content hash.
         catalog_root: The ``locales`` folder of the ruleset's message catalog (None: the
             package's).
+        broken: Names and rule paths the file schema refused (already reported): they are
+            known but cause no further problem. Such a ruleset is only checked, never run.
 
     Returns:
         The compiled ruleset.
@@ -1718,6 +1734,8 @@ def compile_ruleset(
         RulesetError: With every problem found.
     """
     comp = _Compiler(spec, doc, catalog_root)
+    if broken is not None:
+        comp.broken_names, comp.broken_rules = broken
     comp.declare()
     plain = comp.build(traced=False)
     comp.analyse()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import os
@@ -157,7 +158,10 @@ def loads_ruleset(
     Raises:
         RulesetError: With every problem, each with file:line:column.
     """
-    spec, doc = load_ruleset_spec(content, source, max_bytes=max_bytes)
+    try:
+        spec, doc = load_ruleset_spec(content, source, max_bytes=max_bytes)
+    except RulesetError as exc:
+        raise _with_compile_problems(exc, content, source) from None
     root = None
     if spec.catalog is not None and rules_folder is not None:
         from ta_rules.messages import find_catalog_root
@@ -165,6 +169,81 @@ def loads_ruleset(
         root = find_catalog_root(rules_folder, spec.catalog)
     return compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
                            catalog_root=root)
+
+
+# Sections whose entries can be set aside one by one when they break the file schema.
+_ENTRY_SECTIONS = ("parameters", "reasons", "functions", "values", "groups")
+
+
+def _with_compile_problems(exc: RulesetError, content: str | bytes,
+                           source: str) -> RulesetError:
+    """Add the compiler's problems to a file's schema problems, so one run shows all.
+
+    The entries the schema refused (a parameter, a reason, a rule...) are set aside and the
+    rest is compiled; names of set-aside entries are known to be broken, so they cause no
+    second report. When the file's structure itself is broken (a top-level key), only the
+    schema problems are given.
+    """
+    if not exc.diagnostics or any(not d.code.startswith("schema.") for d in exc.diagnostics):
+        return exc
+    doc, problems = load_yaml(content, source)
+    if doc is None or problems or not isinstance(doc.data, dict):
+        return exc
+    data = copy.deepcopy(doc.data)
+    broken_names: set[str] = set()
+    broken_rules: set[tuple[Any, ...]] = set()
+    try:
+        RulesetSpec.model_validate(data)
+    except ValidationError as err:
+        for e in err.errors(include_url=False):
+            loc = tuple(p for p in e["loc"] if p != "[key]" and not (
+                isinstance(p, str) and p.startswith(("function-", "lax-", "str", "json-"))))
+            if not _set_aside(data, loc, broken_names, broken_rules):
+                return exc
+    else:  # pragma: no cover - the file failed before
+        return exc
+    try:
+        spec = RulesetSpec.model_validate(data)
+    except ValidationError:
+        return exc
+    try:
+        compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
+                        broken=(frozenset(broken_names), frozenset(broken_rules)))
+    except RulesetError as compiled:
+        return RulesetError([*exc.diagnostics, *compiled.diagnostics], sources=exc.sources)
+    return exc
+
+
+def _set_aside(data: dict[str, Any], loc: tuple[Any, ...], names: set[str],
+               rules: set[tuple[Any, ...]]) -> bool:
+    """Set aside the entry an error is in; False when it is not inside an entry."""
+    if len(loc) < 2 or loc[0] not in (*_ENTRY_SECTIONS, "outcome"):
+        return False
+    section = data.get(loc[0])
+    if loc[0] == "outcome":
+        if not isinstance(loc[1], int) or not isinstance(section, list):
+            return False
+        section[loc[1]] = {"id": f"x-set-aside-{loc[1]}", "outcome": "denied"}
+        rules.add(("outcome", loc[1]))
+        return True
+    if not isinstance(section, dict):
+        return False
+    if loc[1] not in section:
+        return str(loc[1]) in names  # a second problem in an entry already set aside
+    if loc[0] == "groups" and len(loc) >= 4:
+        group = section[loc[1]]
+        where = loc[2:4] if loc[2] == "rules" else loc[2:5] if loc[2] == "tables" else ()
+        if isinstance(group, dict) and where and isinstance(where[-1], int):
+            container: Any = group
+            for part in where[:-1]:
+                container = container.get(part) if isinstance(container, dict) else None
+            if isinstance(container, list) and where[-1] < len(container):
+                container[where[-1]] = {"id": f"x-set-aside-{len(rules)}"}
+                rules.add(("groups", loc[1], *where))
+                return True
+    names.add(str(loc[1]))
+    del section[loc[1]]
+    return True
 
 
 def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Ruleset:
