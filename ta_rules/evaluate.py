@@ -12,6 +12,7 @@ import decimal
 import hashlib
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any, Final
 
 from ta_rules._version import __version__
@@ -86,8 +87,11 @@ def _reason(rs: Ruleset, code: str, rule_id: str, subject: Any,
     Identical reasons (same rule, values and locale) are shared: reasons are immutable, and
     rendering a message is the costly part.
     """
-    key: tuple[Any, ...] | None = (code, rule_id, subject, loc,
-                                   tuple(values.items()) if values else ())
+    # values that compare equal but print differently (1 and Decimal("1.0")) are different
+    # keys, so a cached reason is exactly the one this claim would render
+    key: tuple[Any, ...] | None = (code, rule_id, subject, loc, tuple(
+        (k, type(v), str(v) if isinstance(v, Decimal) else v) for k, v in values.items()
+    ) if values else ())
     cache = _REASONS.get(rs)
     if cache is None:
         cache = _REASONS.setdefault(rs, {})

@@ -353,3 +353,25 @@ def test_replay_notices_a_changed_ruleset(tmp_path: Path) -> None:
     assert not report.reproduced
     assert report.differences[0].startswith("ruleset: trade-assurance 2015.1 has changed")
     assert any(d.startswith("outcome:") for d in report.differences)
+
+
+def test_verdicts_do_not_depend_on_what_was_judged_before() -> None:
+    # A rule giving a decimal in its message: 1.0 and 1.00 are equal, but print differently.
+    text = rules_text().replace(
+        "        with: {category: contract.category}\n",
+        "        with: {category: contract.category, rate: contract.fx_rate_to_usd ?? 1.0}\n")
+    text = text.replace('message: "Orders in the category {category} are not covered."',
+                        'message: "Orders in the category {category} ({rate}) are not covered."')
+    ruleset = ta_rules.loads_ruleset(text, "rate.yaml")
+
+    def claim(rate: str) -> dict[str, Any]:
+        f = base_facts()
+        f["contract"]["category"] = "services"
+        f["contract"]["fx_rate_to_usd"] = rate
+        return f
+
+    first = ta_rules.evaluate(claim("1.0"), ruleset=ruleset).model_dump_json()
+    second = ta_rules.evaluate(claim("1.00"), ruleset=ruleset).model_dump_json()
+    fresh = ta_rules.loads_ruleset(text, "rate.yaml")
+    assert ta_rules.evaluate(claim("1.00"), ruleset=fresh).model_dump_json() == second
+    assert '"rate":"1.00"' in second and '"rate":"1.0"' in first
