@@ -285,13 +285,25 @@ def _found(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# Parts pydantic adds to an error's location that are not in the document: the member of a
+# union that failed (by exact name; user keys such as "strict_limit" must be kept) and
+# validator wrappers.
+_UNION_MEMBERS: Final = frozenset({"str", "constrained-str", "int", "bool", "float",
+                                   "decimal", "date", "dict"})
+_WRAPPERS: Final = ("function-", "lax-or-strict[", "json-or-python[")
+
+
+def error_path(loc: tuple[int | str, ...],
+               models: frozenset[str] = frozenset()) -> tuple[int | str, ...]:
+    """The document path of a pydantic error location (``models``: union member models)."""
+    return tuple(p for p in loc if not (isinstance(p, str) and (
+        p in _UNION_MEMBERS or p in models or p.startswith(_WRAPPERS))))
+
+
 def _problems_from(exc: ValidationError) -> list[FactProblem]:
     problems = []
     for err in exc.errors(include_url=False):
-        loc = tuple(
-            p for p in err["loc"]
-            if not (isinstance(p, str) and p.startswith(("function-", "lax-")))
-        )
+        loc = error_path(tuple(err["loc"]))
         msg = str(err["msg"])
         kind = str(err["type"])
         if kind == "missing":

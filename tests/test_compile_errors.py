@@ -141,3 +141,15 @@ def test_a_broken_top_level_key_gives_schema_problems_only() -> None:
     text = rules_text().replace("\nparameters:\n", "\nparamters:\n")
     codes = {d.code for d in diagnostics(text)}
     assert codes == {"schema.unknown-field"}
+
+
+def test_a_key_that_looks_like_a_pydantic_tag_keeps_its_place() -> None:
+    # pydantic names union members in error locations ("str", "constrained-str"); a value
+    # called strict_limit is not one of them and must be pointed at.
+    text = rules_text().replace("  zero: money(0, currency)\n",
+                                "  zero: money(0, currency)\n  strict_limit: 5\n")
+    line, col = position(text, "strict_limit: 5", len("strict_limit: "))
+    ds = diagnostics(text)
+    assert {d.code for d in ds} == {"schema.yaml-coercion"}
+    assert all((d.location.line, d.location.column) == (line, col) for d in ds)
+    assert all(d.location.path == "values.strict_limit" for d in ds)

@@ -12,11 +12,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
+from ta_rules.facts import error_path
 from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
 from ta_rules.rulesets.compile import Ruleset, compile_ruleset
 from ta_rules.rulesets.schema import RulesetSpec
 
 __all__ = ["load_ruleset", "load_ruleset_spec", "loads_ruleset", "schema_diagnostics"]
+
+# models that appear as members of a union in the file schema (values: text or {expr, doc})
+_UNION_MODELS = frozenset({"ValueSpec"})
 
 _TYPE_CODES = {
     "missing": "schema.missing",
@@ -32,11 +36,7 @@ def schema_diagnostics(
     """Turn pydantic errors into diagnostics at the YAML positions they refer to."""
     out = []
     for err in exc.errors(include_url=False):
-        loc = tuple(
-            p for p in err["loc"]
-            if not (isinstance(p, str) and (p.startswith(("function-", "lax-", "str", "json-"))
-                                            or p in ("ValueSpec", "constrained-str")))
-        )
+        loc = error_path(tuple(err["loc"]), _UNION_MODELS)
         kind = str(err["type"])
         code = _TYPE_CODES.get(kind, f"{prefix}.invalid").replace("schema", prefix, 1)
         message = str(err["msg"]).removeprefix("Value error, ")
@@ -196,8 +196,7 @@ def _with_compile_problems(exc: RulesetError, content: str | bytes,
         RulesetSpec.model_validate(data)
     except ValidationError as err:
         for e in err.errors(include_url=False):
-            loc = tuple(p for p in e["loc"] if p != "[key]" and not (
-                isinstance(p, str) and p.startswith(("function-", "lax-", "str", "json-"))))
+            loc = tuple(p for p in error_path(tuple(e["loc"]), _UNION_MODELS) if p != "[key]")
             if not _set_aside(data, loc, broken_names, broken_rules):
                 return exc
     else:  # pragma: no cover - the file failed before
