@@ -185,12 +185,12 @@ def render(code: str, template: str, values: dict[str, Any] | None, locale: Loca
         return template.format_map(formatted)
 
 
-def placeholders(template: str) -> set[str]:
-    """The ``{name}`` placeholders of a template (empty when it cannot be parsed)."""
+def placeholders(template: str) -> frozenset[str] | None:
+    """The ``{name}`` placeholders of a template; None when it is not a valid template."""
     try:
-        return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        return frozenset(f for _, f, _, _ in string.Formatter().parse(template) if f)
     except ValueError:
-        return set()
+        return None
 
 
 @functools.cache

@@ -56,8 +56,8 @@ def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
             text = entries.get((code, reason.message))
             if text is None:
                 missing.setdefault(code, []).append(locale)
-            elif placeholders(text) != set(reason.placeholders):
-                found = ", ".join(sorted(placeholders(text)))
+            elif placeholders(text) != reason.placeholders:
+                found = ", ".join(sorted(placeholders(text) or ()))
                 wanted = ", ".join(sorted(reason.placeholders))
                 out.append(Diagnostic(
                     "messages.placeholder-mismatch",

@@ -18,7 +18,6 @@ import datetime as dt
 import decimal
 import difflib
 import re
-import string
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
@@ -27,7 +26,7 @@ from typing import Any, Final
 
 from ta_rules.errors import Diagnostic, Location, ParameterError, RulesetError
 from ta_rules.facts import _date
-from ta_rules.messages import json_value
+from ta_rules.messages import json_value, placeholders
 from ta_rules.money import ROUNDING_MODES, Money, is_known_currency, parse_amount
 from ta_rules.rulesets import _expr as ex
 from ta_rules.rulesets._runtime import HELPERS
@@ -329,17 +328,11 @@ _PLACEHOLDER_RE: Final = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def _placeholders(template: str) -> frozenset[str] | None:
-    names = set()
-    try:
-        for _, field, _, _ in string.Formatter().parse(template):
-            if field is None:
-                continue
-            if not _PLACEHOLDER_RE.fullmatch(field):
-                return None
-            names.add(field)
-    except ValueError:
+    """The template's placeholders, None unless each is a lower-case name."""
+    names = placeholders(template)
+    if names is None or not all(_PLACEHOLDER_RE.fullmatch(n) for n in names):
         return None
-    return frozenset(names)
+    return names
 
 
 class _Compiler:
@@ -1302,12 +1295,11 @@ class _Compiler:
                 locals_.add(group.for_each.split(" in ", 1)[0].strip())
             walk(node, found, locals_)
             refs = []
+            scope = _Scope({})
+            if group is not None and group.for_each:
+                var = group.for_each.split(" in ", 1)[0].strip()
+                scope.locals[var] = (self._for_each_type(group), "s")
             for key, sub in found.items():
-                scope = _Scope({})
-                if group is not None and group.for_each:
-                    var = group.for_each.split(" in ", 1)[0].strip()
-                    item_t = self._for_each_type(group)
-                    scope.locals[var] = (item_t, "s")
                 saved = self.deps
                 n = len(self.diags)
                 try:
