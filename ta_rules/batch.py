@@ -84,13 +84,16 @@ def _init(options: dict[str, Any], strict: bool = False) -> None:
     _STRICT[0] = strict
 
 
-def _judge_chunk(chunk: list[tuple[int, str]]) -> tuple[list[str], BatchSummary, int | None]:
-    """Judge a chunk of lines: output lines, a summary, the first bad line number."""
+Judged = tuple[list[str], BatchSummary, list[tuple[int, str]]]
+
+
+def _judge_chunk(chunk: list[tuple[int, str]]) -> Judged:
+    """Judge a chunk of lines: output lines, a summary, and (line, message) of bad lines."""
     from ta_rules.evaluate import evaluate
 
     out: list[str] = []
     summary = BatchSummary()
-    first_bad: int | None = None
+    bad: list[tuple[int, str]] = []
     for number, text in chunk:
         try:
             if len(text) > MAX_LINE:
@@ -114,12 +117,11 @@ def _judge_chunk(chunk: list[tuple[int, str]]) -> tuple[list[str], BatchSummary,
             out.append(f'{{"line": {number}, "verdict": {verdict.model_dump_json()}}}')
             continue
         summary.errors += 1
-        if first_bad is None:
-            first_bad = number
+        bad.append((number, error["message"]))
         out.append(json.dumps({"line": number, "error": error}, ensure_ascii=False))
         if _STRICT[0]:
             break
-    return out, summary, first_bad
+    return out, summary, bad
 
 
 def _chunks(lines: Iterable[str], size: int) -> Iterator[list[tuple[int, str]]]:
@@ -169,7 +171,7 @@ def run_batch(
     summary = BatchSummary()
     started = time.perf_counter()
     last_shown = 0.0
-    results: Iterator[tuple[list[str], BatchSummary, int | None]]
+    results: Iterator[Judged]
     pool: ProcessPoolExecutor | None = None
     if workers <= 1:
         _init(options, strict)
@@ -178,13 +180,12 @@ def run_batch(
         pool = _pool(workers, options, strict)
         results = _ordered(pool, _chunks(lines, CHUNK), in_flight=workers * 3)
     try:
-        for written, part, first_bad in results:
+        for written, part, bad in results:
             for text in written:
                 out.write(text)
                 out.write("\n")
-                if '"error":' in text[:40]:
-                    record = json.loads(text)
-                    report.write(f"{source}:{record['line']}: {record['error']['message']}\n")
+            for number, message in bad:
+                report.write(f"{source}:{number}: {message}\n")
             summary.add(part)
             if progress and time.perf_counter() - last_shown > 0.2:
                 last_shown = time.perf_counter()
@@ -192,8 +193,8 @@ def run_batch(
                 report.write(f"\r{summary.claims + summary.errors:,} lines, "
                              f"{rate:,.0f} claims/s")
                 report.flush()
-            if strict and first_bad is not None:
-                summary.stopped_at = first_bad
+            if strict and bad:
+                summary.stopped_at = bad[0][0]
                 break
     finally:
         if pool is not None:
@@ -206,10 +207,9 @@ def run_batch(
 
 
 def _ordered(pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[int, str]]],
-             in_flight: int) -> Iterator[tuple[list[str], BatchSummary, int | None]]:
+             in_flight: int) -> Iterator[Judged]:
     """Results of the chunks in input order, with at most ``in_flight`` chunks pending."""
-    pending: collections.deque[Future[tuple[list[str], BatchSummary, int | None]]] = \
-        collections.deque()
+    pending: collections.deque[Future[Judged]] = collections.deque()
     for chunk in chunks:
         pending.append(pool.submit(_judge_chunk, chunk))
         if len(pending) >= in_flight:

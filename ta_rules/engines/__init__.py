@@ -97,8 +97,7 @@ class _ReferenceProgram:
         self._blocks = dict(ruleset.lowered_conditions)
 
     def holds(self, tag: str, fact: Mapping[str, Any]) -> set[int]:
-        return {i for i, (_, node) in enumerate(self._blocks[tag])
-                if self._evaluate(node, dict(fact))}
+        return {i for i, (_, node) in enumerate(self._blocks[tag]) if self._evaluate(node, fact)}
 
     def run(self, facts: Facts, params: Mapping[str, Any],
             trace: list[Any] | None) -> RawDecision:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -107,7 +108,7 @@ def match_count(node: LNode) -> int:
     return 1
 
 
-def evaluate_lowered(node: LNode, fact: dict[str, Any]) -> bool:
+def evaluate_lowered(node: LNode, fact: Mapping[str, Any]) -> bool:
     """The meaning of a lowered condition on a fact: the reference every engine must match."""
     if isinstance(node, Truth):
         return node.value
