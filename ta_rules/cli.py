@@ -64,6 +64,17 @@ def _read_input(name: str) -> tuple[bytes, str]:
         raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
 
 
+def _read_document(name: str, *, max_bytes: int | None = None) -> Any:
+    """Read a YAML or JSON document from a file or stdin; its problems are a usage error."""
+    from ta_rules.rulesets._yaml import MAX_BYTES, load_yaml
+
+    content, source = _read_input(name)
+    doc, problems = load_yaml(content, source, max_bytes=max_bytes or MAX_BYTES)
+    if doc is None or problems:
+        raise UsageError(render_diagnostics(problems, {source: doc.text} if doc else {}))
+    return doc.data
+
+
 def _parse_sets(items: Sequence[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -147,18 +158,12 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.evaluate import evaluate, select_ruleset
     from ta_rules.facts import parse_facts
-    from ta_rules.rulesets._yaml import load_yaml
 
     if args.batch is not None:
         return _cmd_batch(args, out, err)
     if args.facts is None:
         raise UsageError("ta-rules eval: give a facts file (or - for stdin), or --batch FILE")
-    content, source = _read_input(args.facts)
-    doc, problems = load_yaml(content, source)
-    if doc is None or problems:
-        err.write(render_diagnostics(problems, {source: doc.text} if doc else {}) + "\n")
-        return ExitCode.USAGE
-    data = doc.data
+    data = _read_document(args.facts)
     parameters: dict[str, Any] = {}
     pinned_version = args.version
     pinned_ruleset = args.ruleset
@@ -336,18 +341,13 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.audit import replay
-    from ta_rules.rulesets._yaml import load_yaml
 
     documents = []
     for name in (args.verdict, args.facts):
-        content, source = _read_input(name)
-        doc, problems = load_yaml(content, source, max_bytes=64 * 1024 * 1024)
-        if doc is None or problems:
-            err.write(render_diagnostics(problems, {source: doc.text} if doc else {}) + "\n")
-            return ExitCode.USAGE
-        if not isinstance(doc.data, dict):
+        data = _read_document(name, max_bytes=64 * 1024 * 1024)
+        if not isinstance(data, dict):
             raise UsageError(f"{name}: expected a JSON or YAML mapping")
-        documents.append(doc.data)
+        documents.append(data)
     recorded, facts = documents
     if "facts" in facts and "expect" in facts:
         facts = facts["facts"]
