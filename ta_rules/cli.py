@@ -11,12 +11,14 @@ import enum
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from ta_rules.errors import (
     EngineError,
+    EvaluationError,
     FactsError,
     ParameterError,
     RulesetError,
@@ -363,6 +365,14 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK if report.reproduced else ExitCode.PROBLEMS
 
 
+def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ruleset = _resolve_ruleset(args.ruleset, _registry(args.rules))
+    out.write(f"# {ruleset.name} {ruleset.version} from {ruleset.source} "
+              f"({ruleset.content_hash})\n")
+    out.write(ruleset.python_source)
+    return ExitCode.OK
+
+
 # --- wiring ----------------------------------------------------------------------------
 
 
@@ -372,6 +382,8 @@ def _parser() -> _Parser:
     from ta_rules._version import __version__
 
     parser.add_argument("--version", action="version", version=f"ta-rules {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on an internal error, show the "
+                        "traceback as well")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("eval", help="judge one claim's facts (YAML or JSON file, or - for "
@@ -433,6 +445,13 @@ def _parser() -> _Parser:
     p.add_argument("--rules", metavar="FOLDER")
     p.set_defaults(func=_cmd_diff)
 
+    p = sub.add_parser("show", help="show what a ruleset compiles to")
+    p.add_argument("ruleset", help="a bundled version such as 2015.1, or a ruleset file")
+    p.add_argument("--python", action="store_true", required=True,
+                   help="print the generated Python (plain and traced programs)")
+    p.add_argument("--rules", metavar="FOLDER")
+    p.set_defaults(func=_cmd_show)
+
     p = sub.add_parser("replay", help="re-evaluate a recorded verdict and say whether it is "
                        "reproduced")
     p.add_argument("verdict", help="a verdict (JSON from ta-rules eval --format json, or one "
@@ -458,8 +477,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
 
 
 def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in words
     try:
-        args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = _parser().parse_args(words)
         code: int = args.func(args, out, err)
         return code
     except UsageError as exc:
@@ -474,6 +495,12 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     except RulesetError as exc:
         err.write(exc.render() + "\n")
         return ExitCode.PROBLEMS
+    except EvaluationError as exc:
+        err.write(f"internal error: {exc} (this is a bug in ta-rules; please report it with "
+                  "the command that caused it)\n")
+        if debug:
+            traceback.print_exception(exc, file=err)
+        return ExitCode.INTERNAL
     except (ParameterError, UnknownRulesetError, EngineError) as exc:
         err.write(f"error: {exc}\n")
         return ExitCode.USAGE
@@ -488,6 +515,8 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     except Exception as exc:  # a bug in ta-rules: say so in one line, never a traceback
         err.write(f"internal error: {type(exc).__name__}: {exc} (this is a bug in ta-rules; "
                   "please report it with the command that caused it)\n")
+        if debug:
+            traceback.print_exception(exc, file=err)
         return ExitCode.INTERNAL
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "Diagnostic",
     "EngineError",
     "EngineUnavailableError",
+    "EvaluationError",
     "FactsError",
     "Location",
     "ParameterError",
@@ -231,6 +232,19 @@ class EngineError(TaRulesError):
     def __init__(self, message: str, *, rule: str | None = None) -> None:
         super().__init__(message)
         self.rule = rule
+
+
+class EvaluationError(EngineError):
+    """Generated code failed while judging a claim: a bug, named by the rule that ran.
+
+    Attributes:
+        rule: The rule (or ``value NAME``...) that was being evaluated.
+        location: Where it is written (``file:line:column``).
+    """
+
+    def __init__(self, message: str, *, rule: str | None, location: Location) -> None:
+        super().__init__(message, rule=rule)
+        self.location = location
 
 
 class EngineUnavailableError(EngineError):

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from ta_rules._version import __version__
 from ta_rules.engines import RawDecision, get_engine
+from ta_rules.errors import EvaluationError, TaRulesError
 from ta_rules.facts import Facts, parse_facts
 from ta_rules.messages import json_value, render, resolve_locale
 from ta_rules.money import Money
@@ -62,7 +63,19 @@ def decide(
     """
     program = get_engine(engine).prepare(ruleset)
     with decimal.localcontext(DECISION_CONTEXT):
-        return program.run(facts, params, trace)
+        try:
+            return program.run(facts, params, trace)
+        except TaRulesError:
+            raise
+        except Exception as exc:
+            where = ruleset.failure(exc)
+            if where is None:
+                raise
+            what, location = where
+            raise EvaluationError(
+                f"{what} ({location}) failed: {type(exc).__name__}: {exc}",
+                rule=what.removeprefix("rule ") if what.startswith("rule ") else what,
+                location=location) from exc
 
 
 _REFS: weakref.WeakKeyDictionary[Ruleset, RulesetRef] = weakref.WeakKeyDictionary()

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from ta_rules.money import Money
-from ta_rules.rulesets import _expr as ex
+from ta_rules.rulesets import ir
 
 __all__ = ["And", "Equal", "Flag", "LNode", "Or", "Order", "Present", "Truth",
            "eq_key", "evaluate_lowered", "match_count", "order_pair"]
@@ -184,11 +184,11 @@ def order_pair(a: Any, b: Any) -> tuple[Any, Any] | None:
 class Lowerer:
     """Lowers one group's rule conditions into tests over numbered atom properties.
 
-    ``emit`` compiles an operand to (python code, type); the lowerer collects the Python
-    lines that fill the fact dictionary ``_f`` at run time.
+    ``emit`` turns an operand (a node of the intermediate form) into Python code; the
+    lowerer collects the Python lines that fill the fact dictionary ``_f`` at run time.
     """
 
-    def __init__(self, emit: Any) -> None:
+    def __init__(self, emit: Callable[[ir.Node], str]) -> None:
         self.emit = emit
         self.lines: list[str] = []
         self.n = 0
@@ -197,48 +197,41 @@ class Lowerer:
         self.n += 1
         return f"a{self.n}"
 
-    def lower(self, node: ex.Expr, negate: bool = False) -> LNode:
+    def lower(self, node: ir.Node, negate: bool = False) -> LNode:
         """The lowered form of a boolean expression (negated when asked)."""
-        if isinstance(node, ex.Bin) and node.op in ("and", "or"):
-            left = self.lower(node.left, negate)
-            right = self.lower(node.right, negate)
+        if isinstance(node, ir.Logic):
+            parts = [self.lower(p, negate) for p in node.parts]
             conj = (node.op == "and") != negate
-            return _join(And if conj else Or, left, right)
-        if isinstance(node, ex.Unary) and node.op == "not":
+            joined = parts[0]
+            for part in parts[1:]:
+                joined = _join(And if conj else Or, joined, part)
+            return joined
+        if isinstance(node, ir.Unary) and node.op == "not":
             return self.lower(node.operand, not negate)
-        if isinstance(node, ex.Lit) and isinstance(node.value, bool):
+        if isinstance(node, ir.Const) and isinstance(node.value, bool):
             return Truth(node.value != negate)
-        if isinstance(node, ex.IsNull):
+        if isinstance(node, ir.IsNull):
             return self._present(node.operand, present=node.negated != negate)
-        if isinstance(node, ex.Cmp) and node.op in ("==", "!="):
-            if isinstance(node.right, ex.Lit) and node.right.value is None:
-                return self._present(node.left, present=(node.op == "!=") != negate)
-            if isinstance(node.left, ex.Lit) and node.left.value is None:
-                return self._present(node.right, present=(node.op == "!=") != negate)
-            lc, _ = self.emit(node.left)
-            rc, _ = self.emit(node.right)
+        if isinstance(node, ir.Compare) and node.op in ("==", "!="):
             pl, pr = self.prop(), self.prop()
-            self.lines.append(f"_f[{pl!r}] = _eq_key({lc})")
-            self.lines.append(f"_f[{pr!r}] = _eq_key({rc})")
+            self.lines.append(f"_f[{pl!r}] = _eq_key({self.emit(node.left)})")
+            self.lines.append(f"_f[{pr!r}] = _eq_key({self.emit(node.right)})")
             equal = (node.op == "==") != negate
             return Equal("==" if equal else "!=", pl, pr)
-        if isinstance(node, ex.Cmp) and node.op in _FLIP_NEG:
-            lc, _ = self.emit(node.left)
-            rc, _ = self.emit(node.right)
+        if isinstance(node, ir.Compare) and node.op in _FLIP_NEG:
             pl, pr = self.prop(), self.prop()
-            self.lines.append(f"_put_order(_f, {pl!r}, {pr!r}, {lc}, {rc})")
+            self.lines.append(f"_put_order(_f, {pl!r}, {pr!r}, {self.emit(node.left)}, "
+                              f"{self.emit(node.right)})")
             if not negate:
                 return Order(node.op, pl, pr)
             return Or((Order(_FLIP_NEG[node.op], pl, pr), Present(pl, False)))
-        code, _ = self.emit(node)
         p = self.prop()
-        self.lines.append(f"_f[{p!r}] = bool({code})")
+        self.lines.append(f"_f[{p!r}] = bool({self.emit(node)})")
         return Flag(p, not negate)
 
-    def _present(self, operand: ex.Expr, present: bool) -> LNode:
-        code, _ = self.emit(operand)
+    def _present(self, operand: ir.Node, present: bool) -> LNode:
         p = self.prop()
-        self.lines.append(f"_put_present(_f, {p!r}, {code})")
+        self.lines.append(f"_put_present(_f, {p!r}, {self.emit(operand)})")
         return Present(p, present)
 
 

@@ -87,49 +87,14 @@ class Report:
 
     def render(self, *, color: bool = False) -> str:
         """The text report: each failure in full, coverage tables, then the summary."""
-        def paint(text: str, code: str) -> str:
-            return f"\033[{code}m{text}\033[0m" if color else text
-
         lines: list[str] = []
         for result in self.results:
-            if result.passed:
-                continue
-            s = result.scenario
-            lines.append(paint("FAILED", "31") + f" {s.location}: {s.name}")
-            if result.error:
-                lines.extend("  " + line for line in result.error.splitlines())
-            lines.extend(f"  {d}" for d in result.differences)
-            v = result.verdict
-            if v is not None:
-                lines.append(f"  got: {v.outcome} {sorted(v.codes)} max_refund {v.max_refund}"
-                             f" coverage_cap {v.coverage_cap or 'null'} "
-                             f"({v.ruleset.name} {v.ruleset.version})")
-                if v.trace:
-                    lines.append("  trace (rules that applied):")
-                    for t in v.trace:
-                        if t.applied:
-                            subject = f" [{t.subject}]" if t.subject else ""
-                            lines.append(f"    {t.rule}{subject}")
+            if not result.passed:
+                lines.extend(_render_failure(result, color))
         if self.errors:
             lines.append(render_diagnostics(self.errors, self.sources))
-        if self.coverage is not None:
-            for cov in self.coverage.values():
-                n_rules = len(cov.rules)
-                hit_rules = n_rules - len(cov.rules_missed)
-                n_codes = len(cov.codes)
-                hit_codes = n_codes - len(cov.codes_missed)
-                lines.append(f"coverage {cov.name} {cov.version}: rules {hit_rules}/{n_rules}, "
-                             f"reason codes {hit_codes}/{n_codes}")
-                lines.append(f"  {'rule':<44} {'applied':>8}")
-                for rule, n in cov.rules.items():
-                    lines.append(f"  {rule:<44} {n:>8}")
-                lines.append(f"  {'reason code':<44} {'given':>8}")
-                for code, n in cov.codes.items():
-                    lines.append(f"  {code:<44} {n:>8}")
-                if cov.rules_missed:
-                    lines.append("  rules never applied: " + ", ".join(cov.rules_missed))
-                if cov.codes_missed:
-                    lines.append("  reason codes never given: " + ", ".join(cov.codes_missed))
+        for cov in (self.coverage or {}).values():
+            lines.extend(_render_coverage(cov))
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -248,3 +213,40 @@ def _coverage(results: list[ScenarioResult], registry: Registry) -> dict[tuple[s
     for name, version in [(rs.name, rs.version) for rs in registry.rulesets]:
         entry(name, version)
     return out
+
+
+def _render_failure(result: Any, color: bool) -> list[str]:
+    """One failed scenario: where, what differs, what the engine said and which rules applied."""
+    failed = "\033[31mFAILED\033[0m" if color else "FAILED"
+    s = result.scenario
+    lines = [f"{failed} {s.location}: {s.name}"]
+    if result.error:
+        lines.extend("  " + line for line in result.error.splitlines())
+    lines.extend(f"  {d}" for d in result.differences)
+    v = result.verdict
+    if v is None:
+        return lines
+    lines.append(f"  got: {v.outcome} {sorted(v.codes)} max_refund {v.max_refund}"
+                 f" coverage_cap {v.coverage_cap or 'null'} "
+                 f"({v.ruleset.name} {v.ruleset.version})")
+    if v.trace:
+        lines.append("  trace (rules that applied):")
+        lines.extend(f"    {t.rule}" + (f" [{t.subject}]" if t.subject else "")
+                     for t in v.trace if t.applied)
+    return lines
+
+
+def _render_coverage(cov: Any) -> list[str]:
+    """The coverage table of one ruleset version."""
+    n_rules, n_codes = len(cov.rules), len(cov.codes)
+    lines = [f"coverage {cov.name} {cov.version}: rules {n_rules - len(cov.rules_missed)}/"
+             f"{n_rules}, reason codes {n_codes - len(cov.codes_missed)}/{n_codes}",
+             f"  {'rule':<44} {'applied':>8}"]
+    lines.extend(f"  {rule:<44} {n:>8}" for rule, n in cov.rules.items())
+    lines.append(f"  {'reason code':<44} {'given':>8}")
+    lines.extend(f"  {code:<44} {n:>8}" for code, n in cov.codes.items())
+    if cov.rules_missed:
+        lines.append("  rules never applied: " + ", ".join(cov.rules_missed))
+    if cov.codes_missed:
+        lines.append("  reason codes never given: " + ", ".join(cov.codes_missed))
+    return lines

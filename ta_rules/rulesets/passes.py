@@ -1,0 +1,144 @@
+"""Passes over the intermediate form: static checks and what traces show.
+
+- :func:`check_rule_lists`: a rule after one that always applies (in a ``first`` list) can
+  never be reached; a condition whose parts contradict each other never applies.
+- :func:`check_unused`: parameters, reason codes, values, functions and groups nothing
+  uses; ``with`` values no message shows (warnings).
+- :func:`collect_trace_refs`: for every rule condition, the names and fact paths it reads,
+  as nodes, so that a trace can show their values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ta_rules.errors import Diagnostic
+from ta_rules.rulesets import ir
+from ta_rules.rulesets._analysis import contradiction
+from ta_rules.rulesets._yaml import Path, YamlDocument
+from ta_rules.rulesets.parse import Parsed
+from ta_rules.rulesets.resolve import Resolver
+from ta_rules.rulesets.schema import RulesetSpec
+
+__all__ = ["check_rule_lists", "check_unused", "collect_trace_refs"]
+
+
+def _rule_lists(spec: RulesetSpec) -> Iterator[tuple[Path, str, list[Any]]]:
+    """Every ordered list of rules: (path, mode, rules)."""
+    for name, g in spec.groups.items():
+        if g.rules is not None:
+            yield ("groups", name, "rules"), g.mode, g.rules
+        for tname, rules in (g.tables or {}).items():
+            yield ("groups", name, "tables", tname), g.mode, rules
+    yield ("outcome",), "first", spec.outcome
+
+
+def check_rule_lists(spec: RulesetSpec, doc: YamlDocument, parsed: Parsed,
+                     broken_rules: frozenset[tuple[Any, ...]]) -> list[Diagnostic]:
+    """Unreachable rules, and conditions that can never hold."""
+    out = []
+    for path, mode, rules in _rule_lists(spec):
+        always_at: int | None = None
+        for i, rule in enumerate(rules):
+            rpath = (*path, i)
+            if rpath in broken_rules:
+                continue
+            if always_at is not None and mode == "first":
+                out.append(Diagnostic(
+                    "compile.unreachable-rule",
+                    f"rule {rule.id!r} can never be reached: rule {rules[always_at].id!r} "
+                    "before it always applies", doc.offset_location((*rpath, "id"), 0),
+                    "move it before that rule, or give that rule a condition"))
+                break
+            if rule.when is None or rule.when.strip() == "true":
+                always_at = i
+                continue
+            tree = parsed.get((*rpath, "when"))
+            clash = contradiction(tree) if tree is not None else None
+            if clash is not None:
+                first, second = clash
+                what = "is always false" if first is second else \
+                    "contradicts an earlier part of the same condition"
+                out.append(Diagnostic(
+                    "compile.never-applies", f"rule {rule.id!r} can never apply: this part "
+                    f"{what}", doc.offset_location((*rpath, "when"), second.pos)))
+    return out
+
+
+def _warn(code: str, message: str, location: Any, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code, message, location, hint, "warning")
+
+
+def check_unused(r: Resolver, rir: ir.RulesetIR) -> list[Diagnostic]:
+    """Declarations nothing uses, and ``with`` values no message shows."""
+    spec, doc = r.spec, r.doc
+    out = []
+    for name, param in r.params.items():
+        if name not in r.used_params:
+            out.append(_warn("compile.unused-parameter", f"parameter {name!r} is never used",
+                             param.location, "use it in a rule or remove it"))
+    for code, reason in r.reasons.items():
+        if code not in r.codes_produced:
+            out.append(_warn("compile.unused-reason",
+                             f"reason code {code} is declared but no rule gives it",
+                             reason.location))
+    for kind, section in (("value", spec.values), ("function", spec.functions),
+                          ("group", spec.groups)):
+        for name in section:
+            if (kind, name) not in r.referenced:
+                out.append(_warn(
+                    f"compile.unused-{kind}", f"{kind} {name!r} is never used"
+                    + (" (its reasons never reach a verdict)" if kind == "group" else ""),
+                    doc.location((f"{kind}s", name), key=True)))
+    for path, _, rules in _rule_lists(spec):
+        for i, rule in enumerate(rules):
+            codes = rir.rules[rule.id].codes if rule.id in rir.rules else ()
+            used = set().union(*(r.reasons[c].placeholders for c in codes if c in r.reasons))
+            for key in getattr(rule, "with_", None) or {}:
+                if codes and key not in used:
+                    out.append(_warn(
+                        "compile.unused-message-value",
+                        f"rule {rule.id!r} provides {key!r} but no message of "
+                        f"{', '.join(codes)} uses it",
+                        doc.location((*path, i, "with", key), key=True)))
+    return out
+
+
+def _fact_path(node: ir.Node) -> str | None:
+    if isinstance(node, ir.Ref):
+        return node.name if node.kind == "fact" else None
+    if isinstance(node, ir.Field):
+        base = _fact_path(node.obj)
+        return f"{base}.{node.name}" if base else None
+    return None
+
+
+def _reads(node: ir.Node, out: dict[str, ir.Node]) -> None:
+    """The fact paths and names a condition reads (not inside a ``for``'s element)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ir.Field):
+            fp = _fact_path(n)
+            if fp is not None:
+                out.setdefault(fp, n)
+                continue
+        elif isinstance(n, ir.Ref):
+            if n.kind in ("local", "value", "param"):
+                out.setdefault(n.name, n)
+            continue
+        elif isinstance(n, ir.Builtin):
+            stack.extend(reversed([*((n.over.iterable,) if n.over else ()), *n.args]))
+            continue
+        stack.extend(reversed(list(ir.children(n))))
+
+
+def collect_trace_refs(rir: ir.RulesetIR) -> None:
+    """Record, for every rule condition, what it reads (``rir.trace_refs``)."""
+    for rule in rir.rules.values():
+        if rule.when is None or not rule.ok:
+            continue
+        found: dict[str, ir.Node] = {}
+        _reads(rule.when, found)
+        rir.trace_refs[rule.id] = list(found.items())
