@@ -103,10 +103,11 @@ def _judge_chunk(chunk: list[tuple[int, str]]) -> Judged:
         except FactsError as exc:
             error: dict[str, Any] = {"kind": "facts", "message": str(exc), "problems": [
                 {"path": p.path, "message": p.message} for p in exc.problems]}
+        except TaRulesError as exc:
+            # before ValueError: ParameterError is one too, and is not about the JSON
+            error = {"kind": type(exc).__name__, "message": str(exc)}
         except (ValueError, RecursionError) as exc:
             error = {"kind": "json", "message": f"not a JSON document: {exc}"}
-        except TaRulesError as exc:
-            error = {"kind": type(exc).__name__, "message": str(exc)}
         else:
             summary.claims += 1
             summary.outcomes[verdict.outcome] += 1

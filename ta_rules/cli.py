@@ -87,6 +87,24 @@ def _parse_sets(items: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def _typed_sets(registry: Any, name: str | None, version: str | None,
+                sets: dict[str, str]) -> dict[str, Any]:
+    """``--set`` values typed by the pinned version, else by the newest that declares each.
+
+    Without a pin every claim is judged by the version in force for it, which reports an
+    override it does not declare.
+    """
+    pinned = registry.select(name, version)
+    shown: dict[str, Any] = {}
+    for param, text in sets.items():
+        typed = pinned
+        if version is None:
+            typed = next((r for r in reversed(registry.versions(pinned.name))
+                          if param in r.parameters), pinned)
+        shown.update(typed.bind_parameters({param: text}, from_text=True)[1])
+    return shown
+
+
 def _registry(folder: str | None) -> Any:
     from ta_rules.rulesets.registry import Registry, default_registry
 
@@ -110,9 +128,8 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                "locale": args.locale, "engine": args.engine,
                                "trace": args.trace, "registry": registry}
     if args.set:
-        typed = registry.select(args.ruleset, args.version)
-        _, shown = typed.bind_parameters(_parse_sets(args.set), from_text=True)
-        options["parameters"] = shown
+        options["parameters"] = _typed_sets(registry, args.ruleset, args.version,
+                                            _parse_sets(args.set))
     # fail early on a bad option rather than on every line
     from ta_rules.engines import get_engine
     from ta_rules.messages import resolve_locale

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from ta_rules._version import __version__
 from ta_rules.engines import RawDecision, get_engine
-from ta_rules.errors import EvaluationError, TaRulesError
+from ta_rules.errors import EvaluationError, ParameterError, TaRulesError
 from ta_rules.facts import Facts, parse_facts
 from ta_rules.messages import json_value, render, resolve_locale
 from ta_rules.money import Money
@@ -36,8 +36,41 @@ DECISION_CONTEXT: Final = decimal.Context(
 
 def order_date(facts: Facts) -> Any:
     """The date that selects the ruleset version: placed_on, else confirmed_on, else submitted."""
+    return _order_date_fact(facts)[1]
+
+
+def _order_date_fact(facts: Facts) -> tuple[str, Any]:
     c = facts.contract
-    return c.placed_on or c.confirmed_on or facts.claim.submitted_on
+    if c.placed_on is not None:
+        return "contract.placed_on", c.placed_on
+    if c.confirmed_on is not None:
+        return "contract.confirmed_on", c.confirmed_on
+    return "claim.submitted_on", facts.claim.submitted_on
+
+
+def _undeclared_override(rs: Ruleset, overrides: Mapping[str, Any], facts: Facts, *,
+                         pinned: bool, registry: Registry | None) -> ParameterError | None:
+    """An override that another version of the ruleset declares but ``rs`` does not.
+
+    A name no version declares is left to :meth:`Ruleset.bind_parameters`, which suggests a
+    close one.
+    """
+    for name in overrides:
+        if name in rs.parameters:
+            continue
+        others = [r.version for r in (registry or default_registry()).versions(rs.name)
+                  if name in r.parameters]
+        if not others:
+            return None
+        if pinned:
+            how = "the version pinned for this evaluation"
+        else:
+            fact, day = _order_date_fact(facts)
+            how = f"the version in force for this order ({fact} {day})"
+        return ParameterError(
+            f"parameter {name!r} is not declared by {rs.name} {rs.version}, {how}; "
+            f"{', '.join(others)} declare{'s' if len(others) == 1 else ''} it")
+    return None
 
 
 def select_ruleset(
@@ -169,7 +202,9 @@ def evaluate(
 
     Raises:
         FactsError: The facts are invalid (every offending path is named).
-        ParameterError: An override names an unknown parameter or has a bad value.
+        ParameterError: An override names a parameter the selected version does not declare
+            (the message names the parameter, the version and why it was selected) or has
+            a bad value.
         UnknownRulesetError: No ruleset or version matches.
 
     Example:
@@ -181,6 +216,11 @@ def evaluate(
     """
     valid = parse_facts(facts)
     rs = select_ruleset(valid, ruleset=ruleset, version=version, registry=registry)
+    if parameters and isinstance(parameters, Mapping) and not isinstance(ruleset, Ruleset):
+        undeclared = _undeclared_override(rs, parameters, valid, pinned=version is not None,
+                                          registry=registry)
+        if undeclared is not None:
+            raise undeclared
     params, shown = rs.bind_parameters(parameters)
     loc = resolve_locale(locale)
     entries: list[Any] | None = [] if trace else None

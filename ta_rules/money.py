@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic_core import PydanticCustomError, ValidationError, core_schema
 
 from ta_rules.errors import TaRulesError
 
@@ -352,6 +352,10 @@ def _validate_money(value: Any, handler: core_schema.ValidatorFunctionWrapHandle
             if decimals <= digits:
                 return Money(Decimal(amount_text), code,
                              amount_text if decimals == digits else None)
+            if amount_text.endswith("0" * (decimals - digits)):
+                # extra zero digits: the same amount, written to the minor unit
+                text = amount_text[:dot + 1 + digits] if digits else amount_text[:dot]
+                return Money(Decimal(text), code, text)
     fields = handler(value)
     amount: Decimal = fields["amount"]
     currency: str = fields["currency"]
@@ -361,9 +365,22 @@ def _validate_money(value: Any, handler: core_schema.ValidatorFunctionWrapHandle
     exp = amount.as_tuple().exponent
     places = minor_unit(currency)
     if isinstance(exp, int) and -exp > places:
-        raise PydanticCustomError(
-            "amount_precision",
-            "{amount} has more decimal places than {currency} allows ({places})",
-            {"amount": str(amount), "currency": currency, "places": places},
-        )
+        # digits beyond the minor unit are allowed when they are zeros (5000.000 USD)
+        exact = round_to(amount, places, "down")
+        if exact != amount:
+            raise _precision_error(value["amount"], amount, currency, places)
+        amount = exact
     return Money(amount, currency)
+
+
+def _precision_error(found: Any, amount: Decimal, currency: str,
+                     places: int) -> ValidationError:
+    """Non-zero digits beyond the minor unit, reported at the amount itself."""
+    text = found if isinstance(found, str) else format(amount, "f")
+    expected = (f"a whole number of {currency} ({currency} has no decimal places; "
+                if places == 0 else f"at most {places} decimal places for {currency} (")
+    error = PydanticCustomError(
+        "amount_precision", "{detail}",
+        {"detail": f"expected {expected}extra digits must be zeros), found {text}"})
+    return ValidationError.from_exception_data(
+        "Money", [{"type": error, "loc": ("amount",), "input": found}])

@@ -72,6 +72,29 @@ def test_cli_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert len(dst.read_text().splitlines()) == 20
 
 
+def test_cli_batch_override_is_judged_by_each_line_s_version(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # allow_post_delivery_quality is a 2015.1 parameter: the 2015 orders take it, the
+    # 2018 order (2017.12) is a bad line naming the parameter and the version
+    later = base_facts()
+    later["contract"].update(placed_on="2018-01-10", confirmed_on="2018-01-12")
+    src = tmp_path / "claims.jsonl"
+    src.write_text("\n".join([*lines(2), json.dumps(later)]) + "\n")
+    dst = tmp_path / "verdicts.jsonl"
+    code = main(["eval", "--batch", str(src), "--out", str(dst),
+                 "--set", "allow_post_delivery_quality=true", "--format", "json"])
+    captured = capsys.readouterr()
+    summary: dict[str, Any] = json.loads(captured.out)
+    assert summary["claims"] == 2 and summary["errors"] == 1, captured
+    records = [json.loads(x) for x in dst.read_text().splitlines()]
+    assert records[0]["verdict"]["parameters"] == {"allow_post_delivery_quality": True}
+    assert records[2]["error"]["kind"] == "ParameterError"
+    assert records[2]["error"]["message"].startswith(
+        "parameter 'allow_post_delivery_quality' is not declared by trade-assurance 2017.12")
+    assert ":3: parameter 'allow_post_delivery_quality' is not declared" in captured.err
+    assert code == 1
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["eval", "--batch", "nope.jsonl"], "nope.jsonl: cannot read"),
     (["eval", "--batch", "."], "is a folder"),

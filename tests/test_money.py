@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import ta_rules
+from ta_rules.evaluate import facts_hash
 from ta_rules.money import CurrencyMismatchError, Money, minor_unit, round_to
 
 
@@ -69,8 +70,69 @@ def test_floats_are_refused_everywhere(bad: Any, facts: dict[str, Any]) -> None:
 
 def test_minor_unit_precision_is_enforced_in_facts(facts: dict[str, Any]) -> None:
     facts["contract"]["order_amount"] = {"amount": "150000.5", "currency": "JPY"}
-    with pytest.raises(ta_rules.FactsError, match="more decimal places than JPY allows"):
+    with pytest.raises(ta_rules.FactsError, match="JPY has no decimal places"):
         ta_rules.parse_facts(facts)
+
+
+# Spec section 1: digits beyond the minor unit are allowed only when they are zeros.
+@pytest.mark.parametrize("amount,currency,expected", [
+    ("5000.000", "USD", "5000.00"), ("5000.010", "USD", "5000.01"),
+    ("5000.0000000", "USD", "5000.00"), ("0.000", "USD", "0.00"),
+    ("700000.00", "JPY", "700000"), ("700000.0", "JPY", "700000"),
+    ("1.5000", "BHD", "1.500"), ("1.0010", "BHD", "1.001"), ("1.000000", "BHD", "1.000"),
+])
+def test_extra_zero_digits_are_the_same_amount(amount: str, currency: str, expected: str,
+                                              facts: dict[str, Any]) -> None:
+    money = {"amount": amount, "currency": currency}
+    facts["contract"]["order_amount"] = money
+    facts["payments"][0]["amount"] = money
+    parsed = ta_rules.parse_facts(facts)
+    assert parsed.contract.order_amount == Money.of(expected, currency)
+    dumped = parsed.model_dump(mode="json")
+    assert dumped["contract"]["order_amount"] == {"amount": expected, "currency": currency}
+    plain = {"amount": expected, "currency": currency}
+    facts["contract"]["order_amount"] = plain
+    facts["payments"][0]["amount"] = plain
+    assert facts_hash(parsed) == facts_hash(ta_rules.parse_facts(facts))
+
+
+@pytest.mark.parametrize("amount,currency,places", [
+    ("5000.005", "USD", "2 decimal places"), ("5000.001", "USD", "2 decimal places"),
+    ("5000.0001", "USD", "2 decimal places"), ("5000.0050", "USD", "2 decimal places"),
+    ("700000.5", "JPY", "no decimal places"), ("700000.01", "JPY", "no decimal places"),
+    ("1.0001", "BHD", "3 decimal places"), ("1.00050", "BHD", "3 decimal places"),
+])
+def test_non_zero_digits_beyond_the_minor_unit_are_bad_facts_at_the_amount(
+        amount: str, currency: str, places: str, facts: dict[str, Any]) -> None:
+    facts["contract"]["order_amount"] = {"amount": "5000.00", "currency": currency}
+    for p in facts["payments"]:
+        p["amount"] = {"amount": "5000", "currency": currency}
+    facts["claim"]["prior_payouts"] = {"amount": amount, "currency": currency}
+    if currency == "USD":
+        facts["supplier"]["ta_limit"] = {"amount": amount, "currency": "USD"}
+    else:
+        facts["contract"]["order_amount"]["amount"] = "5000"
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    paths = {p.path: p for p in info.value.problems}
+    assert "claim.prior_payouts.amount" in paths
+    problem = paths["claim.prior_payouts.amount"]
+    assert problem.code == "amount_precision"
+    assert places in problem.message and amount in problem.message
+    assert "extra digits must be zeros" in problem.message
+    if currency == "USD":
+        assert set(paths) == {"claim.prior_payouts.amount", "supplier.ta_limit.amount"}
+    else:
+        assert set(paths) == {"claim.prior_payouts.amount"}
+
+
+def test_precision_error_through_the_slow_path_too(facts: dict[str, Any]) -> None:
+    # more than 3 decimals or 15 integer digits take the full validation path
+    facts["contract"]["order_amount"] = {"amount": "1234567890.12345000", "currency": "USD"}
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.parse_facts(facts)
+    assert info.value.paths == ("contract.order_amount.amount",)
+    assert "1234567890.12345000" in info.value.problems[0].message
 
 
 def test_jpy_order_converted_and_refunded_in_yen(facts: dict[str, Any]) -> None:

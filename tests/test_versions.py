@@ -93,3 +93,48 @@ def test_faster_process_in_2017(make_facts: Any) -> None:
                           "as_of": "2018-03-10"})
     v = ta_rules.evaluate(facts)
     assert (v.outcome, v.codes) == ("covered", {"LATE_SHIPMENT"})
+
+
+# Spec section 7: the order date is placed_on, else confirmed_on, else submitted_on; an
+# override the selected version does not declare is an error naming parameter and version.
+@pytest.mark.parametrize("dates,version", [
+    ({"contract__placed_on": "2017-12-07", "contract__confirmed_on": "2017-12-08"}, "2015.1"),
+    ({"contract__placed_on": "2017-12-08", "contract__confirmed_on": "2017-12-07"}, "2017.12"),
+    ({"contract__confirmed_on": "2017-12-08"}, "2017.12"),
+    ({"contract__confirmed_on": "2017-12-07", "claim__submitted_on": "2018-03-03"}, "2015.1"),
+    ({"contract__confirmed_on": None, "claim__submitted_on": "2017-12-08"}, "2017.12"),
+    ({"contract__confirmed_on": None, "claim__submitted_on": "2017-12-07"}, "2015.1"),
+])
+def test_the_order_date_that_selects_the_version(make_facts: Any, dates: dict[str, Any],
+                                                 version: str) -> None:
+    assert ta_rules.evaluate(make_facts(**dates)).ruleset.version == version
+
+
+@pytest.mark.parametrize("name,value", [("allow_post_delivery_quality", True),
+                                        ("allow_post_delivery_quality", False),
+                                        ("payer_name_missing_handling", "pending"),
+                                        ("quality_claim_must_precede_shipment", True)])
+def test_override_declared_only_by_the_other_version_is_an_error(
+        make_facts: Any, name: str, value: Any) -> None:
+    later = make_facts(**LATER)
+    for engine in ("compiled", "durable"):
+        with pytest.raises(ta_rules.ParameterError) as info:
+            ta_rules.evaluate(later, parameters={name: value}, engine=engine)
+        message = str(info.value)
+        assert f"{name!r}" in message and "trade-assurance 2017.12" in message
+        assert "contract.placed_on 2018-01-10" in message
+        assert "2015.1 declares it" in message
+    # the version that declares it takes the override
+    assert ta_rules.evaluate(make_facts(), parameters={name: value}).ruleset.version == "2015.1"
+    with pytest.raises(ta_rules.ParameterError, match=r"pinned .*2015\.1 declares it"):
+        ta_rules.evaluate(make_facts(), version="2017.12", parameters={name: value})
+
+
+def test_override_no_version_declares_names_the_selected_version(make_facts: Any) -> None:
+    with pytest.raises(ta_rules.ParameterError,
+                       match=r"unknown parameter 'claim_window_dayz' for trade-assurance 2015\.1"
+                             r".*did you mean 'claim_window_days'"):
+        ta_rules.evaluate(make_facts(), parameters={"claim_window_dayz": 10})
+    with pytest.raises(ta_rules.ParameterError,
+                       match=r"unknown parameter 'nope' for trade-assurance 2017\.12"):
+        ta_rules.evaluate(make_facts(**LATER), parameters={"nope": 1})
