@@ -248,7 +248,7 @@ def format_verdict(verdict: Any, *, color: bool = False) -> str:
 
 
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.rulesets.check import check_paths
+    from ta_rules.tools.check import check_paths
 
     diagnostics, sources, count = check_paths(args.paths, engines=args.engine)
     if args.format == "json":
@@ -320,7 +320,7 @@ def _resolve_ruleset(spec: str, registry: Any) -> Any:
 
 
 def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.rulesets.diff import diff_rulesets, scenario_changes
+    from ta_rules.tools.diff import diff_rulesets, scenario_changes
 
     registry = _registry(args.rules)
     old = _resolve_ruleset(args.old, registry)

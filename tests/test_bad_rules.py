@@ -51,7 +51,7 @@ def expected(path: Path) -> tuple[str, str, int, int, int | None]:
 
 
 def diagnostics(path: Path, limit: int | None) -> list[ta_rules.Diagnostic]:
-    from ta_rules.rulesets.check import check_paths
+    from ta_rules.tools.check import check_paths
 
     if limit is not None:
         with pytest.raises(RulesetError) as info:

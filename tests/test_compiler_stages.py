@@ -207,3 +207,20 @@ def test_many_misspelled_names_are_all_reported() -> None:
         ta_rules.loads_ruleset(broken, "rules.yaml")
     unknown = [d for d in info.value.diagnostics if d.code == "compile.unknown-name"]
     assert len(unknown) == 300
+
+
+def test_rulesets_import_nothing_above_them() -> None:
+    import ast
+    from pathlib import Path
+
+    above = ("ta_rules.evaluate", "ta_rules.engines", "ta_rules.testing", "ta_rules.tools",
+             "ta_rules.cli", "ta_rules.audit", "ta_rules.batch", "ta_rules.serve",
+             "ta_rules.verify", "ta_rules.impact")
+    folder = Path(ta_rules.__file__).parent / "rulesets"
+    offending = []
+    for source in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            offending += [f"{source.name}: {n}" for n in names if n.startswith(above)]
+    assert not offending

@@ -9,7 +9,7 @@ import pytest
 
 import ta_rules
 from ta_rules.cli import main
-from ta_rules.rulesets.diff import diff_rulesets
+from ta_rules.tools.diff import diff_rulesets
 
 
 def versions() -> tuple[ta_rules.Ruleset, ta_rules.Ruleset]:

@@ -12,8 +12,8 @@ from babel.messages.pofile import read_po
 
 import ta_rules
 from ta_rules.messages import placeholders, shipped_locales
-from ta_rules.rulesets.check import catalog_diagnostics
 from ta_rules.testing.scenarios import find_scenario_files, load_scenarios
+from ta_rules.tools.check import catalog_diagnostics
 
 from conftest import EXAMPLES
 
