@@ -226,11 +226,12 @@ def evaluate(
     entries: list[Any] | None = [] if trace else None
     outcome, raw, max_refund, cap = decide(rs, valid, params, trace=entries, engine=engine)
     reasons = []
-    seen: set[str] = set()
+    # one reason per (code, subject): every ground that gave a code is named
+    seen: set[tuple[str, Any]] = set()
     for code, rule_id, subject, values in raw:
-        if code in seen:
+        if (code, subject) in seen:
             continue
-        seen.add(code)
+        seen.add((code, subject))
         reasons.append(_reason(rs, code, rule_id, subject, values, loc))
     trace_entries = None
     if entries is not None:

@@ -224,3 +224,14 @@ def test_rulesets_import_nothing_above_them() -> None:
                 [a.name for a in node.names] if isinstance(node, ast.Import) else []
             offending += [f"{source.name}: {n}" for n in names if n.startswith(above)]
     assert not offending
+
+
+def test_every_ground_that_gave_a_code_is_named() -> None:
+    facts = base_facts()
+    facts["claim"]["grounds"] = ["non_arrival", "transit_damage"]
+    verdict = ta_rules.evaluate(facts, parameters={"recharacterize_grounds": True})
+    assert verdict.outcome == "covered"
+    late = [(r.code, r.subject) for r in verdict.reasons if r.code == "LATE_SHIPMENT"]
+    assert sorted(late) == [("LATE_SHIPMENT", "non_arrival"),
+                            ("LATE_SHIPMENT", "transit_damage")]
+    assert verdict.codes == {"LATE_SHIPMENT"}
