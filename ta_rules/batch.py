@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from ta_rules.errors import FactsError, TaRulesError
 
-__all__ = ["BatchSummary", "run_batch"]
+__all__ = ["BatchSummary", "batch_options", "judge_lines", "numbered_lines", "run_batch"]
 
 CHUNK = 200
 MAX_LINE = 16 * 1024 * 1024
@@ -88,7 +88,19 @@ Judged = tuple[list[str], BatchSummary, list[tuple[int, str]]]
 
 
 def _judge_chunk(chunk: list[tuple[int, str]]) -> Judged:
-    """Judge a chunk of lines: output lines, a summary, and (line, message) of bad lines."""
+    """Judge a chunk with this process's options (set by :func:`_init`)."""
+    return judge_lines(chunk, _OPTIONS, strict=_STRICT[0])
+
+
+def judge_lines(chunk: list[tuple[int, str]], options: dict[str, Any], *,
+                strict: bool = False) -> Judged:
+    """Judge numbered lines: output lines, a summary, and (line, message) of bad lines.
+
+    Args:
+        chunk: (line number, text) pairs.
+        options: Keyword options of :func:`ta_rules.evaluate`.
+        strict: Stop after the first line that cannot be judged.
+    """
     from ta_rules.evaluate import evaluate
 
     out: list[str] = []
@@ -99,7 +111,7 @@ def _judge_chunk(chunk: list[tuple[int, str]]) -> Judged:
             if len(text) > MAX_LINE:
                 raise ValueError(f"line is {len(text)} characters; at most {MAX_LINE}")
             data = json.loads(text)
-            verdict = evaluate(data, **_OPTIONS)
+            verdict = evaluate(data, **options)
         except FactsError as exc:
             error: dict[str, Any] = {"kind": "facts", "message": str(exc), "problems": [
                 {"path": p.path, "message": p.message} for p in exc.problems]}
@@ -120,17 +132,66 @@ def _judge_chunk(chunk: list[tuple[int, str]]) -> Judged:
         summary.errors += 1
         bad.append((number, error["message"]))
         out.append(json.dumps({"line": number, "error": error}, ensure_ascii=False))
-        if _STRICT[0]:
+        if strict:
             break
     return out, summary, bad
 
 
+def batch_options(
+    registry: Any, *, ruleset: str | None = None, version: str | None = None,
+    text_parameters: dict[str, str] | None = None, locale: str = "en",
+    engine: str = "compiled", trace: bool = False,
+) -> dict[str, Any]:
+    """The options every line of a batch is judged with, checked once before the first line.
+
+    ``text_parameters`` (``--set`` values) are read by the types of the pinned version, else
+    of the newest version that declares each.
+
+    Raises:
+        UnknownRulesetError, ParameterError, EngineError, TaRulesError: A bad option (an
+            unknown ruleset, parameter, engine or locale).
+    """
+    from ta_rules.engines import get_engine
+    from ta_rules.messages import resolve_locale
+
+    options: dict[str, Any] = {"ruleset": ruleset, "version": version, "locale": locale,
+                               "engine": engine, "trace": trace, "registry": registry}
+    if text_parameters:
+        options["parameters"] = _typed_sets(registry, ruleset, version, text_parameters)
+    get_engine(engine)
+    resolve_locale(locale)
+    return options
+
+
+def _typed_sets(registry: Any, name: str | None, version: str | None,
+                sets: dict[str, str]) -> dict[str, Any]:
+    """``--set`` values typed by the pinned version, else by the newest that declares each.
+
+    Without a pin every claim is judged by the version in force for it, which reports an
+    override it does not declare.
+    """
+    pinned = registry.select(name, version)
+    shown: dict[str, Any] = {}
+    for param, text in sets.items():
+        typed = pinned
+        if version is None:
+            typed = next((r for r in reversed(registry.versions(pinned.name))
+                          if param in r.parameters), pinned)
+        shown.update(typed.bind_parameters({param: text}, from_text=True)[1])
+    return shown
+
+
+def numbered_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line) of the lines that are not blank."""
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            yield number, line
+
+
 def _chunks(lines: Iterable[str], size: int) -> Iterator[list[tuple[int, str]]]:
     chunk: list[tuple[int, str]] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        chunk.append((number, line))
+    for item in numbered_lines(lines):
+        chunk.append(item)
         if len(chunk) >= size:
             yield chunk
             chunk = []

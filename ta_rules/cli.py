@@ -87,24 +87,6 @@ def _parse_sets(items: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _typed_sets(registry: Any, name: str | None, version: str | None,
-                sets: dict[str, str]) -> dict[str, Any]:
-    """``--set`` values typed by the pinned version, else by the newest that declares each.
-
-    Without a pin every claim is judged by the version in force for it, which reports an
-    override it does not declare.
-    """
-    pinned = registry.select(name, version)
-    shown: dict[str, Any] = {}
-    for param, text in sets.items():
-        typed = pinned
-        if version is None:
-            typed = next((r for r in reversed(registry.versions(pinned.name))
-                          if param in r.parameters), pinned)
-        shown.update(typed.bind_parameters({param: text}, from_text=True)[1])
-    return shown
-
-
 def _registry(folder: str | None) -> Any:
     from ta_rules.rulesets.registry import Registry, default_registry
 
@@ -117,25 +99,15 @@ def _registry(folder: str | None) -> Any:
 
 
 def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.batch import run_batch
+    from ta_rules.batch import batch_options, run_batch
 
     if args.facts is not None:
         raise UsageError("ta-rules eval: give either a facts file or --batch FILE, not both")
     if args.workers < 1:
         raise UsageError("ta-rules eval: --workers must be at least 1")
-    registry = _registry(args.rules)
-    options: dict[str, Any] = {"ruleset": args.ruleset, "version": args.version,
-                               "locale": args.locale, "engine": args.engine,
-                               "trace": args.trace, "registry": registry}
-    if args.set:
-        options["parameters"] = _typed_sets(registry, args.ruleset, args.version,
-                                            _parse_sets(args.set))
-    # fail early on a bad option rather than on every line
-    from ta_rules.engines import get_engine
-    from ta_rules.messages import resolve_locale
-
-    get_engine(args.engine)
-    resolve_locale(args.locale)
+    options = batch_options(_registry(args.rules), ruleset=args.ruleset, version=args.version,
+                            text_parameters=_parse_sets(args.set), locale=args.locale,
+                            engine=args.engine, trace=args.trace)
     if args.batch != "-" and Path(args.batch).is_dir():
         raise UsageError(f"{args.batch}: is a folder, expected a JSON Lines file")
     try:
@@ -175,8 +147,7 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.evaluate import evaluate, select_ruleset
-    from ta_rules.facts import parse_facts
+    from ta_rules.request import evaluate_request, verdict_json
 
     if args.batch is not None:
         return _cmd_batch(args, out, err)
@@ -192,19 +163,12 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         pinned_version = pinned_version or data.get("version")
         pinned_ruleset = pinned_ruleset or data.get("ruleset")
         data = data["facts"]
-    facts = parse_facts(data)
-    registry = _registry(args.rules)
-    ruleset = select_ruleset(facts, ruleset=pinned_ruleset, version=pinned_version,
-                             registry=registry)
-    overrides: dict[str, Any] = dict(parameters)
-    if args.set:
-        _, shown = ruleset.bind_parameters(_parse_sets(args.set), from_text=True)
-        overrides.update(shown)
-    verdict = evaluate(facts, ruleset=ruleset, parameters=overrides or None, trace=args.trace,
-                       locale=args.locale, engine=args.engine)
+    verdict = evaluate_request(data, ruleset=pinned_ruleset, version=pinned_version,
+                               parameters=parameters, text_parameters=_parse_sets(args.set),
+                               trace=args.trace, locale=args.locale, engine=args.engine,
+                               registry=_registry(args.rules))
     if args.format == "json":
-        out.write(json.dumps(verdict.model_dump(mode="json"), indent=2, ensure_ascii=False)
-                  + "\n")
+        out.write(verdict_json(verdict))
         return ExitCode.OK
     out.write(format_verdict(verdict, color=_color(out)) + "\n")
     return ExitCode.OK
