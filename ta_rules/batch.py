@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from ta_rules.errors import FactsError, TaRulesError
 
-__all__ = ["BatchSummary", "batch_options", "judge_lines", "numbered_lines", "run_batch"]
+__all__ = ["BatchSummary", "batch_options", "judge_lines", "numbered_chunks", "run_batch"]
 
 CHUNK = 200
 MAX_LINE = 16 * 1024 * 1024
@@ -181,17 +181,13 @@ def _typed_sets(registry: Any, name: str | None, version: str | None,
     return shown
 
 
-def numbered_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
-    """(1-based line number, line) of the lines that are not blank."""
-    for number, line in enumerate(lines, 1):
-        if line.strip():
-            yield number, line
-
-
-def _chunks(lines: Iterable[str], size: int) -> Iterator[list[tuple[int, str]]]:
+def numbered_chunks(lines: Iterable[str], size: int = CHUNK) -> Iterator[list[tuple[int, str]]]:
+    """The lines that are not blank as (1-based line number, line), in chunks of ``size``."""
     chunk: list[tuple[int, str]] = []
-    for item in numbered_lines(lines):
-        chunk.append(item)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        chunk.append((number, line))
         if len(chunk) >= size:
             yield chunk
             chunk = []
@@ -237,10 +233,10 @@ def run_batch(
     pool: ProcessPoolExecutor | None = None
     if workers <= 1:
         _init(options, strict)
-        results = (_judge_chunk(c) for c in _chunks(lines, CHUNK))
+        results = (_judge_chunk(c) for c in numbered_chunks(lines))
     else:
         pool = _pool(workers, options, strict)
-        results = _ordered(pool, _chunks(lines, CHUNK), in_flight=workers * 3)
+        results = _ordered(pool, numbered_chunks(lines), in_flight=workers * 3)
     try:
         for written, part, bad in results:
             for text in written:

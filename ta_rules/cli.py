@@ -354,6 +354,21 @@ def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
+# --- serve -----------------------------------------------------------------------------
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        from ta_rules.serve import Limits, serve
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"ta-rules serve needs the serve extra (pip install "
+                         f"'ta-rules[serve]'): no module {exc.name!r}") from None
+    return serve(rules=args.rules, host=args.host, port=args.port, workers=args.workers,
+                 reload_signal=args.reload_signal,
+                 limits=Limits(body=args.max_body_bytes, batch=args.max_batch_bytes),
+                 shutdown_timeout=args.shutdown_timeout, log_stream=err)
+
+
 # --- wiring ----------------------------------------------------------------------------
 
 
@@ -441,6 +456,22 @@ def _parser() -> _Parser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--rules", metavar="FOLDER")
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("serve", help="serve verdicts over HTTP (needs the serve extra)")
+    p.add_argument("--rules", metavar="DIR", help="a folder of rulesets instead of the "
+                   "bundled ones")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
+    p.add_argument("--workers", type=int, default=1, help="server processes")
+    p.add_argument("--reload-signal", action="store_true", help="reload --rules on SIGHUP, "
+                   "keeping the last good version when the folder is broken")
+    p.add_argument("--max-body-bytes", type=int, default=1024 * 1024, metavar="N",
+                   help="largest /v1/evaluate body (default 1 MiB)")
+    p.add_argument("--max-batch-bytes", type=int, default=64 * 1024 * 1024, metavar="N",
+                   help="largest /v1/evaluate/batch body (default 64 MiB)")
+    p.add_argument("--shutdown-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="time in-flight requests get to finish after SIGTERM")
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 
