@@ -62,9 +62,20 @@ def _setup_logging(stream: IO[str]) -> None:
 
 def _listen(host: str, port: int) -> socket.socket:
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.create_server((host, port), family=family, backlog=2048)
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+        # proto must be IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on such sockets,
+        # and without it a keep-alive response waits ~40 ms for the client's delayed ACK
+        sock = socket.socket(family, kind, proto)
     except OSError as exc:
+        raise TaRulesError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
         raise TaRulesError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
@@ -173,7 +184,6 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
         raise TaRulesError("--workers must be at least 1")
     if reload_signal and rules is None:
         raise TaRulesError("--reload-signal reloads a rules folder: give --rules DIR")
-    _setup_logging(log_stream or sys.stderr)
     if rules is None:
         registry = default_registry()
     else:
@@ -183,6 +193,7 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
                                            "file (*.yaml)", Location(rules))])
     service = Service(registry, folder=rules, limits=limits)
     sock = _listen(host, port)
+    _setup_logging(log_stream or sys.stderr)
     bound = sock.getsockname()
     log.info("listening", extra={"fields": {
         "event": "listening", "host": bound[0], "port": bound[1], "workers": workers,
