@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import io
 import json
+import os
 import platform
 import shutil
 import signal
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reload", action="store_true")
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()
     facts = claim_gen.generate(args.requests, seed=args.seed)
     bodies = [json.dumps(f).encode() for f in facts]
     work = Path(tempfile.mkdtemp(prefix="serve-load-"))
@@ -191,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {platform.processor() or platform.machine()}, "
           f"CPython {platform.python_version()}, {platform.platform()}")
     print(f"ta-rules {ta_rules.__version__}, httpx {httpx.__version__}; server workers "
-          f"{args.workers}; the client runs on the same machine")
+          f"{args.workers}; the client runs on the same machine; load average at start "
+          f"{load_before[0]:.1f}, at end {os.getloadavg()[0]:.1f}")
     print(f"requests: {n}, concurrency {args.concurrency}, {len(set(bodies))} distinct claims "
           f"(seed {args.seed}); the two versions' verdicts differ on {differ} of them")
     print(f"answered 200: {sum(s == 200 for s in result['statuses'])}/{n}; "

@@ -513,3 +513,17 @@ def test_serve_refuses_bad_options_before_listening(tmp_path: Path) -> None:
     assert main(["serve", "--rules", str(tmp_path)], stderr=(err := io.StringIO())) == 1
     assert "bad.yaml:" in err.getvalue()
     assert main(["serve", "--workers", "0"], stderr=(err := io.StringIO())) == 2
+
+
+def test_the_curl_example_of_the_docs(server: Server) -> None:
+    text = (ROOT / "docs" / "serve.md").read_text()
+    found = re.search(r"curl -s -X POST --data-binary @(\S+) \\\n\s+'http://127\.0\.0\.1:8080"
+                      r"(/v1/evaluate)\?locale=(\w+)'", text)
+    assert found, "the curl example of docs/serve.md changed shape"
+    path, route, locale = found.groups()
+    got = server.client.post(f"{route}?locale={locale}", content=(ROOT / path).read_bytes())
+    expected = cli_json(str(ROOT / path), "--locale", locale)
+    assert got.text == expected
+    block = text[found.end():].split("```")[0]
+    shown = [line for line in block.splitlines()[1:] if line.strip() != "..."]
+    assert shown and expected.splitlines()[:len(shown)] == shown
