@@ -73,6 +73,15 @@ def start_server(rules: Path, log: Path, workers: int) -> tuple[subprocess.Popen
     raise SystemExit(f"the server did not start:\n{log.read_text()}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), 0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -167,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             proc.send_signal(signal.SIGHUP)
 
         try:
+            cpu_before = cpu_seconds(proc.pid)
             result = asyncio.run(load(args, port, bodies, expected,
                                       None if args.no_reload else reload))
+            server_cpu = cpu_seconds(proc.pid) - cpu_before
             # the batch route, once, on the same claims, against run_batch in this process
             registry = ta_rules.Registry.from_folder(rules)
             reference = io.StringIO()
@@ -202,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"answers by version: {result['by_version']}; reloads logged by the server: "
           f"{reloads}")
     print(f"throughput: {n / result['seconds']:,.0f} requests/s ({result['seconds']:.2f} s)")
+    if args.workers == 1:
+        print(f"server CPU time: {server_cpu / n * 1000:.2f} ms per request (the reload "
+              f"included); the machine's other load inflates every figure here")
     print(f"latency (client side): p50 {percentile(ms, 50):.2f} ms, p99 "
           f"{percentile(ms, 99):.2f} ms, max {max(ms):.2f} ms, mean "
           f"{statistics.fmean(ms):.2f} ms")
