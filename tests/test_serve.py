@@ -376,6 +376,11 @@ def test_metrics_count_requests_latency_and_outcomes(server: Server) -> None:
     assert after['ta_rules_http_request_duration_seconds_bucket{route="/v1/evaluate",'
                  'le="+Inf"}'] == after[histogram.format("count")]
     assert after["ta_rules_ready"] == 1
+    # neither an unknown route nor an invented method adds a series of its own
+    server.client.request("BREW", "/coffee/pot")
+    text = server.client.get("/metrics").text
+    assert 'route="<unmatched>",method="other",status="404"' in text
+    assert "BREW" not in text and "coffee" not in text
 
 
 def test_access_log_is_one_json_object_a_request(server: Server) -> None:

@@ -217,6 +217,11 @@ def _envelope(data: Any) -> tuple[Any, dict[str, Any]]:
     return data["facts"], options
 
 
+#: Methods counted under their own name; any other is counted as ``other``, so a client
+#: cannot grow the metrics without bound.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class _Observe:
     """Access log, metrics and the last line of defence (a 500, logged) around the app."""
 
@@ -253,8 +258,8 @@ class _Observe:
             seconds = time.perf_counter() - start
             route = scope.get("route")
             label = getattr(route, "path", None) or "<unmatched>"
-            self.service.metrics.observe_request(label, scope["method"], state["status"],
-                                                 seconds)
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            self.service.metrics.observe_request(label, method, state["status"], seconds)
             client = scope.get("client")
             access_log.info("request", extra={"fields": {
                 "event": "request", "method": scope["method"], "path": scope["path"],
