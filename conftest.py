@@ -1,2 +1,7 @@
-# Test collection for the whole checkout: ta_rules/__main__.py runs the CLI when imported.
+# Test collection for the whole checkout: ta_rules/__main__.py runs the CLI when imported,
+# and ta_rules/serve needs the serve extra (its tests skip without it).
+import importlib.util
+
 collect_ignore = ["ta_rules/__main__.py", "bench"]
+if not all(importlib.util.find_spec(m) for m in ("fastapi", "uvicorn")):
+    collect_ignore.append("ta_rules/serve")
