@@ -481,12 +481,20 @@ def test_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "rules", rules)
     with running(tmp_path, "--workers", "2", "--rules", str(rules), "--reload-signal") as srv:
         pids = set()
+        expected = verdict_json(ta_rules.evaluate(
+            base_facts(), registry=ta_rules.Registry.from_folder(rules)))
         for _ in range(40):
             with client(srv.url) as fresh:  # a new connection each time
-                assert fresh.post("/v1/evaluate", json=base_facts()).status_code == 200
+                assert fresh.post("/v1/evaluate", json=base_facts()).text == expected
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # both workers listen for SIGHUP once started
+            started = {r["pid"] for r in srv.log_records()
+                       if r["message"].startswith("Started server process")}
+            if len(started) == 2:
+                break
+            time.sleep(0.05)
         seen = len(srv.log_records())
         srv.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             pids = {r["pid"] for r in srv.log_records()[seen:] if r.get("event") == "reload"}
             if len(pids) == 2:
