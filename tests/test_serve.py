@@ -25,6 +25,7 @@ pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 import ta_rules  # noqa: E402
+from ta_rules.batch import run_batch  # noqa: E402
 from ta_rules.cli import main  # noqa: E402
 from ta_rules.request import verdict_json  # noqa: E402
 from ta_rules.schema_export import json_schema  # noqa: E402
@@ -238,6 +239,14 @@ def test_malformed_documents_are_400(server: Server) -> None:
     error = error_of(c.post("/v1/evaluate", content=b'{"a": 1, "a": 2}'), 400)
     assert error["problems"][0]["code"] == "yaml.duplicate-key"
     assert error_of(c.post("/v1/evaluate", content=b"\xff\xfe"), 400)["kind"] == "document"
+    deep = b"[" * 1000 + b"]" * 1000
+    assert error_of(c.post("/v1/evaluate", content=deep), 400)["problems"][0]["code"] \
+        == "yaml.too-deep"
+    assert error_of(c.post("/v1/evaluate", content=b"[" * 50_000 + b"]" * 50_000), 400)
+    reference = io.StringIO()  # a batch line that deep is an error record, as in eval --batch
+    run_batch([deep.decode()], reference, report=io.StringIO())
+    got = c.post("/v1/evaluate/batch", content=deep + b"\n").text
+    assert got == reference.getvalue() and '"error"' in got
     assert error_of(c.post("/v1/evaluate/batch", content=b'{"x": "\xff"}\n'), 400)[
         "message"].startswith("not UTF-8 text")
     error = error_of(c.post("/v1/evaluate", json={"facts": {}, "engine": "durable"}), 400)
