@@ -106,11 +106,24 @@ def _typed_sets(registry: Any, name: str | None, version: str | None,
 
 
 def _registry(folder: str | None) -> Any:
+    """The registry of ``--rules``, else of the project configuration, else the bundled one."""
+    return _rules(folder)[0]
+
+
+def _rules(folder: str | None) -> tuple[Any, Any]:
+    from ta_rules.project import choose_rules
     from ta_rules.rulesets.registry import Registry, default_registry
 
-    if folder is None:
-        return default_registry()
-    return Registry.from_folder(folder)
+    choice = choose_rules(folder)
+    if choice.folder is None:
+        return default_registry(), choice
+    return Registry.from_folder(choice.folder), choice
+
+
+def _rules_line(choice: Any, rulesets: Any) -> str:
+    from ta_rules.project import describe_rules
+
+    return describe_rules(choice, rulesets) + "\n"
 
 
 # --- eval ------------------------------------------------------------------------------
@@ -123,7 +136,7 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError("ta-rules eval: give either a facts file or --batch FILE, not both")
     if args.workers < 1:
         raise UsageError("ta-rules eval: --workers must be at least 1")
-    registry = _registry(args.rules)
+    registry, choice = _rules(args.rules)
     options: dict[str, Any] = {"ruleset": args.ruleset, "version": args.version,
                                "locale": args.locale, "engine": args.engine,
                                "trace": args.trace, "registry": registry}
@@ -132,10 +145,12 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                             _parse_sets(args.set))
     # fail early on a bad option rather than on every line
     from ta_rules.engines import get_engine
-    from ta_rules.messages import resolve_locale
+    from ta_rules.messages import require_catalog, resolve_locale
 
     get_engine(args.engine)
-    resolve_locale(args.locale)
+    for rs in registry.rulesets:
+        if rs.spec.catalog is not None:
+            require_catalog(resolve_locale(args.locale), rs.spec.catalog, rs.catalog_root)
     if args.batch != "-" and Path(args.batch).is_dir():
         raise UsageError(f"{args.batch}: is a folder, expected a JSON Lines file")
     try:
@@ -166,9 +181,14 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if target is not out:
             target.close()
     if args.format == "json":
-        summary_stream.write(json.dumps(summary.to_json(), indent=2) + "\n")
+        from ta_rules.project import rules_json
+
+        summary_stream.write(json.dumps({**summary.to_json(),
+                                         "rules": rules_json(choice, registry.rulesets)},
+                                        indent=2) + "\n")
     else:
-        summary_stream.write(summary.render() + "\n")
+        summary_stream.write(summary.render() + "\n"
+                             + _rules_line(choice, registry.rulesets))
     if summary.stopped_at is not None:
         return ExitCode.PROBLEMS
     return ExitCode.OK if summary.errors == 0 else ExitCode.PROBLEMS
@@ -193,7 +213,7 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         pinned_ruleset = pinned_ruleset or data.get("ruleset")
         data = data["facts"]
     facts = parse_facts(data)
-    registry = _registry(args.rules)
+    registry, choice = _rules(args.rules)
     ruleset = select_ruleset(facts, ruleset=pinned_ruleset, version=pinned_version,
                              registry=registry)
     overrides: dict[str, Any] = dict(parameters)
@@ -206,7 +226,7 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(json.dumps(verdict.model_dump(mode="json"), indent=2, ensure_ascii=False)
                   + "\n")
         return ExitCode.OK
-    out.write(format_verdict(verdict, color=_color(out)) + "\n")
+    out.write(format_verdict(verdict, color=_color(out)) + "\n" + _rules_line(choice, [ruleset]))
     return ExitCode.OK
 
 
@@ -248,18 +268,35 @@ def format_verdict(verdict: Any, *, color: bool = False) -> str:
 
 
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.tools.check import check_paths
+    from ta_rules.project import choose_rules
+    from ta_rules.rulesets.load import content_hash
+    from ta_rules.tools.check import check_paths, expand_rule_paths
 
-    diagnostics, sources, count = check_paths(args.paths, engines=args.engine)
+    choice = choose_rules(None)
+    paths = args.paths or ([choice.folder] if choice.folder is not None else [])
+    if not paths:
+        raise UsageError("ta-rules check: give rule files or folders (or name the rules "
+                         "folder in [tool.ta-rules] of pyproject.toml)")
+    diagnostics, sources, count = check_paths(paths, engines=args.engine)
+    hashes = {}
+    for name in expand_rule_paths(paths)[0]:
+        try:
+            hashes[name] = content_hash(Path(name).read_bytes())
+        except OSError:
+            continue
     if args.format == "json":
-        out.write(json.dumps({"files": count, "diagnostics": [d.to_json() for d in diagnostics]},
-                             indent=2) + "\n")
+        out.write(json.dumps({"files": count, "diagnostics": [d.to_json() for d in diagnostics],
+                              "hashes": hashes}, indent=2) + "\n")
     else:
         if diagnostics:
             err.write(render_diagnostics(diagnostics, sources) + "\n")
         errors = sum(1 for d in diagnostics if d.severity == "error")
         warnings = len(diagnostics) - errors
         out.write(f"{count} file(s) checked: {errors} error(s), {warnings} warning(s)\n")
+        shown = ", ".join(paths) if args.paths else f"{choice.folder} ({choice.origin})"
+        out.write(f"rules: {shown}: " + ", ".join(
+            f"{os.path.basename(name)} {digest[:19]}" for name, digest in hashes.items())
+            + "\n")
     return ExitCode.PROBLEMS if any(d.severity == "error" for d in diagnostics) \
         else ExitCode.OK
 
@@ -270,13 +307,22 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.testing.runner import run_paths
 
-    registry = _registry(args.rules)
-    report = run_paths(args.paths, registry=registry, engine=args.engine, keyword=args.k,
+    registry, choice = _rules(args.rules)
+    paths = args.paths or (choice.project.scenario_args() if choice.project else [])
+    if not paths:
+        raise UsageError("ta-rules test: give scenario files or folders (or name them as "
+                         "scenarios in [tool.ta-rules] of pyproject.toml)")
+    report = run_paths(paths, registry=registry, engine=args.engine, keyword=args.k,
                        locale=args.locale, coverage=args.coverage or args.fail_under is not None)
     if args.format == "json":
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        from ta_rules.project import rules_json
+
+        out.write(json.dumps({**report.to_json(), "rules": rules_json(choice, registry.rulesets)},
+                             indent=2) + "\n")
     else:
-        out.write(report.render(color=_color(out)) + "\n")
+        body, _, last = report.render(color=_color(out)).rpartition("\n")
+        out.write(body + ("\n" if body else "") + _rules_line(choice, registry.rulesets)
+                  + last + "\n")
     if not report.ok:
         return ExitCode.PROBLEMS
     if args.fail_under is not None and report.coverage_percent() < args.fail_under:
@@ -322,21 +368,24 @@ def _resolve_ruleset(spec: str, registry: Any) -> Any:
 def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.tools.diff import diff_rulesets, scenario_changes
 
-    registry = _registry(args.rules)
+    registry, choice = _rules(args.rules)
     old = _resolve_ruleset(args.old, registry)
     new = _resolve_ruleset(args.new, registry)
     changes = diff_rulesets(old, new)
     scenarios = scenario_changes(old, new, args.scenarios) if args.scenarios else None
     if args.format == "json":
         out.write(json.dumps({
-            "old": {"name": old.name, "version": old.version, "source": old.source},
-            "new": {"name": new.name, "version": new.version, "source": new.source},
+            "old": {"name": old.name, "version": old.version, "source": old.source,
+                    "content_hash": old.content_hash},
+            "new": {"name": new.name, "version": new.version, "source": new.source,
+                    "content_hash": new.content_hash},
+            "rules": {"folder": choice.folder, "origin": choice.origin},
             "changes": [c.to_json() for c in changes],
             "scenarios": scenarios,
         }, indent=2, default=str) + "\n")
         return ExitCode.OK
-    out.write(f"--- {old.name} {old.version} ({old.source})\n")
-    out.write(f"+++ {new.name} {new.version} ({new.source})\n")
+    out.write(f"--- {old.name} {old.version} ({old.source}, {old.content_hash[:19]})\n")
+    out.write(f"+++ {new.name} {new.version} ({new.source}, {new.content_hash[:19]})\n")
     for section in ("effective", "parameter", "reason", "value", "function", "table", "rule",
                     "order"):
         group = [c for c in changes if c.section == section]
@@ -352,6 +401,7 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"  {s['location']}: {s['name']}\n"
                       f"    {o['outcome']} {o['reasons']} {o['max_refund']} -> "
                       f"{n['outcome']} {n['reasons']} {n['max_refund']}\n")
+    out.write(_rules_line(choice, [old, new]))
     return ExitCode.OK
 
 
@@ -370,7 +420,8 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     recorded, facts = documents
     if "facts" in facts and "expect" in facts:
         facts = facts["facts"]
-    report = replay(recorded, facts, registry=_registry(args.rules))
+    registry, choice = _rules(args.rules)
+    report = replay(recorded, facts, registry=registry)
     if args.format == "json":
         out.write(json.dumps({"reproduced": report.reproduced,
                               "differences": list(report.differences),
@@ -379,6 +430,7 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("reproduced\n" if report.reproduced else "NOT reproduced\n")
         out.writelines(f"  {line}\n" for line in report.differences)
         out.writelines(f"  note: {line}\n" for line in report.notes)
+        out.write(_rules_line(choice, registry.rulesets))
     return ExitCode.OK if report.reproduced else ExitCode.PROBLEMS
 
 
@@ -423,19 +475,21 @@ def _parser() -> _Parser:
     p.add_argument("--trace", action="store_true", help="show every rule evaluated")
     p.add_argument("--locale", default="en", help="language of messages (en, zh_Hans, es...)")
     p.add_argument("--engine", default="compiled", help="evaluation engine")
-    p.add_argument("--rules", metavar="FOLDER", help="a folder of rulesets instead of the "
-                   "bundled ones")
+    p.add_argument("--rules", metavar="FOLDER", help="a folder of rulesets (default: the "
+                   "project's, see [tool.ta-rules], else the bundled ones)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("check", help="load and compile rule files, printing every problem")
-    p.add_argument("paths", nargs="+", help="ruleset files or folders")
+    p.add_argument("paths", nargs="*", help="ruleset files or folders (default: the rules "
+                   "folder of the project configuration)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--engine", action="append", default=[], metavar="NAME",
                    help="also check that this engine can take the rulesets (repeatable)")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("test", help="run scenario files against the rules")
-    p.add_argument("paths", nargs="+", help="scenario files or folders")
+    p.add_argument("paths", nargs="*", help="scenario files or folders (default: the "
+                   "scenarios of the project configuration)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--engine", default="compiled")
     p.add_argument("-k", metavar="SUBSTRING", help="only scenarios whose name contains this")

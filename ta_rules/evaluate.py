@@ -19,7 +19,7 @@ from ta_rules._version import __version__
 from ta_rules.engines import RawDecision, get_engine
 from ta_rules.errors import EvaluationError, ParameterError, TaRulesError
 from ta_rules.facts import Facts, parse_facts
-from ta_rules.messages import json_value, render, resolve_locale
+from ta_rules.messages import json_value, render, require_catalog, resolve_locale
 from ta_rules.money import Money
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
@@ -206,6 +206,8 @@ def evaluate(
             (the message names the parameter, the version and why it was selected) or has
             a bad value.
         UnknownRulesetError: No ruleset or version matches.
+        TaRulesError: The locale is unknown, or the ruleset's catalog has no translation
+            into it (the message names the locales it has).
 
     Example:
         >>> import json
@@ -223,6 +225,8 @@ def evaluate(
             raise undeclared
     params, shown = rs.bind_parameters(parameters)
     loc = resolve_locale(locale)
+    if rs.spec.catalog is not None:
+        require_catalog(loc, rs.spec.catalog, rs.catalog_root)
     entries: list[Any] | None = [] if trace else None
     outcome, raw, max_refund, cap = decide(rs, valid, params, trace=entries, engine=engine)
     reasons = []
