@@ -68,13 +68,18 @@ def _read_input(name: str) -> tuple[bytes, str]:
 
 def _read_document(name: str, *, max_bytes: int | None = None) -> Any:
     """Read a YAML or JSON document from a file or stdin; its problems are a usage error."""
+    return _read_source(name, max_bytes=max_bytes)[0]
+
+
+def _read_source(name: str, *, max_bytes: int | None = None) -> tuple[Any, bytes, str]:
+    """The document's data, and the bytes and name it was read from."""
     from ta_rules.rulesets._yaml import MAX_BYTES, load_yaml
 
     content, source = _read_input(name)
     doc, problems = load_yaml(content, source, max_bytes=max_bytes or MAX_BYTES)
     if doc is None or problems:
         raise UsageError(render_diagnostics(problems, {source: doc.text} if doc else {}))
-    return doc.data
+    return doc.data, content, source
 
 
 def _parse_sets(items: Sequence[str]) -> dict[str, str]:
@@ -195,38 +200,80 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.evaluate import evaluate, select_ruleset
     from ta_rules.facts import parse_facts
 
     if args.batch is not None:
         return _cmd_batch(args, out, err)
     if args.facts is None:
         raise UsageError("ta-rules eval: give a facts file (or - for stdin), or --batch FILE")
-    data = _read_document(args.facts)
-    parameters: dict[str, Any] = {}
-    pinned_version = args.version
-    pinned_ruleset = args.ruleset
-    if isinstance(data, dict) and "facts" in data and "expect" in data:
-        # a scenario file: judge its facts with its parameters and pins
-        parameters = dict(data.get("parameters") or {})
-        pinned_version = pinned_version or data.get("version")
-        pinned_ruleset = pinned_ruleset or data.get("ruleset")
-        data = data["facts"]
-    facts = parse_facts(data)
+    data, content, source = _read_source(args.facts)
     registry, choice = _rules(args.rules)
-    ruleset = select_ruleset(facts, ruleset=pinned_ruleset, version=pinned_version,
-                             registry=registry)
-    overrides: dict[str, Any] = dict(parameters)
-    if args.set:
-        _, shown = ruleset.bind_parameters(_parse_sets(args.set), from_text=True)
-        overrides.update(shown)
-    verdict = evaluate(facts, ruleset=ruleset, parameters=overrides or None, trace=args.trace,
-                       locale=args.locale, engine=args.engine)
+    if isinstance(data, dict) and ("scenarios" in data or ("facts" in data and "expect" in data)):
+        return _eval_scenarios(args, registry, choice, out, (content, source),
+                               many="scenarios" in data)
+    verdict, ruleset = _judge(parse_facts(data), args, registry)
     if args.format == "json":
         out.write(json.dumps(verdict.model_dump(mode="json"), indent=2, ensure_ascii=False)
                   + "\n")
         return ExitCode.OK
     out.write(format_verdict(verdict, color=_color(out)) + "\n" + _rules_line(choice, [ruleset]))
+    return ExitCode.OK
+
+
+def _judge(facts: Any, args: argparse.Namespace, registry: Any, *, ruleset: str | None = None,
+           version: str | None = None, parameters: Any = None) -> tuple[Any, Any]:
+    """Evaluate with the command line's options; the pins of the command line win."""
+    from ta_rules.evaluate import evaluate, select_ruleset
+
+    chosen = select_ruleset(facts, ruleset=args.ruleset or ruleset,
+                            version=args.version or version, registry=registry)
+    overrides: dict[str, Any] = dict(parameters or {})
+    if args.set:
+        _, shown = chosen.bind_parameters(_parse_sets(args.set), from_text=True)
+        overrides.update(shown)
+    verdict = evaluate(facts, ruleset=chosen, parameters=overrides or None, trace=args.trace,
+                       locale=args.locale, engine=args.engine)
+    return verdict, chosen
+
+
+def _eval_scenarios(args: argparse.Namespace, registry: Any, choice: Any, out: TextIO,
+                    read: tuple[bytes, str], *, many: bool) -> int:
+    """Judge the facts of each scenario of a scenario file, with its parameters and pins."""
+    from ta_rules.facts import parse_facts
+    from ta_rules.testing.scenarios import compare, load_scenarios_text
+
+    content, source = read
+    scenarios, problems = load_scenarios_text(content, source)
+    if problems:
+        raise UsageError(render_diagnostics(problems))
+    if args.k:
+        scenarios = [s for s in scenarios if args.k.lower() in s.name.lower()]
+        if not scenarios:
+            raise UsageError(f"{source}: no scenario's name contains {args.k!r}")
+    judged = []
+    for s in scenarios:
+        try:
+            facts = parse_facts(s.facts)
+        except FactsError as exc:
+            err = "".join(f"\n  {s.doc.location((*s.path, 'facts'))}: facts.{p.path}: "
+                          f"{p.message}" for p in exc.problems)
+            raise UsageError(f"{s.location}: {s.name}: invalid facts:{err}") from None
+        judged.append((s, *_judge(facts, args, registry, ruleset=s.ruleset, version=s.version,
+                                  parameters=s.parameters)))
+    if args.format == "json":
+        items = [{"name": s.name, "location": s.location,
+                  "verdict": v.model_dump(mode="json")} for s, v, _ in judged]
+        body: Any = items if many else items[0]["verdict"]
+        out.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+        return ExitCode.OK
+    for s, verdict, _ in judged:
+        if many:
+            out.write(f"== {s.name} ({s.location})\n")
+        out.write(format_verdict(verdict, color=_color(out)) + "\n")
+        differences = compare(s.expect, verdict)
+        out.write("expectation: met\n" if not differences else "expectation: NOT met: "
+                  + "; ".join(differences) + "\n")
+    out.write(_rules_line(choice, {id(r): r for _, _, r in judged}.values()))
     return ExitCode.OK
 
 
@@ -457,8 +504,8 @@ def _parser() -> _Parser:
 
     p = sub.add_parser("eval", help="judge one claim's facts (YAML or JSON file, or - for "
                        "stdin), or a JSON Lines batch")
-    p.add_argument("facts", nargs="?", help="facts file (a scenario file also works), or - for "
-                   "stdin")
+    p.add_argument("facts", nargs="?", help="facts file, or - for stdin; a scenario file "
+                   "judges each scenario's facts with its parameters and pinned version")
     p.add_argument("--batch", metavar="FILE", help="judge every line of a JSON Lines file "
                    "(- for stdin), writing one result line each, in order")
     p.add_argument("--out", metavar="FILE", help="with --batch: where the results go "
@@ -475,6 +522,8 @@ def _parser() -> _Parser:
     p.add_argument("--trace", action="store_true", help="show every rule evaluated")
     p.add_argument("--locale", default="en", help="language of messages (en, zh_Hans, es...)")
     p.add_argument("--engine", default="compiled", help="evaluation engine")
+    p.add_argument("-k", metavar="SUBSTRING", help="with a scenario file: only the scenarios "
+                   "whose name contains this")
     p.add_argument("--rules", metavar="FOLDER", help="a folder of rulesets (default: the "
                    "project's, see [tool.ta-rules], else the bundled ones)")
     p.set_defaults(func=_cmd_eval)

@@ -183,3 +183,31 @@ def test_no_configuration_and_no_path(tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == ExitCode.USAGE and "give scenario files or folders" in err
     code, out, _ = run("eval", str(EXAMPLES / "claims" / "late-shipment.json"))
     assert code == 0 and "rules: bundled in the ta-rules package: trade-assurance 2015.1" in out
+
+
+def pytest_in(project: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           *argv], cwd=project, capture_output=True, text=True, check=False)
+
+
+def test_the_pytest_plugin_uses_the_configured_rules(tmp_path: Path) -> None:
+    project = clone_layout(tmp_path / "p", pyproject=(
+        '[tool.ta-rules]\nrules = "rules"\nscenarios = ["examples/scenarios/minimum.yaml"]\n'))
+    passing = pytest_in(project)
+    assert passing.returncode == 0, passing.stdout[-3000:]
+    assert "ta-rules rules: rules (from pyproject.toml): trade-assurance 2015.1" in \
+        passing.stdout
+    raise_minimum(project)
+    failing = pytest_in(project)
+    assert failing.returncode == 1 and "MIN-02" in failing.stdout, failing.stdout[-3000:]
+    # a rules folder given to the plugin wins over the configuration
+    bundled = str(ROOT / "ta_rules" / "rules")
+    chosen = pytest_in(project, f"--ta-rules-rules={bundled}")
+    assert chosen.returncode == 0, chosen.stdout[-3000:]
+    assert f"ta-rules rules: {bundled} (--ta-rules-rules)" in chosen.stdout
+    broken = project / "broken"
+    broken.mkdir()
+    (broken / "x.yaml").write_text("ruleset: [\n")
+    bad = pytest_in(project, f"--ta-rules-rules={broken}")
+    assert bad.returncode == 1 and "x.yaml:2:1: error[yaml.syntax]" in bad.stdout
+    assert "Traceback" not in bad.stdout
