@@ -91,8 +91,6 @@ def test_an_edit_to_rules_is_seen_by_the_installed_command(installed: Path,
     *_, rules_line, summary = after.stdout.rstrip().splitlines()
     assert summary.endswith(" failed") and " 0 failed" not in summary
     assert rules_line.startswith("rules: rules (from pyproject.toml): trade-assurance 2015.1 ")
-    # with no path at all, the configured scenarios are run
-    assert console(installed, project, "test").stdout.rstrip().endswith(summary)
 
 
 def test_every_command_uses_and_names_the_configured_rules(tmp_path: Path,
@@ -110,6 +108,8 @@ def test_every_command_uses_and_names_the_configured_rules(tmp_path: Path,
     assert json.loads(out)["ruleset"]["source"] == "../rules/trade-assurance-2015.1.yaml"
     code, out, _ = run("test", "scenarios/minimum.yaml")
     assert code == ExitCode.PROBLEMS and "MIN-02" in out
+    code, out, _ = run("test")  # no path: the configured scenarios
+    assert code == ExitCode.PROBLEMS and "MIN-02" in out and "LATE-01" not in out
     code, out, _ = run("check")
     assert code == 0
     assert out.splitlines()[1].startswith("rules: ../rules (from ../pyproject.toml): "
@@ -185,29 +185,23 @@ def test_no_configuration_and_no_path(tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == 0 and "rules: bundled in the ta-rules package: trade-assurance 2015.1" in out
 
 
-def pytest_in(project: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                           *argv], cwd=project, capture_output=True, text=True, check=False)
-
-
-def test_the_pytest_plugin_uses_the_configured_rules(tmp_path: Path) -> None:
-    project = clone_layout(tmp_path / "p", pyproject=(
+def test_the_pytest_plugin_uses_the_configured_rules(pytester: pytest.Pytester) -> None:
+    project = clone_layout(pytester.path, pyproject=(
         '[tool.ta-rules]\nrules = "rules"\nscenarios = ["examples/scenarios/minimum.yaml"]\n'))
-    passing = pytest_in(project)
-    assert passing.returncode == 0, passing.stdout[-3000:]
-    assert "ta-rules rules: rules (from pyproject.toml): trade-assurance 2015.1" in \
-        passing.stdout
     raise_minimum(project)
-    failing = pytest_in(project)
-    assert failing.returncode == 1 and "MIN-02" in failing.stdout, failing.stdout[-3000:]
+    failing = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    failing.assert_outcomes(passed=6, failed=5)
+    failing.stdout.fnmatch_lines(["ta-rules rules: rules (from pyproject.toml): "
+                                  "trade-assurance 2015.1 sha256:*", "*MIN-02*"])
     # a rules folder given to the plugin wins over the configuration
     bundled = str(ROOT / "ta_rules" / "rules")
-    chosen = pytest_in(project, f"--ta-rules-rules={bundled}")
-    assert chosen.returncode == 0, chosen.stdout[-3000:]
-    assert f"ta-rules rules: {bundled} (--ta-rules-rules)" in chosen.stdout
+    chosen = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--ta-rules-rules={bundled}")
+    chosen.assert_outcomes(passed=11)
+    chosen.stdout.fnmatch_lines([f"ta-rules rules: {bundled} (--ta-rules-rules)*"])
     broken = project / "broken"
     broken.mkdir()
     (broken / "x.yaml").write_text("ruleset: [\n")
-    bad = pytest_in(project, f"--ta-rules-rules={broken}")
-    assert bad.returncode == 1 and "x.yaml:2:1: error[yaml.syntax]" in bad.stdout
-    assert "Traceback" not in bad.stdout
+    bad = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--ta-rules-rules={broken}")
+    bad.assert_outcomes(failed=11)
+    bad.stdout.fnmatch_lines(["*x.yaml:2:1: error[[]yaml.syntax[]]*"])
+    bad.stdout.no_fnmatch_line("*Traceback*")
