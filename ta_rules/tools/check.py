@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ __all__ = [
     "engine_diagnostics",
     "expand_rule_paths",
     "locale_diagnostics",
+    "schema_comment_diagnostics",
 ]
 
 
@@ -60,6 +62,30 @@ def engine_diagnostics(ruleset: Ruleset, engine: str) -> list[Diagnostic]:
         return [Diagnostic("engine.refused", f"the {engine} engine cannot take this ruleset: "
                            f"{exc}", where)]
     return []
+
+
+_SCHEMA_COMMENT = re.compile(r"\A(?:#.*\n)*?#\s*yaml-language-server:\s*\$schema=(\S+)")
+
+
+def schema_comment_diagnostics(name: str, text: str) -> list[Diagnostic]:
+    """A ``yaml-language-server`` comment naming a schema file that is not there.
+
+    Editors resolve the path from the folder the file is opened in, without following a
+    symbolic link to the folder first, so the check is made the same way.
+    """
+    m = _SCHEMA_COMMENT.match(text)
+    if m is None or "://" in m[1]:
+        return []
+    folder = os.path.dirname(os.path.abspath(name))
+    target = os.path.normpath(os.path.join(folder, m[1]))
+    if os.path.isfile(target):
+        return []
+    line = text.count("\n", 0, m.start(1)) + 1
+    return [Diagnostic(
+        "file.schema-comment",
+        f"the editor schema {m[1]} is not beside this file: an editor cannot check it",
+        Location(name, line, 1),
+        f"write it with: ta-rules schema rules --out {target}", severity="warning")]
 
 
 def locale_diagnostics(ruleset: Ruleset, locales: Iterable[str]) -> list[Diagnostic]:
@@ -115,6 +141,7 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *,
             continue
         loaded.append(ruleset)
         sources[name] = Path(name).read_text(encoding="utf-8")
+        problems.extend(schema_comment_diagnostics(name, sources[name]))
         problems.extend(ruleset.warnings)
         try:
             problems.extend(locale_diagnostics(ruleset, _required_locales(name, required)))
