@@ -452,6 +452,25 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
+# --- messages --------------------------------------------------------------------------
+
+
+def _cmd_messages(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from importlib.resources import files
+
+    from ta_rules.catalogs import run
+    from ta_rules.project import choose_rules
+
+    choice = choose_rules(args.rules)
+    folder = choice.folder if choice.folder is not None else str(files("ta_rules") / "rules")
+    base = str(choice.project.root) if choice.project is not None else None
+    if args.locale and args.action != "update":
+        raise UsageError("ta-rules messages: --locale starts a catalog, with update")
+    out.writelines(line + "\n" for line in run(args.action, folder, base=base,
+                                                new_locales=args.locale))
+    return ExitCode.OK
+
+
 # --- replay ----------------------------------------------------------------------------
 
 
@@ -571,6 +590,15 @@ def _parser() -> _Parser:
                    help="print the generated Python (plain and traced programs)")
     p.add_argument("--rules", metavar="FOLDER")
     p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("messages", help="keep the message catalogs of a rules folder: "
+                       "extract the template, update each locale, compile")
+    p.add_argument("action", choices=["extract", "update", "compile"])
+    p.add_argument("--rules", metavar="FOLDER", help="the rules folder (default: the "
+                   "project's, else the bundled one)")
+    p.add_argument("--locale", action="append", default=[], metavar="LOCALE",
+                   help="with update: start a catalog for this locale (repeatable)")
+    p.set_defaults(func=_cmd_messages)
 
     p = sub.add_parser("replay", help="re-evaluate a recorded verdict and say whether it is "
                        "reproduced")

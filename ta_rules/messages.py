@@ -7,12 +7,10 @@ context (``msgctxt``) and the English template as ``msgid``; the compiled ``.mo`
 in the package. Values are formatted for the reader's locale by babel: money with
 ``format_currency``, dates with ``format_date``.
 
-Adding a message for a new code: write it in the rule file, then
-
-    pybabel extract -F babel.cfg -o ta_rules/locales/ta_rules.pot .
-    pybabel update -i ta_rules/locales/ta_rules.pot -d ta_rules/locales -D ta_rules
-    (translate the new entries in each ta_rules.po)
-    pybabel compile -d ta_rules/locales -D ta_rules
+Adding a message for a new code: write it in the rule file, then run
+``ta-rules messages extract``, ``ta-rules messages update``, translate the new entries of
+each ``.po``, and ``ta-rules messages compile`` (see :mod:`ta_rules.catalogs`). A ``.po``
+newer than its ``.mo`` is read directly, so a fix is seen before it is compiled.
 
 ``ta-rules check`` reports a code with no translation in a shipped locale, and a
 translation whose placeholders differ from the English template.
@@ -22,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import string
 from collections.abc import Iterator
 from decimal import Decimal
@@ -79,10 +78,14 @@ def find_catalog_root(rules_folder: str, domain: str) -> str | None:
     """The ``locales`` folder that holds ``domain`` for rule files in ``rules_folder``.
 
     Looked up beside the rule files (``<folder>/locales``), then one level up
-    (``<folder>/../locales``, the layout of the bundled rules); None means the package's.
+    (``<folder>/../locales``, the layout of the bundled rules), also from where a linked
+    folder leads; None means the package's.
     """
-    base = Path(rules_folder)
-    for candidate in (base / "locales", base.parent / "locales"):
+    base, real = Path(rules_folder).absolute(), Path(os.path.realpath(rules_folder))
+    # the folder may be a link (rules/ -> ta_rules/rules): look beside where it leads too
+    candidates = dict.fromkeys((base / "locales", base.parent / "locales",
+                                real / "locales", real.parent / "locales"))
+    for candidate in candidates:
         if candidate.is_dir() and (any(candidate.glob(f"*/LC_MESSAGES/{domain}.mo"))
                                    or any(candidate.glob(f"*/LC_MESSAGES/{domain}.po"))):
             return str(candidate)

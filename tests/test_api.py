@@ -12,7 +12,8 @@ def test_all_is_sorted_importable_and_public() -> None:
         assert not name.startswith("_") or name == "__version__"
     public = {n for n in vars(ta_rules) if n.isidentifier() and not n.startswith("_")}
     submodules = {"errors", "evaluate", "facts", "money", "rulesets", "verdict", "engines",
-                  "messages", "testing", "schema_export", "cli", "batch", "audit", "tools"}
+                  "messages", "testing", "schema_export", "cli", "batch", "audit", "tools",
+                  "project"}
     assert public - submodules <= set(ta_rules.__all__)
 
 

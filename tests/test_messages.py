@@ -43,7 +43,7 @@ def test_compiled_catalogs_match_their_sources(locale: str) -> None:
         po = {(m.context, m.id): m.string for m in read_po(fh) if m.id}
     with (folder / "ta_rules.mo").open("rb") as fh:
         mo = {(m.context, m.id): m.string for m in read_mo(fh) if m.id}
-    assert po == mo, "run: pybabel compile -d ta_rules/locales -D ta_rules"
+    assert po == mo, "run: ta-rules messages compile"
 
 
 def test_chinese_and_spanish_messages_with_formatted_values(make_facts: Any) -> None:
