@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import sys
 import threading
 import time
 from pathlib import Path
@@ -234,23 +235,36 @@ def varied_claims(n: int, seed: int = 7) -> list[dict[str, Any]]:
 def test_eight_threads_give_the_sequential_verdicts() -> None:
     claims = varied_claims(500)
     expected = [ta_rules.evaluate(c).model_dump_json() for c in claims]
+    # A fresh copy of the ruleset (same text and name, so the same verdicts): the engine
+    # program and the reason cache are built while eight threads race for them, the threads
+    # start together, and the interpreter switches between them every 10 microseconds
+    # instead of every 5 ms, so each evaluation is interleaved with the others many times.
+    fresh = ta_rules.loads_ruleset(rules_text(), "rules/trade-assurance-2015.1.yaml")
+    assert fresh.content_hash == ta_rules.default_registry().select(version="2015.1").content_hash
+    start = threading.Barrier(8)
     mismatches: list[int] = []
     errors: list[BaseException] = []
 
     def work(offset: int) -> None:
         try:
-            for i in range(10_000):
+            start.wait()
+            for i in range(1_500):  # every claim three times (31 is prime to 500)
                 j = (i * 31 + offset) % len(claims)
-                if ta_rules.evaluate(claims[j]).model_dump_json() != expected[j]:
+                if ta_rules.evaluate(claims[j], ruleset=fresh).model_dump_json() != expected[j]:
                     mismatches.append(j)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
     assert errors == [] and mismatches == []
 
 
