@@ -458,8 +458,8 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_messages(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from importlib.resources import files
 
-    from ta_rules.catalogs import run
     from ta_rules.project import choose_rules
+    from ta_rules.tools.catalogs import run
 
     choice = choose_rules(args.rules)
     folder = choice.folder if choice.folder is not None else str(files("ta_rules") / "rules")

@@ -9,7 +9,7 @@ in the package. Values are formatted for the reader's locale by babel: money wit
 
 Adding a message for a new code: write it in the rule file, then run
 ``ta-rules messages extract``, ``ta-rules messages update``, translate the new entries of
-each ``.po``, and ``ta-rules messages compile`` (see :mod:`ta_rules.catalogs`). A ``.po``
+each ``.po``, and ``ta-rules messages compile`` (see :mod:`ta_rules.tools.catalogs`). A ``.po``
 newer than its ``.mo`` is read directly, so a fix is seen before it is compiled.
 
 ``ta-rules check`` reports a code with no translation in a shipped locale, and a

@@ -101,7 +101,7 @@ BAD = Path(__file__).parent / "data" / "bad_rules"
 
 
 def test_the_library_refuses_what_check_calls_an_error(tmp_path: Path) -> None:
-    from ta_rules.rulesets.check import check_paths
+    from ta_rules.tools.check import check_paths
 
     path = BAD / "messages.missing-translation.yaml"
     checked, _, _ = check_paths([path])
