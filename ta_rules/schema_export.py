@@ -11,9 +11,9 @@ models and a test keeps them identical.
 The schemas are for validating documents as ``yaml.safe_load`` reads them, too: an
 unquoted date is a :class:`datetime.date` there, which no JSON type describes, so a date
 is "an ISO date string, or a value of no JSON type". Money in facts is never negative
-(not even ``-0.00``), has at most the currency's decimal places and is of a known
-currency. What JSON Schema cannot say (a real calendar day such as 2015-02-30, a payment
-in the contract's currency) only the library checks.
+(not even ``-0.00``), has at most the currency's decimal places (more only when they are
+zeros) and is of a known currency. What JSON Schema cannot say (a real calendar day such
+as 2015-02-30, a payment in the contract's currency) only the library checks.
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ def _money() -> dict[str, Any]:
         "type": "object",
         "title": "Money",
         "description": "A non-negative decimal amount (a string, or an integer) with an "
-                       "ISO-4217 currency; at most the currency's decimal places.",
+                       "ISO-4217 currency; digits beyond the currency's decimal places are "
+                       "zeros.",
         "properties": {
             "amount": {"oneOf": [
                 {"type": "string", "pattern": f"^{integer}(\\.[0-9]+)?$"},
@@ -96,8 +97,8 @@ def _money() -> dict[str, Any]:
             {"if": {"properties": {"currency": {"enum": group}}, "required": ["currency"]},
              "then": {"properties": {"amount": {"anyOf": [
                  {"type": "integer"},
-                 {"type": "string", "pattern": "^[0-9]+$" if places == 0
-                  else f"^[0-9]+(\\.[0-9]{{1,{places}}})?$"}]}}}}
+                 {"type": "string", "pattern": "^[0-9]+(\\.0+)?$" if places == 0
+                  else f"^[0-9]+(\\.[0-9]{{1,{places}}}0*)?$"}]}}}}
             for places, group in sorted(by_places.items())
         ],
     }

@@ -106,7 +106,8 @@ def both(*paths: str) -> Callable[[Any], Callable[[dict[str, Any]], None]]:
 
 
 AMOUNT = both("contract.order_amount.amount", "payments.0.amount.amount")
-AMOUNTS = ["5000.00", "5000", "5000.0", 5000, "0", "0.00", 0, "-0.00", "-0", "-1.00", -1,
+AMOUNTS = ["5000.00", "5000", "5000.0", "5000.000", "5000.0010", 5000, "0", "0.00", 0,
+           "-0.00", "-0", "-1.00", -1,
            "5000.001", "05000.00", "5000.", ".5", "+5000", "5e3", " 5000", "5000 ",
            "1" + "0" * 15, "9" * 15, 5000.5, True, None, "", "5,000.00"]
 DATES = ["2015-01-20", dt.date(2015, 1, 20), "2015-1-20", "20150120", "2015-13-01",
@@ -118,9 +119,9 @@ def documents() -> list[tuple[str, dict[str, Any]]]:
     cases: list[tuple[str, Callable[[dict[str, Any]], None]]] = []
     cases += [(f"amount {a!r}", AMOUNT(a)) for a in AMOUNTS]
     cases += [(f"jpy {a!r}", both("contract.order_amount", "payments.0.amount")(
-        {"amount": a, "currency": "JPY"})) for a in ["600000", "600000.0", "600000.5"]]
+        {"amount": a, "currency": "JPY"})) for a in ["600000", "600000.0", "600000.5", "600000.00"]]
     cases += [(f"bhd {a!r}", both("contract.order_amount", "payments.0.amount")(
-        {"amount": a, "currency": "BHD"})) for a in ["500.125", "500.1255"]]
+        {"amount": a, "currency": "BHD"})) for a in ["500.125", "500.1255", "500.1250"]]
     cases += [(f"currency {c!r}", both("contract.order_amount.currency",
                                        "payments.0.amount.currency")(c))
               for c in ["EUR", "usd", "US", "XQQ", 840]]
