@@ -12,8 +12,9 @@ The schemas are for validating documents as ``yaml.safe_load`` reads them, too: 
 unquoted date is a :class:`datetime.date` there, which no JSON type describes, so a date
 is "an ISO date string, or a value of no JSON type". Money in facts is never negative
 (not even ``-0.00``), has at most the currency's decimal places (more only when they are
-zeros) and is of a known currency. What JSON Schema cannot say (a real calendar day such
-as 2015-02-30, a payment in the contract's currency) only the library checks.
+zeros) and is of a known currency; a rate is greater than zero. What JSON Schema cannot
+say (a real calendar day such as 2015-02-30, a payment in the contract's currency) only
+the library checks.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ _IDS = {
 SCHEMA_FILES = {"rules": "rules/ruleset.schema.json", "facts": "schemas/facts.schema.json"}
 _JSON_TYPES = ["null", "boolean", "object", "array", "number", "string"]
 _DATE = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+_RATE = {"oneOf": [{"type": "string", "pattern": r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"},
+                   {"type": "integer"}]}
+_POSITIVE = r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)$"
 _FACT_DATE = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
@@ -66,6 +70,9 @@ def _rewrite(node: Any, date_pattern: str) -> Any:
     if node.get("title") == "Money" and set(node.get("properties", ())) == {"amount",
                                                                            "currency"}:
         return {"$ref": "#/$defs/Money"}
+    if node == _RATE:  # a rate is greater than zero
+        return {"oneOf": [{"type": "string", "pattern": _POSITIVE},
+                          {"type": "integer", "minimum": 1}]}
     return {k: _rewrite(v, date_pattern) for k, v in node.items()}
 
 

@@ -128,6 +128,8 @@ def documents() -> list[tuple[str, dict[str, Any]]]:
     cases += [(f"ta_limit {a!r}", change("supplier.ta_limit.amount", a))
               for a in ["-5.00", "-0.00", "20000.00"]]
     cases += [(f"confirmed_on {d!r}", change("contract.confirmed_on", d)) for d in DATES]
+    cases += [(f"fx_rate_to_usd {r!r}", change("contract.fx_rate_to_usd", r))
+              for r in ["1", "1.0527", "0.5", "0", "0.000", "-1", "01", 1, 0, -2, 1.5]]
     cases += [("unknown key", change("contract.colour", "red")),
               ("missing as_of", change("as_of", KeyError)),
               ("ground", change("claim.grounds", ["late_shipment", "lateness"])),
