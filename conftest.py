@@ -2,6 +2,7 @@
 # and ta_rules/serve needs the serve extra (its tests skip without it).
 import importlib.util
 
+pytest_plugins = ["pytester"]
 collect_ignore = ["ta_rules/__main__.py", "bench"]
 if not all(importlib.util.find_spec(m) for m in ("fastapi", "uvicorn")):
     collect_ignore.append("ta_rules/serve")

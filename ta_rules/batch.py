@@ -152,14 +152,17 @@ def batch_options(
             unknown ruleset, parameter, engine or locale).
     """
     from ta_rules.engines import get_engine
-    from ta_rules.messages import resolve_locale
+    from ta_rules.messages import require_catalog, resolve_locale
 
     options: dict[str, Any] = {"ruleset": ruleset, "version": version, "locale": locale,
                                "engine": engine, "trace": trace, "registry": registry}
     if text_parameters:
         options["parameters"] = _typed_sets(registry, ruleset, version, text_parameters)
     get_engine(engine)
-    resolve_locale(locale)
+    loc = resolve_locale(locale)
+    for rs in registry.rulesets:
+        if rs.spec.catalog is not None:
+            require_catalog(loc, rs.spec.catalog, rs.catalog_root)
     return options
 
 

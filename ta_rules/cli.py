@@ -68,13 +68,18 @@ def _read_input(name: str) -> tuple[bytes, str]:
 
 def _read_document(name: str, *, max_bytes: int | None = None) -> Any:
     """Read a YAML or JSON document from a file or stdin; its problems are a usage error."""
+    return _read_source(name, max_bytes=max_bytes)[0]
+
+
+def _read_source(name: str, *, max_bytes: int | None = None) -> tuple[Any, bytes, str]:
+    """The document's data, and the bytes and name it was read from."""
     from ta_rules.rulesets._yaml import MAX_BYTES, load_yaml
 
     content, source = _read_input(name)
     doc, problems = load_yaml(content, source, max_bytes=max_bytes or MAX_BYTES)
     if doc is None or problems:
         raise UsageError(render_diagnostics(problems, {source: doc.text} if doc else {}))
-    return doc.data
+    return doc.data, content, source
 
 
 def _parse_sets(items: Sequence[str]) -> dict[str, str]:
@@ -88,11 +93,24 @@ def _parse_sets(items: Sequence[str]) -> dict[str, str]:
 
 
 def _registry(folder: str | None) -> Any:
+    """The registry of ``--rules``, else of the project configuration, else the bundled one."""
+    return _rules(folder)[0]
+
+
+def _rules(folder: str | None) -> tuple[Any, Any]:
+    from ta_rules.project import choose_rules
     from ta_rules.rulesets.registry import Registry, default_registry
 
-    if folder is None:
-        return default_registry()
-    return Registry.from_folder(folder)
+    choice = choose_rules(folder)
+    if choice.folder is None:
+        return default_registry(), choice
+    return Registry.from_folder(choice.folder), choice
+
+
+def _rules_line(choice: Any, rulesets: Any) -> str:
+    from ta_rules.project import describe_rules
+
+    return describe_rules(choice, rulesets) + "\n"
 
 
 # --- eval ------------------------------------------------------------------------------
@@ -105,7 +123,8 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError("ta-rules eval: give either a facts file or --batch FILE, not both")
     if args.workers < 1:
         raise UsageError("ta-rules eval: --workers must be at least 1")
-    options = batch_options(_registry(args.rules), ruleset=args.ruleset, version=args.version,
+    registry, choice = _rules(args.rules)
+    options = batch_options(registry, ruleset=args.ruleset, version=args.version,
                             text_parameters=_parse_sets(args.set), locale=args.locale,
                             engine=args.engine, trace=args.trace)
     if args.batch != "-" and Path(args.batch).is_dir():
@@ -138,39 +157,90 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if target is not out:
             target.close()
     if args.format == "json":
-        summary_stream.write(json.dumps(summary.to_json(), indent=2) + "\n")
+        from ta_rules.project import rules_json
+
+        summary_stream.write(json.dumps({**summary.to_json(),
+                                         "rules": rules_json(choice, registry.rulesets)},
+                                        indent=2) + "\n")
     else:
-        summary_stream.write(summary.render() + "\n")
+        summary_stream.write(summary.render() + "\n"
+                             + _rules_line(choice, registry.rulesets))
     if summary.stopped_at is not None:
         return ExitCode.PROBLEMS
     return ExitCode.OK if summary.errors == 0 else ExitCode.PROBLEMS
 
 
 def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.request import evaluate_request, verdict_json
+    from ta_rules.facts import parse_facts
+    from ta_rules.request import verdict_json
 
     if args.batch is not None:
         return _cmd_batch(args, out, err)
     if args.facts is None:
         raise UsageError("ta-rules eval: give a facts file (or - for stdin), or --batch FILE")
-    data = _read_document(args.facts)
-    parameters: dict[str, Any] = {}
-    pinned_version = args.version
-    pinned_ruleset = args.ruleset
-    if isinstance(data, dict) and "facts" in data and "expect" in data:
-        # a scenario file: judge its facts with its parameters and pins
-        parameters = dict(data.get("parameters") or {})
-        pinned_version = pinned_version or data.get("version")
-        pinned_ruleset = pinned_ruleset or data.get("ruleset")
-        data = data["facts"]
-    verdict = evaluate_request(data, ruleset=pinned_ruleset, version=pinned_version,
-                               parameters=parameters, text_parameters=_parse_sets(args.set),
-                               trace=args.trace, locale=args.locale, engine=args.engine,
-                               registry=_registry(args.rules))
+    data, content, source = _read_source(args.facts)
+    registry, choice = _rules(args.rules)
+    if isinstance(data, dict) and ("scenarios" in data or ("facts" in data and "expect" in data)):
+        return _eval_scenarios(args, registry, choice, out, (content, source),
+                               many="scenarios" in data)
+    verdict, ruleset = _judge(parse_facts(data), args, registry)
     if args.format == "json":
         out.write(verdict_json(verdict))
         return ExitCode.OK
-    out.write(format_verdict(verdict, color=_color(out)) + "\n")
+    out.write(format_verdict(verdict, color=_color(out)) + "\n" + _rules_line(choice, [ruleset]))
+    return ExitCode.OK
+
+
+def _judge(facts: Any, args: argparse.Namespace, registry: Any, *, ruleset: str | None = None,
+           version: str | None = None, parameters: Any = None) -> tuple[Any, Any]:
+    """Evaluate with the command line's options (the path ``serve`` takes too); its pins win."""
+    from ta_rules.request import evaluate_request
+
+    verdict = evaluate_request(facts, ruleset=args.ruleset or ruleset,
+                               version=args.version or version, parameters=parameters,
+                               text_parameters=_parse_sets(args.set), trace=args.trace,
+                               locale=args.locale, engine=args.engine, registry=registry)
+    return verdict, registry.select(verdict.ruleset.name, verdict.ruleset.version)
+
+
+def _eval_scenarios(args: argparse.Namespace, registry: Any, choice: Any, out: TextIO,
+                    read: tuple[bytes, str], *, many: bool) -> int:
+    """Judge the facts of each scenario of a scenario file, with its parameters and pins."""
+    from ta_rules.facts import parse_facts
+    from ta_rules.testing.scenarios import compare, load_scenarios_text
+
+    content, source = read
+    scenarios, problems = load_scenarios_text(content, source)
+    if problems:
+        raise UsageError(render_diagnostics(problems))
+    if args.k:
+        scenarios = [s for s in scenarios if args.k.lower() in s.name.lower()]
+        if not scenarios:
+            raise UsageError(f"{source}: no scenario's name contains {args.k!r}")
+    judged = []
+    for s in scenarios:
+        try:
+            facts = parse_facts(s.facts)
+        except FactsError as exc:
+            err = "".join(f"\n  {s.doc.location((*s.path, 'facts'))}: facts.{p.path}: "
+                          f"{p.message}" for p in exc.problems)
+            raise UsageError(f"{s.location}: {s.name}: invalid facts:{err}") from None
+        judged.append((s, *_judge(facts, args, registry, ruleset=s.ruleset, version=s.version,
+                                  parameters=s.parameters)))
+    if args.format == "json":
+        items = [{"name": s.name, "location": s.location,
+                  "verdict": v.model_dump(mode="json")} for s, v, _ in judged]
+        body: Any = items if many else items[0]["verdict"]
+        out.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+        return ExitCode.OK
+    for s, verdict, _ in judged:
+        if many:
+            out.write(f"== {s.name} ({s.location})\n")
+        out.write(format_verdict(verdict, color=_color(out)) + "\n")
+        differences = compare(s.expect, verdict)
+        out.write("expectation: met\n" if not differences else "expectation: NOT met: "
+                  + "; ".join(differences) + "\n")
+    out.write(_rules_line(choice, {id(r): r for _, _, r in judged}.values()))
     return ExitCode.OK
 
 
@@ -212,18 +282,35 @@ def format_verdict(verdict: Any, *, color: bool = False) -> str:
 
 
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.tools.check import check_paths
+    from ta_rules.project import choose_rules
+    from ta_rules.rulesets.load import content_hash
+    from ta_rules.tools.check import check_paths, expand_rule_paths
 
-    diagnostics, sources, count = check_paths(args.paths, engines=args.engine)
+    choice = choose_rules(None)
+    paths = args.paths or ([choice.folder] if choice.folder is not None else [])
+    if not paths:
+        raise UsageError("ta-rules check: give rule files or folders (or name the rules "
+                         "folder in [tool.ta-rules] of pyproject.toml)")
+    diagnostics, sources, count = check_paths(paths, engines=args.engine)
+    hashes = {}
+    for name in expand_rule_paths(paths)[0]:
+        try:
+            hashes[name] = content_hash(Path(name).read_bytes())
+        except OSError:
+            continue
     if args.format == "json":
-        out.write(json.dumps({"files": count, "diagnostics": [d.to_json() for d in diagnostics]},
-                             indent=2) + "\n")
+        out.write(json.dumps({"files": count, "diagnostics": [d.to_json() for d in diagnostics],
+                              "hashes": hashes}, indent=2) + "\n")
     else:
         if diagnostics:
             err.write(render_diagnostics(diagnostics, sources) + "\n")
         errors = sum(1 for d in diagnostics if d.severity == "error")
         warnings = len(diagnostics) - errors
         out.write(f"{count} file(s) checked: {errors} error(s), {warnings} warning(s)\n")
+        shown = ", ".join(paths) if args.paths else f"{choice.folder} ({choice.origin})"
+        out.write(f"rules: {shown}: " + ", ".join(
+            f"{os.path.basename(name)} {digest[:19]}" for name, digest in hashes.items())
+            + "\n")
     return ExitCode.PROBLEMS if any(d.severity == "error" for d in diagnostics) \
         else ExitCode.OK
 
@@ -234,13 +321,22 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.testing.runner import run_paths
 
-    registry = _registry(args.rules)
-    report = run_paths(args.paths, registry=registry, engine=args.engine, keyword=args.k,
+    registry, choice = _rules(args.rules)
+    paths = args.paths or (choice.project.scenario_args() if choice.project else [])
+    if not paths:
+        raise UsageError("ta-rules test: give scenario files or folders (or name them as "
+                         "scenarios in [tool.ta-rules] of pyproject.toml)")
+    report = run_paths(paths, registry=registry, engine=args.engine, keyword=args.k,
                        locale=args.locale, coverage=args.coverage or args.fail_under is not None)
     if args.format == "json":
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        from ta_rules.project import rules_json
+
+        out.write(json.dumps({**report.to_json(), "rules": rules_json(choice, registry.rulesets)},
+                             indent=2) + "\n")
     else:
-        out.write(report.render(color=_color(out)) + "\n")
+        body, _, last = report.render(color=_color(out)).rpartition("\n")
+        out.write(body + ("\n" if body else "") + _rules_line(choice, registry.rulesets)
+                  + last + "\n")
     if not report.ok:
         return ExitCode.PROBLEMS
     if args.fail_under is not None and report.coverage_percent() < args.fail_under:
@@ -286,21 +382,24 @@ def _resolve_ruleset(spec: str, registry: Any) -> Any:
 def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.tools.diff import diff_rulesets, scenario_changes
 
-    registry = _registry(args.rules)
+    registry, choice = _rules(args.rules)
     old = _resolve_ruleset(args.old, registry)
     new = _resolve_ruleset(args.new, registry)
     changes = diff_rulesets(old, new)
     scenarios = scenario_changes(old, new, args.scenarios) if args.scenarios else None
     if args.format == "json":
         out.write(json.dumps({
-            "old": {"name": old.name, "version": old.version, "source": old.source},
-            "new": {"name": new.name, "version": new.version, "source": new.source},
+            "old": {"name": old.name, "version": old.version, "source": old.source,
+                    "content_hash": old.content_hash},
+            "new": {"name": new.name, "version": new.version, "source": new.source,
+                    "content_hash": new.content_hash},
+            "rules": {"folder": choice.folder, "origin": choice.origin},
             "changes": [c.to_json() for c in changes],
             "scenarios": scenarios,
         }, indent=2, default=str) + "\n")
         return ExitCode.OK
-    out.write(f"--- {old.name} {old.version} ({old.source})\n")
-    out.write(f"+++ {new.name} {new.version} ({new.source})\n")
+    out.write(f"--- {old.name} {old.version} ({old.source}, {old.content_hash[:19]})\n")
+    out.write(f"+++ {new.name} {new.version} ({new.source}, {new.content_hash[:19]})\n")
     for section in ("effective", "parameter", "reason", "value", "function", "table", "rule",
                     "order"):
         group = [c for c in changes if c.section == section]
@@ -316,6 +415,26 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"  {s['location']}: {s['name']}\n"
                       f"    {o['outcome']} {o['reasons']} {o['max_refund']} -> "
                       f"{n['outcome']} {n['reasons']} {n['max_refund']}\n")
+    out.write(_rules_line(choice, [old, new]))
+    return ExitCode.OK
+
+
+# --- messages --------------------------------------------------------------------------
+
+
+def _cmd_messages(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from importlib.resources import files
+
+    from ta_rules.project import choose_rules
+    from ta_rules.tools.catalogs import run
+
+    choice = choose_rules(args.rules)
+    folder = choice.folder if choice.folder is not None else str(files("ta_rules") / "rules")
+    base = str(choice.project.root) if choice.project is not None else None
+    if args.locale and args.action != "update":
+        raise UsageError("ta-rules messages: --locale starts a catalog, with update")
+    out.writelines(line + "\n" for line in run(args.action, folder, base=base,
+                                                new_locales=args.locale))
     return ExitCode.OK
 
 
@@ -334,7 +453,8 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     recorded, facts = documents
     if "facts" in facts and "expect" in facts:
         facts = facts["facts"]
-    report = replay(recorded, facts, registry=_registry(args.rules))
+    registry, choice = _rules(args.rules)
+    report = replay(recorded, facts, registry=registry)
     if args.format == "json":
         out.write(json.dumps({"reproduced": report.reproduced,
                               "differences": list(report.differences),
@@ -343,6 +463,7 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("reproduced\n" if report.reproduced else "NOT reproduced\n")
         out.writelines(f"  {line}\n" for line in report.differences)
         out.writelines(f"  note: {line}\n" for line in report.notes)
+        out.write(_rules_line(choice, registry.rulesets))
     return ExitCode.OK if report.reproduced else ExitCode.PROBLEMS
 
 
@@ -384,8 +505,8 @@ def _parser() -> _Parser:
 
     p = sub.add_parser("eval", help="judge one claim's facts (YAML or JSON file, or - for "
                        "stdin), or a JSON Lines batch")
-    p.add_argument("facts", nargs="?", help="facts file (a scenario file also works), or - for "
-                   "stdin")
+    p.add_argument("facts", nargs="?", help="facts file, or - for stdin; a scenario file "
+                   "judges each scenario's facts with its parameters and pinned version")
     p.add_argument("--batch", metavar="FILE", help="judge every line of a JSON Lines file "
                    "(- for stdin), writing one result line each, in order")
     p.add_argument("--out", metavar="FILE", help="with --batch: where the results go "
@@ -402,19 +523,23 @@ def _parser() -> _Parser:
     p.add_argument("--trace", action="store_true", help="show every rule evaluated")
     p.add_argument("--locale", default="en", help="language of messages (en, zh_Hans, es...)")
     p.add_argument("--engine", default="compiled", help="evaluation engine")
-    p.add_argument("--rules", metavar="FOLDER", help="a folder of rulesets instead of the "
-                   "bundled ones")
+    p.add_argument("-k", metavar="SUBSTRING", help="with a scenario file: only the scenarios "
+                   "whose name contains this")
+    p.add_argument("--rules", metavar="FOLDER", help="a folder of rulesets (default: the "
+                   "project's, see [tool.ta-rules], else the bundled ones)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("check", help="load and compile rule files, printing every problem")
-    p.add_argument("paths", nargs="+", help="ruleset files or folders")
+    p.add_argument("paths", nargs="*", help="ruleset files or folders (default: the rules "
+                   "folder of the project configuration)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--engine", action="append", default=[], metavar="NAME",
                    help="also check that this engine can take the rulesets (repeatable)")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("test", help="run scenario files against the rules")
-    p.add_argument("paths", nargs="+", help="scenario files or folders")
+    p.add_argument("paths", nargs="*", help="scenario files or folders (default: the "
+                   "scenarios of the project configuration)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--engine", default="compiled")
     p.add_argument("-k", metavar="SUBSTRING", help="only scenarios whose name contains this")
@@ -447,6 +572,15 @@ def _parser() -> _Parser:
                    help="print the generated Python (plain and traced programs)")
     p.add_argument("--rules", metavar="FOLDER")
     p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("messages", help="keep the message catalogs of a rules folder: "
+                       "extract the template, update each locale, compile")
+    p.add_argument("action", choices=["extract", "update", "compile"])
+    p.add_argument("--rules", metavar="FOLDER", help="the rules folder (default: the "
+                   "project's, else the bundled one)")
+    p.add_argument("--locale", action="append", default=[], metavar="LOCALE",
+                   help="with update: start a catalog for this locale (repeatable)")
+    p.set_defaults(func=_cmd_messages)
 
     p = sub.add_parser("replay", help="re-evaluate a recorded verdict and say whether it is "
                        "reproduced")

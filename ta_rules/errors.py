@@ -135,7 +135,14 @@ def render_diagnostics(
 
 
 class TaRulesError(Exception):
-    """The root of every error ta-rules raises on purpose."""
+    """The root of every error ta-rules raises on purpose.
+
+    Attributes:
+        index: The position of the item the error is about when it comes from a stream of
+            items (:func:`ta_rules.evaluate_many`), else None.
+    """
+
+    index: int | None = None
 
 
 class RulesetError(TaRulesError):

@@ -13,13 +13,13 @@ import hashlib
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal, overload
 
 from ta_rules._version import __version__
 from ta_rules.engines import RawDecision, get_engine
 from ta_rules.errors import EvaluationError, ParameterError, TaRulesError
 from ta_rules.facts import Facts, parse_facts
-from ta_rules.messages import json_value, render, resolve_locale
+from ta_rules.messages import json_value, render, require_catalog, resolve_locale
 from ta_rules.money import Money
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
@@ -206,6 +206,8 @@ def evaluate(
             (the message names the parameter, the version and why it was selected) or has
             a bad value.
         UnknownRulesetError: No ruleset or version matches.
+        TaRulesError: The locale is unknown, or the ruleset's catalog has no translation
+            into it (the message names the locales it has).
 
     Example:
         >>> import json
@@ -223,6 +225,8 @@ def evaluate(
             raise undeclared
     params, shown = rs.bind_parameters(parameters)
     loc = resolve_locale(locale)
+    if rs.spec.catalog is not None:
+        require_catalog(loc, rs.spec.catalog, rs.catalog_root)
     entries: list[Any] | None = [] if trace else None
     outcome, raw, max_refund, cap = decide(rs, valid, params, trace=entries, engine=engine)
     reasons = []
@@ -264,9 +268,68 @@ def explain(facts: Mapping[str, Any] | Facts, **options: Any) -> Verdict:
     return evaluate(facts, **options)
 
 
+@overload
 def evaluate_many(
-    items: Iterable[Mapping[str, Any] | Facts], **options: Any
-) -> Iterator[Verdict]:
-    """Evaluate claims one after another, yielding verdicts in order (streaming)."""
-    for facts in items:
-        yield evaluate(facts, **options)
+    items: Iterable[Mapping[str, Any] | Facts], *, ruleset: str | Ruleset | None = ...,
+    version: str | None = ..., parameters: Mapping[str, Any] | None = ..., trace: bool = ...,
+    locale: str = ..., registry: Registry | None = ..., engine: str = ...,
+    errors: Literal["raise"] = ...,
+) -> Iterator[Verdict]: ...
+
+
+@overload
+def evaluate_many(
+    items: Iterable[Mapping[str, Any] | Facts], *, ruleset: str | Ruleset | None = ...,
+    version: str | None = ..., parameters: Mapping[str, Any] | None = ..., trace: bool = ...,
+    locale: str = ..., registry: Registry | None = ..., engine: str = ...,
+    errors: Literal["yield"],
+) -> Iterator[Verdict | TaRulesError]: ...
+
+
+def evaluate_many(
+    items: Iterable[Mapping[str, Any] | Facts], *, ruleset: str | Ruleset | None = None,
+    version: str | None = None, parameters: Mapping[str, Any] | None = None,
+    trace: bool = False, locale: str = "en", registry: Registry | None = None,
+    engine: str = "compiled", errors: Literal["raise", "yield"] = "raise",
+) -> Iterator[Verdict] | Iterator[Verdict | TaRulesError]:
+    """Evaluate claims one after another, yielding verdicts in order (streaming).
+
+    The options are those of :func:`evaluate`, applied to every item.
+
+    Args:
+        items: Facts documents (mappings) or validated :class:`Facts`.
+        ruleset: See :func:`evaluate`.
+        version: See :func:`evaluate`.
+        parameters: See :func:`evaluate`.
+        trace: See :func:`evaluate`.
+        locale: See :func:`evaluate`.
+        registry: See :func:`evaluate`.
+        engine: See :func:`evaluate`.
+        errors: ``raise``: an item that cannot be judged stops the stream with its error;
+            ``yield``: the error is yielded in the item's place and the stream goes on.
+            Either way the error's ``index`` is the item's position (from 0).
+
+    Raises:
+        TaRulesError: With ``errors="raise"``, the first item's that cannot be judged.
+        ValueError: When ``errors`` is neither ``raise`` nor ``yield``.
+    """
+    if errors not in ("raise", "yield"):
+        raise ValueError(f"errors must be 'raise' or 'yield', found {errors!r}")
+    options: dict[str, Any] = {"ruleset": ruleset, "version": version,
+                               "parameters": parameters, "trace": trace, "locale": locale,
+                               "registry": registry, "engine": engine}
+    return _stream(items, options, errors == "yield")
+
+
+def _stream(items: Iterable[Mapping[str, Any] | Facts], options: dict[str, Any],
+            keep_going: bool) -> Iterator[Any]:
+    for index, facts in enumerate(items):
+        try:
+            yield evaluate(facts, **options)
+        except TaRulesError as exc:
+            exc.index = index
+            if keep_going:
+                yield exc
+                continue
+            exc.add_note(f"item {index} of evaluate_many")
+            raise

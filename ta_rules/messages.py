@@ -7,12 +7,10 @@ context (``msgctxt``) and the English template as ``msgid``; the compiled ``.mo`
 in the package. Values are formatted for the reader's locale by babel: money with
 ``format_currency``, dates with ``format_date``.
 
-Adding a message for a new code: write it in the rule file, then
-
-    pybabel extract -F babel.cfg -o ta_rules/locales/ta_rules.pot .
-    pybabel update -i ta_rules/locales/ta_rules.pot -d ta_rules/locales -D ta_rules
-    (translate the new entries in each ta_rules.po)
-    pybabel compile -d ta_rules/locales -D ta_rules
+Adding a message for a new code: write it in the rule file, then run
+``ta-rules messages extract``, ``ta-rules messages update``, translate the new entries of
+each ``.po``, and ``ta-rules messages compile`` (see :mod:`ta_rules.tools.catalogs`). A ``.po``
+newer than its ``.mo`` is read directly, so a fix is seen before it is compiled.
 
 ``ta-rules check`` reports a code with no translation in a shipped locale, and a
 translation whose placeholders differ from the English template.
@@ -22,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import string
 from collections.abc import Iterator
 from decimal import Decimal
@@ -45,6 +44,7 @@ __all__ = [
     "format_value",
     "json_value",
     "render",
+    "require_catalog",
     "resolve_locale",
     "shipped_locales",
     "translations",
@@ -78,11 +78,16 @@ def find_catalog_root(rules_folder: str, domain: str) -> str | None:
     """The ``locales`` folder that holds ``domain`` for rule files in ``rules_folder``.
 
     Looked up beside the rule files (``<folder>/locales``), then one level up
-    (``<folder>/../locales``, the layout of the bundled rules); None means the package's.
+    (``<folder>/../locales``, the layout of the bundled rules), also from where a linked
+    folder leads; None means the package's.
     """
-    base = Path(rules_folder)
-    for candidate in (base / "locales", base.parent / "locales"):
-        if candidate.is_dir() and any(candidate.glob(f"*/LC_MESSAGES/{domain}.mo")):
+    base, real = Path(rules_folder).absolute(), Path(os.path.realpath(rules_folder))
+    # the folder may be a link (rules/ -> ta_rules/rules): look beside where it leads too
+    candidates = dict.fromkeys((base / "locales", base.parent / "locales",
+                                real / "locales", real.parent / "locales"))
+    for candidate in candidates:
+        if candidate.is_dir() and (any(candidate.glob(f"*/LC_MESSAGES/{domain}.mo"))
+                                   or any(candidate.glob(f"*/LC_MESSAGES/{domain}.po"))):
             return str(candidate)
     return None
 
@@ -95,8 +100,54 @@ def shipped_locales(domain: str = DOMAIN, root: str | None = None) -> tuple[str,
         return ()
     return tuple(sorted(
         entry.name for entry in folder.iterdir()
-        if entry.is_dir() and (entry / "LC_MESSAGES" / f"{domain}.mo").is_file()
+        if entry.is_dir() and any((entry / "LC_MESSAGES" / f"{domain}{suffix}").is_file()
+                                  for suffix in (".mo", ".po"))
     ))
+
+
+def _stamp(entry: Any) -> int | None:
+    if not isinstance(entry, Path):
+        return None
+    try:
+        return entry.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _catalog_file(locale_name: str, domain: str, root: str | None) -> tuple[Any, bool, Any]:
+    """The catalog file to read: the ``.po`` when it is newer than its ``.mo`` (or alone).
+
+    A translator's fix in the ``.po`` is then seen by ``ta-rules check`` and ``eval``
+    before anyone compiles it. Returns (file, is_po, stamp).
+    """
+    folder = _locales_dir(root) / locale_name / "LC_MESSAGES"
+    po, mo = folder / f"{domain}.po", folder / f"{domain}.mo"
+    po_time, mo_time = _stamp(po), _stamp(mo)
+    if po.is_file() and (not mo.is_file() or (po_time or 0) > (mo_time or 0)):
+        return po, True, (po_time, mo_time)
+    return mo, False, (po_time, mo_time)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_catalog(path: Any, is_po: bool, domain: str, stamp: Any) -> Translations:
+    """A catalog as gettext translations; a ``.po`` is compiled in memory (fuzzy left out)."""
+    import io
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as fh:
+        if not is_po:
+            return Translations(fh, domain=domain)
+        buffer = io.BytesIO()
+        write_mo(buffer, read_po(fh, domain=domain))
+    buffer.seek(0)
+    return Translations(buffer, domain=domain)
+
+
+def _catalog(locale_name: str, domain: str, root: str | None) -> Translations:
+    path, is_po, stamp = _catalog_file(locale_name, domain, root)
+    return _read_catalog(path, is_po, domain, stamp)
 
 
 def _candidates(locale: Locale) -> list[str]:
@@ -118,10 +169,27 @@ def translations(locale: Locale, domain: str | None = DOMAIN,
     available = set(shipped_locales(domain, root))
     for name in _candidates(locale):
         if name in available:
-            mo = _locales_dir(root) / name / "LC_MESSAGES" / f"{domain}.mo"
-            with mo.open("rb") as fh:
-                return Translations(fh, domain=domain)
+            return _catalog(name, domain, root)
     return NullTranslations()
+
+
+@functools.cache
+def require_catalog(locale: Locale, domain: str, root: str | None = None) -> None:
+    """Refuse a locale the catalog ``domain`` has no translation for.
+
+    A message in such a locale would be the English template with the locale's number and
+    date formats, so it is an error rather than a silent fallback. ``en`` is always
+    accepted: the templates in the rule files are English.
+
+    Raises:
+        TaRulesError: Naming the locales the catalog has.
+    """
+    available = shipped_locales(domain, root)
+    if locale.language == "en" or any(name in available for name in _candidates(locale)):
+        return
+    raise TaRulesError(
+        f"no {locale} translation of the messages (catalog {domain!r}); the locales shipped "
+        f"are: {', '.join(available) or 'none'}")
 
 
 def format_value(value: Any, locale: Locale) -> str:
@@ -193,13 +261,13 @@ def placeholders(template: str) -> frozenset[str] | None:
         return None
 
 
-@functools.cache
 def catalog_entries(locale_name: str, domain: str = DOMAIN,
                     root: str | None = None) -> dict[tuple[str, str], str]:
-    """The (code, English template) -> translation entries of a compiled catalog."""
-    mo = _locales_dir(root) / locale_name / "LC_MESSAGES" / f"{domain}.mo"
-    with mo.open("rb") as fh:
-        catalog = Translations(fh, domain=domain)
+    """The (code, English template) -> translation entries of a catalog.
+
+    Read from the ``.po`` when it is newer than the ``.mo``; re-read when either changes.
+    """
+    catalog = _catalog(locale_name, domain, root)
     out = {}
     for key, text in catalog._catalog.items():
         if isinstance(key, str) and "\x04" in key:

@@ -359,7 +359,7 @@ def _validate_money(value: Any, handler: core_schema.ValidatorFunctionWrapHandle
     fields = handler(value)
     amount: Decimal = fields["amount"]
     currency: str = fields["currency"]
-    if amount < 0:
+    if amount.is_signed():  # -0.00 too: money in a document never has a minus sign
         raise PydanticCustomError("amount_negative", "amount must not be negative, found "
                                   "{amount}", {"amount": str(amount)})
     exp = amount.as_tuple().exponent

@@ -1,9 +1,20 @@
 """JSON Schemas of the rule-file format and of the facts document, for editors and tools.
 
-The bundled rule files start with a ``yaml-language-server`` comment pointing at
-``ta_rules/schemas/ruleset.schema.json``, so an editor with the YAML extension completes
-keys and flags errors inline. The shipped files are generated from the pydantic models
-(``ta-rules schema rules``) and a test keeps them identical.
+Each rule file starts with a ``yaml-language-server`` comment naming
+``ruleset.schema.json`` beside it, so an editor with the YAML extension completes keys and
+flags errors inline whether the folder is opened as ``rules/``, as ``ta_rules/rules/`` or
+as a copy (``ta-rules schema rules --out FOLDER/ruleset.schema.json`` writes one for a
+new folder, and ``ta-rules check`` warns when it is missing). The facts schema ships as
+``ta_rules/schemas/facts.schema.json``. The shipped files are generated from the pydantic
+models and a test keeps them identical.
+
+The schemas are for validating documents as ``yaml.safe_load`` reads them, too: an
+unquoted date is a :class:`datetime.date` there, which no JSON type describes, so a date
+is "an ISO date string, or a value of no JSON type". Money in facts is never negative
+(not even ``-0.00``), has at most the currency's decimal places (more only when they are
+zeros) and is of a known currency; a rate is greater than zero. What JSON Schema cannot
+say (a real calendar day such as 2015-02-30, a payment in the contract's currency) only
+the library checks.
 """
 
 from __future__ import annotations
@@ -11,14 +22,23 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ta_rules.facts import Facts
+from ta_rules.money import MAX_INTEGER_DIGITS, minor_unit
 from ta_rules.rulesets.schema import RulesetSpec
 
-__all__ = ["json_schema"]
+__all__ = ["SCHEMA_FILES", "json_schema"]
 
 _IDS = {
     "rules": "https://ta-rules.invalid/schemas/ruleset.schema.json",
     "facts": "https://ta-rules.invalid/schemas/facts.schema.json",
 }
+#: Where each schema ships, relative to the package.
+SCHEMA_FILES = {"rules": "rules/ruleset.schema.json", "facts": "schemas/facts.schema.json"}
+_JSON_TYPES = ["null", "boolean", "object", "array", "number", "string"]
+_DATE = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+_RATE = {"oneOf": [{"type": "string", "pattern": r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"},
+                   {"type": "integer"}]}
+_POSITIVE = r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)$"
+_FACT_DATE = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
 def json_schema(kind: Literal["rules", "facts"]) -> dict[str, Any]:
@@ -26,5 +46,66 @@ def json_schema(kind: Literal["rules", "facts"]) -> dict[str, Any]:
     model = RulesetSpec if kind == "rules" else Facts
     schema = model.model_json_schema(by_alias=True, mode="validation")
     title = "ta-rules ruleset file" if kind == "rules" else "ta-rules facts document"
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": _IDS[kind],
-            "title": title, **{k: v for k, v in schema.items() if k != "title"}}
+    out: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": _IDS[kind],
+        "title": title, **{k: v for k, v in schema.items() if k != "title"}}
+    out = _rewrite(out, _FACT_DATE if kind == "facts" else _DATE)
+    if kind == "facts":
+        out.setdefault("$defs", {})["Money"] = _money()
+    return out
+
+
+def _rewrite(node: Any, date_pattern: str) -> Any:
+    """Dates as YAML reads them, and every money object as a reference to one definition."""
+    if isinstance(node, list):
+        return [_rewrite(n, date_pattern) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("type") == "string" and node.get("format") == "date":
+        return {"anyOf": [
+            {**node, "pattern": date_pattern},
+            {"not": {"type": _JSON_TYPES},
+             "description": "an unquoted date, as yaml.safe_load reads it"},
+        ]}
+    if node.get("title") == "Money" and set(node.get("properties", ())) == {"amount",
+                                                                           "currency"}:
+        return {"$ref": "#/$defs/Money"}
+    if node == _RATE:  # a rate is greater than zero
+        return {"oneOf": [{"type": "string", "pattern": _POSITIVE},
+                          {"type": "integer", "minimum": 1}]}
+    return {k: _rewrite(v, date_pattern) for k, v in node.items()}
+
+
+def _money() -> dict[str, Any]:
+    """Money in a facts document: a non-negative amount of a known currency."""
+    from babel.numbers import list_currencies
+
+    codes = sorted(list_currencies())
+    by_places: dict[int, list[str]] = {}
+    for code in codes:
+        by_places.setdefault(minor_unit(code), []).append(code)
+    integer = f"(0|[1-9][0-9]{{0,{MAX_INTEGER_DIGITS - 1}}})"
+    return {
+        "type": "object",
+        "title": "Money",
+        "description": "A non-negative decimal amount (a string, or an integer) with an "
+                       "ISO-4217 currency; digits beyond the currency's decimal places are "
+                       "zeros.",
+        "properties": {
+            "amount": {"oneOf": [
+                {"type": "string", "pattern": f"^{integer}(\\.[0-9]+)?$"},
+                {"type": "integer", "minimum": 0, "maximum": 10 ** MAX_INTEGER_DIGITS - 1},
+            ]},
+            "currency": {"type": "string", "enum": codes},
+        },
+        "required": ["amount", "currency"],
+        "additionalProperties": False,
+        "allOf": [
+            {"if": {"properties": {"currency": {"enum": group}}, "required": ["currency"]},
+             "then": {"properties": {"amount": {"anyOf": [
+                 {"type": "integer"},
+                 {"type": "string", "pattern": "^[0-9]+(\\.0+)?$" if places == 0
+                  else f"^[0-9]+(\\.[0-9]{{1,{places}}}0*)?$"}]}}}}
+            for places, group in sorted(by_places.items())
+        ],
+    }

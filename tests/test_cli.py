@@ -95,7 +95,6 @@ def test_eval_pinned_version_and_locale() -> None:
     (["eval", CLAIM, "--locale", "xx"], "unknown locale 'xx'"),
     (["eval"], "give a facts file (or - for stdin), or --batch FILE"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
-    (["check"], "the following arguments are required: paths"),
     (["eval", CLAIM, "--format", "xml"], "invalid choice: 'xml'"),
 ])
 def test_bad_usage_is_one_clear_line_and_exit_2(argv: list[str], needle: str) -> None:
@@ -139,7 +138,8 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_check_clean_and_broken(tmp_path: Path) -> None:
     code, out, err = run("check", "rules/")
     assert (code, err) == (0, "")
-    assert out == "2 file(s) checked: 0 error(s), 0 warning(s)\n"
+    assert out.startswith("2 file(s) checked: 0 error(s), 0 warning(s)\n"
+                          "rules: rules/: trade-assurance-2015.1.yaml sha256:")
     broken = tmp_path / "broken.yaml"
     broken.write_text(rules_text().replace("contract.category in", "contract.categry in"))
     code, out, err = run("check", str(broken), "--format", "json")

@@ -43,7 +43,7 @@ def test_compiled_catalogs_match_their_sources(locale: str) -> None:
         po = {(m.context, m.id): m.string for m in read_po(fh) if m.id}
     with (folder / "ta_rules.mo").open("rb") as fh:
         mo = {(m.context, m.id): m.string for m in read_mo(fh) if m.id}
-    assert po == mo, "run: pybabel compile -d ta_rules/locales -D ta_rules"
+    assert po == mo, "run: ta-rules messages compile"
 
 
 def test_chinese_and_spanish_messages_with_formatted_values(make_facts: Any) -> None:
@@ -68,9 +68,17 @@ def test_unknown_locale_is_a_clear_error(facts: dict[str, Any]) -> None:
         ta_rules.evaluate(facts, locale="xx_YY")
 
 
-def test_a_locale_without_catalog_falls_back_to_english(facts: dict[str, Any]) -> None:
-    v = ta_rules.evaluate(facts, locale="de")
-    assert v.reasons[0].message.startswith("The order shipped on 02.03.2015")
+def test_a_locale_without_catalog_is_an_error_naming_the_shipped_ones(
+        facts: dict[str, Any]) -> None:
+    # an English sentence with French dates is not a French message
+    for name in ("fr", "de_DE"):
+        with pytest.raises(ta_rules.TaRulesError,
+                           match=rf"no {name} translation of the messages \(catalog "
+                           r"'ta_rules'\); the locales shipped are: en, es, zh_Hans"):
+            ta_rules.evaluate(facts, locale=name)
+    assert ta_rules.evaluate(facts, locale="en_GB").reasons[0].message.startswith(
+        "The order shipped on 2 Mar 2015")
+    assert ta_rules.evaluate(facts, locale="es_MX").locale == "es_MX"
 
 
 def test_every_example_scenario_renders_in_every_locale() -> None:
@@ -87,3 +95,28 @@ def test_every_example_scenario_renders_in_every_locale() -> None:
                     assert r.message and "{" not in r.message, (s.name, locale, r.code)
             count += 1
     assert count >= 100
+
+
+BAD = Path(__file__).parent / "data" / "bad_rules"
+
+
+def test_the_library_refuses_what_check_calls_an_error(tmp_path: Path) -> None:
+    from ta_rules.tools.check import check_paths
+
+    path = BAD / "messages.missing-translation.yaml"
+    checked, _, _ = check_paths([path])
+    assert [d.code for d in checked] == ["messages.missing-translation"]
+    with pytest.raises(ta_rules.RulesetError) as loaded:
+        ta_rules.load_ruleset(path)
+    assert list(loaded.value.diagnostics) == checked
+    assert "SUPPLIER_NOT_PARTICIPATING" in loaded.value.diagnostics[0].message
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "trade-assurance-2015.1.yaml").write_bytes(path.read_bytes())
+    with pytest.raises(ta_rules.RulesetError, match=r"messages\.missing-translation"):
+        ta_rules.Registry.from_folder(folder)
+    with pytest.raises(ta_rules.RulesetError, match=r"messages\.missing-translation"):
+        ta_rules.loads_ruleset(path.read_text(), "edited.yaml")
+    mismatch = BAD / "messages.placeholder-mismatch" / "mini.yaml"
+    with pytest.raises(ta_rules.RulesetError, match=r"messages\.placeholder-mismatch"):
+        ta_rules.load_ruleset(mismatch)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import ta_rules
 
 from conftest import rules_text
@@ -91,6 +93,11 @@ def test_add_a_new_exclusion_with_a_new_reason_code(make_facts: Any) -> None:
         "        reasons: [SANCTIONED_DESTINATION]\n"
         "        with: {category: contract.category}\n"
         "      - id: gate.excluded-category\n", 1)
+    # a new message is refused until it is translated in every shipped locale
+    with pytest.raises(ta_rules.RulesetError, match="SANCTIONED_DESTINATION has no translation"):
+        ta_rules.loads_ruleset(text, "new-exclusion.yaml")
+    # a ruleset without a catalog shows its messages as written
+    text = text.replace("\ncatalog: ta_rules", "\n# catalog: ta_rules", 1)
     ruleset = ta_rules.loads_ruleset(text, "new-exclusion.yaml")
     verdict = ta_rules.evaluate(make_facts(contract__category="dual_use_goods"), ruleset=ruleset)
     assert verdict.outcome == "denied"

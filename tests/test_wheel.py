@@ -22,7 +22,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
         "ta_rules/locales/zh_Hans/LC_MESSAGES/ta_rules.mo",
         "ta_rules/locales/es/LC_MESSAGES/ta_rules.mo",
         "ta_rules/locales/en/LC_MESSAGES/ta_rules.mo",
-        "ta_rules/schemas/ruleset.schema.json",
+        "ta_rules/rules/ruleset.schema.json",
         "ta_rules/schemas/facts.schema.json",
         "ta_rules/py.typed",
     ):

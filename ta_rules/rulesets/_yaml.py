@@ -248,28 +248,67 @@ def load_yaml(
         text = content
     doc = YamlDocument(source=source, text=text, data=None)
     found: list[Diagnostic] = []
+    # when the text cannot be read as YAML the document (without data) still comes back
+    # with the problem, so the diagnostic can quote the offending line
     try:
         events = yaml.parse(text, Loader=_PARSER_LOADER)
         doc.data = _Composer(events, doc, found).document()
     except _Trap as trap:
-        return None, [_diag(source, trap.code, trap.message, trap.mark, trap.hint)]
+        return doc, [_diag(source, trap.code, trap.message, trap.mark, trap.hint)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = (exc.problem or exc.context or "invalid YAML").strip()
-        hint = None
-        if mark is not None:
-            lines = text.splitlines()
-            if mark.line < len(lines) and "\t" in lines[mark.line]:
-                hint = "YAML does not allow tabs for indentation; use spaces"
+        hint = _syntax_hint(text, mark, message) if mark is not None else None
         if exc.context and exc.problem:
             message = f"{exc.problem} ({exc.context})"
-        return None, [_diag(source, "yaml.syntax", message, mark, hint)]
+        return doc, [_diag(source, "yaml.syntax", message, mark, hint)]
     except yaml.YAMLError as exc:
-        return None, [Diagnostic("yaml.syntax", str(exc), Location(source, 1, 1))]
+        return doc, [Diagnostic("yaml.syntax", str(exc), Location(source, 1, 1))]
     except RecursionError:
-        return None, [Diagnostic("yaml.too-deep", "the document is nested too deeply",
-                                 Location(source, 1, 1))]
+        return doc, [Diagnostic("yaml.too-deep", "the document is nested too deeply",
+                                Location(source, 1, 1))]
     return doc, found
+
+
+# `key: "quoted" and more`: the value ended at its closing quote
+_QUOTED_THEN_MORE = re.compile(r"""^\s*(?:-\s+)?[^\s#'"][^#]*?:\s+(["'])[^"']*\1\s*[^\s#]""")
+_FLOW_CALL = re.compile(r"\{[^{}]*\w\([^()]*,")
+_PLAIN_WITH_COLON = re.compile(r"""^\s*(?:-\s+)?[^\s#'"][^:#]*:\s+[^'"{\[|>\s][^#]*?:\s""")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _syntax_hint(text: str, mark: Any, problem: str) -> str | None:
+    """A hint for the usual ways a hand-written YAML file goes wrong at ``mark``."""
+    lines = text.splitlines()
+    if mark.line >= len(lines):
+        return None
+    line = lines[mark.line]
+    if "\t" in line[: _indent(line) + 1]:
+        return "YAML does not allow tabs for indentation; use spaces"
+    if _QUOTED_THEN_MORE.match(line):
+        key, _, value = line.partition(": ")
+        value = value.strip()
+        quoted = f"'{value}'" if "'" not in value else '"' + value.replace('"', '\\"') + '"'
+        return (f"a value that starts with a quote ends at the closing quote, so YAML cannot "
+                f"read what follows it; quote the whole value: {key.strip()}: {quoted}")
+    if _FLOW_CALL.search(line):
+        return ("inside { } a comma separates entries, so an expression with a comma "
+                "(a call with several arguments) is cut in two; write the mapping one "
+                "key per line, or quote the expression")
+    if "mapping values are not allowed" in problem and _PLAIN_WITH_COLON.match(line):
+        return "a value that contains ': ' must be quoted"
+    previous = next((p for p in reversed(lines[: mark.line])
+                     if p.strip() and not p.lstrip().startswith("#")), None)
+    if previous is not None and _indent(line) != _indent(previous) and (
+            "expected key" in problem or "mapping values" in problem
+            or "block end" in problem):
+        return (f"check the indentation: this line is indented {_indent(line)} spaces and the "
+                f"line above {_indent(previous)}; the keys of one mapping line up, and a "
+                "nested block is indented further than its key")
+    return None
 
 
 class _Composer:
@@ -321,11 +360,14 @@ class _Composer:
         mark: Any = event.start_mark
         self.doc._marks[path] = (mark.line + 1, mark.column + 1)
         if isinstance(event, MappingStartEvent):
-            return self.mapping(path, depth)
+            return self.mapping(path, depth, flow=bool(event.flow_style))
         if isinstance(event, SequenceStartEvent):
             out: list[Any] = []
+            flow = bool(event.flow_style)
             event = self.next()
             while not isinstance(event, SequenceEndEvent):
+                if flow:
+                    self.cut_by_comma(event, (*path, len(out)))
                 out.append(self.node(event, (*path, len(out)), depth + 1))
                 event = self.next()
             return out
@@ -337,7 +379,17 @@ class _Composer:
                                               mark.line + 1, mark.column + 1)
         return _scalar(tag, event.value)
 
-    def mapping(self, path: Path, depth: int) -> dict[str, Any]:
+    def cut_by_comma(self, event: Any, path: Path) -> None:
+        """In ``{ }`` or ``[ ]``, a plain value with an open parenthesis was cut at a comma."""
+        if isinstance(event, ScalarEvent) and not event.style and (
+                event.value.count("(") > event.value.count(")")):
+            self.problems.append(_diag(
+                self.doc.source, "yaml.flow-comma",
+                f"inside {{ }} or [ ] a comma ends a value, so YAML reads {event.value!r} "
+                "here: an expression was cut at its comma", event.start_mark,
+                "write the mapping one key per line, or quote the expression", path))
+
+    def mapping(self, path: Path, depth: int, *, flow: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {}
         first_seen: dict[str, Any] = {}
         event = self.next()
@@ -355,6 +407,9 @@ class _Composer:
                 self.node(event, path, depth + 1)  # raises the anchor/tag trap
             key = str(event.value)
             value_event = self.next()
+            if flow:
+                self.cut_by_comma(event, (*path, key))
+                self.cut_by_comma(value_event, (*path, key))
             if key == "<<" and not event.style:
                 self.problems.append(_diag(self.doc.source, "yaml.merge-key",
                                            "merge keys (<<) are not allowed in these files",

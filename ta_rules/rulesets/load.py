@@ -17,7 +17,13 @@ from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
 from ta_rules.rulesets.compile import Ruleset, compile_ruleset
 from ta_rules.rulesets.schema import RulesetSpec
 
-__all__ = ["load_ruleset", "load_ruleset_spec", "loads_ruleset", "schema_diagnostics"]
+__all__ = [
+    "catalog_diagnostics",
+    "load_ruleset",
+    "load_ruleset_spec",
+    "loads_ruleset",
+    "schema_diagnostics",
+]
 
 # models that appear as members of a union in the file schema (values: text or {expr, doc})
 _UNION_MODELS = frozenset({"ValueSpec"})
@@ -167,8 +173,55 @@ def loads_ruleset(
         from ta_rules.messages import find_catalog_root
 
         root = find_catalog_root(rules_folder, spec.catalog)
-    return compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
-                           catalog_root=root)
+    ruleset = compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
+                              catalog_root=root)
+    # what `ta-rules check` calls an error is not loaded either: a message with no
+    # translation would be shown in English with the reader's number and date formats
+    problems = [d for d in catalog_diagnostics(ruleset) if d.severity == "error"]
+    if problems:
+        raise RulesetError(problems, sources={source: doc.text})
+    return ruleset
+
+
+def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
+    """Catalog problems of a ruleset's reason messages.
+
+    A reason code with no translation in a shipped locale, or a translation whose
+    placeholders differ from the rule file's English template.
+    """
+    from ta_rules.messages import catalog_entries, placeholders, shipped_locales
+
+    out: list[Diagnostic] = []
+    domain = ruleset.spec.catalog
+    if domain is None:
+        return out
+    root = ruleset.catalog_root
+    locales = shipped_locales(domain, root)
+    missing: dict[str, list[str]] = {}
+    for locale in locales:
+        entries = catalog_entries(locale, domain, root)
+        for code, reason in ruleset.reasons.items():
+            text = entries.get((code, reason.message))
+            if text is None:
+                missing.setdefault(code, []).append(locale)
+            elif placeholders(text) != reason.placeholders:
+                found = ", ".join(sorted(placeholders(text) or ()))
+                wanted = ", ".join(sorted(reason.placeholders))
+                out.append(Diagnostic(
+                    "messages.placeholder-mismatch",
+                    f"the {locale} message of {code} uses {{{found}}} but the template has "
+                    f"{{{wanted}}}",
+                    reason.location, f"fix the translation in the {locale} catalog {domain}.po"))
+    folder = root or "ta_rules/locales"
+    for code, where in missing.items():
+        out.append(Diagnostic(
+            "messages.missing-translation",
+            f"the message of {code} has no translation in {', '.join(where)} "
+            f"(catalog {domain!r} in {folder})",
+            ruleset.reasons[code].location,
+            f"run ta-rules messages update, translate it in {domain}.po, then ta-rules "
+            "messages compile"))
+    return out
 
 
 # Sections whose entries can be set aside one by one when they break the file schema.

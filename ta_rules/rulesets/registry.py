@@ -91,6 +91,25 @@ class Registry:
         """
         return cls(_load_folder(Path(folder)), folder=os.fspath(folder))
 
+    @classmethod
+    def from_project(cls, start: str | os.PathLike[str] | None = None) -> Registry:
+        """The rulesets of the project configured at ``start`` (default: the working folder).
+
+        The configuration is ``[tool.ta-rules]`` in a ``pyproject.toml`` or a
+        ``ta-rules.toml``, found from ``start`` upward (see :mod:`ta_rules.project`); its
+        ``rules`` folder is loaded. With no configuration, or none naming a rules folder,
+        this is the registry of the bundled rulesets.
+
+        Raises:
+            RulesetError: With the problems of the configuration or of every rule file.
+        """
+        from ta_rules.project import find_project
+
+        project = find_project(start)
+        if project is None or project.rules is None:
+            return default_registry()
+        return cls.from_folder(project.rules)
+
     @property
     def rulesets(self) -> tuple[Ruleset, ...]:
         """Every loaded ruleset."""

@@ -7,6 +7,12 @@ file given on the command line with ``--ta-rules-scenarios``)::
     [tool.pytest.ini_options]
     ta_rules_scenarios = ["examples"]
 
+The ``scenarios`` of the project configuration (``[tool.ta-rules]``, see
+:mod:`ta_rules.project`, found from pytest's rootdir upward) are collected too. Scenarios
+are judged with the rules of ``--ta-rules-rules FOLDER``, else of the ini option
+``ta_rules_rules``, else of the project configuration, else the bundled rulesets; the
+header of the run names the folder and the content hash of every version.
+
 Each scenario is one item named after the scenario, reported at its file and line; a
 failure shows expected against actual instead of a traceback.
 """
@@ -19,6 +25,9 @@ from typing import Any
 
 import pytest
 
+from ta_rules.errors import RulesetError
+from ta_rules.project import RulesChoice, choose_rules, describe_rules, find_project
+from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.testing.scenarios import Scenario, ScenarioResult, load_scenarios, run_scenario
 
 __all__ = ["ScenarioFile", "ScenarioItem"]
@@ -31,14 +40,65 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="collect every *.yaml scenario file given as a test")
     group.addoption("--ta-rules-engine", default="compiled",
                     help="evaluation engine for scenario items")
+    group.addoption("--ta-rules-rules", metavar="FOLDER", default=None,
+                    help="the folder of rulesets scenario items are judged with")
     parser.addini("ta_rules_scenarios", type="paths", default=[],
                   help="folders whose *.yaml files are ta-rules scenario files")
+    parser.addini("ta_rules_rules", default="",
+                  help="the folder of rulesets scenario items are judged with")
+
+
+_RULES = pytest.StashKey[tuple[RulesChoice, "Registry | RulesetError"]]()
+
+
+def _rules(config: pytest.Config) -> tuple[RulesChoice, Registry | RulesetError]:
+    """The rules scenario items use (loaded once per run; a broken folder fails each item)."""
+    if _RULES not in config.stash:
+        folder = config.getoption("--ta-rules-rules") or None
+        origin = "--ta-rules-rules"
+        ini = config.getini("ta_rules_rules")
+        if folder is None and ini:
+            base = config.inipath.parent if config.inipath else config.rootpath
+            folder, origin = str(base / ini), "ini option ta_rules_rules"
+        try:
+            choice = RulesChoice(folder, origin) if folder else choose_rules(
+                None, config.rootpath)
+            registry: Registry | RulesetError = default_registry() if choice.folder is None \
+                else Registry.from_folder(choice.folder)
+        except RulesetError as exc:
+            choice, registry = RulesChoice(folder, origin), exc
+        config.stash[_RULES] = (choice, registry)
+    return config.stash[_RULES]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Name the rules folder and versions scenario items use, when any are collected."""
+    if not (config.getini("ta_rules_scenarios") or config.getoption("--ta-rules-scenarios")
+            or _project_scenarios(config)):
+        return None
+    choice, registry = _rules(config)
+    if isinstance(registry, RulesetError):
+        return f"ta-rules: rules {choice.folder} cannot be loaded"
+    return "ta-rules " + describe_rules(choice, registry.rulesets)
+
+
+_SCENARIOS = pytest.StashKey[tuple[Path, ...]]()
+
+
+def _project_scenarios(config: pytest.Config) -> tuple[Path, ...]:
+    if _SCENARIOS not in config.stash:
+        try:
+            project = find_project(config.rootpath)
+        except RulesetError:
+            project = None  # reported by the items, which load the rules
+        config.stash[_SCENARIOS] = project.scenarios if project is not None else ()
+    return config.stash[_SCENARIOS]
 
 
 def _enabled_for(path: Path, config: pytest.Config) -> bool:
     if config.getoption("--ta-rules-scenarios"):
         return True
-    folders: list[Path] = config.getini("ta_rules_scenarios")
+    folders: list[Path] = [*config.getini("ta_rules_scenarios"), *_project_scenarios(config)]
     resolved = path.resolve()
     return any(resolved.is_relative_to(Path(f).resolve()) for f in folders)
 
@@ -88,13 +148,18 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         """Evaluate the scenario and compare."""
         engine = self.config.getoption("--ta-rules-engine")
-        self.result = run_scenario(self.scenario, engine=engine, trace=True)
+        _, registry = _rules(self.config)
+        if isinstance(registry, RulesetError):
+            raise ScenarioLoadError(registry.render())
+        self.result = run_scenario(self.scenario, registry=registry, engine=engine, trace=True)
         if not self.result.passed:
             raise ScenarioFailure()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:
         """Expected against actual, not a traceback."""
+        if isinstance(excinfo.value, ScenarioLoadError):
+            return str(excinfo.value)
         if not isinstance(excinfo.value, ScenarioFailure) or self.result is None:
             return str(super().repr_failure(excinfo))
         r = self.result

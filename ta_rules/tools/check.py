@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.rulesets.compile import Ruleset
-from ta_rules.rulesets.load import load_ruleset
+from ta_rules.rulesets.load import catalog_diagnostics, load_ruleset
 from ta_rules.rulesets.registry import check_versions
 
-__all__ = ["catalog_diagnostics", "check_paths", "engine_diagnostics", "expand_rule_paths"]
+__all__ = [
+    "catalog_diagnostics",
+    "check_paths",
+    "engine_diagnostics",
+    "expand_rule_paths",
+    "locale_diagnostics",
+    "schema_comment_diagnostics",
+]
 
 
 def expand_rule_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str],
@@ -35,46 +43,6 @@ def expand_rule_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str
     return files, problems
 
 
-def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
-    """Catalog problems of a ruleset's reason messages.
-
-    A reason code with no translation in a shipped locale, or a translation whose
-    placeholders differ from the rule file's English template.
-    """
-    from ta_rules.messages import catalog_entries, placeholders, shipped_locales
-
-    out: list[Diagnostic] = []
-    domain = ruleset.spec.catalog
-    if domain is None:
-        return out
-    root = ruleset.catalog_root
-    locales = shipped_locales(domain, root)
-    missing: dict[str, list[str]] = {}
-    for locale in locales:
-        entries = catalog_entries(locale, domain, root)
-        for code, reason in ruleset.reasons.items():
-            text = entries.get((code, reason.message))
-            if text is None:
-                missing.setdefault(code, []).append(locale)
-            elif placeholders(text) != reason.placeholders:
-                found = ", ".join(sorted(placeholders(text) or ()))
-                wanted = ", ".join(sorted(reason.placeholders))
-                out.append(Diagnostic(
-                    "messages.placeholder-mismatch",
-                    f"the {locale} message of {code} uses {{{found}}} but the template has "
-                    f"{{{wanted}}}",
-                    reason.location, f"fix the translation in the {locale} catalog {domain}.po"))
-    folder = root or "ta_rules/locales"
-    for code, where in missing.items():
-        out.append(Diagnostic(
-            "messages.missing-translation",
-            f"the message of {code} has no translation in {', '.join(where)} "
-            f"(catalog {domain!r} in {folder})",
-            ruleset.reasons[code].location,
-            "run pybabel extract/update/compile (see ta_rules/messages.py) and translate it"))
-    return out
-
-
 def engine_diagnostics(ruleset: Ruleset, engine: str) -> list[Diagnostic]:
     """Whether an evaluation engine can take the ruleset (for example durable-rules' limits).
 
@@ -96,9 +64,66 @@ def engine_diagnostics(ruleset: Ruleset, engine: str) -> list[Diagnostic]:
     return []
 
 
+_SCHEMA_COMMENT = re.compile(r"\A(?:#.*\n)*?#\s*yaml-language-server:\s*\$schema=(\S+)")
+
+
+def schema_comment_diagnostics(name: str, text: str) -> list[Diagnostic]:
+    """A ``yaml-language-server`` comment naming a schema file that is not there.
+
+    Editors resolve the path from the folder the file is opened in, without following a
+    symbolic link to the folder first, so the check is made the same way.
+    """
+    m = _SCHEMA_COMMENT.match(text)
+    if m is None or "://" in m[1]:
+        return []
+    folder = os.path.dirname(os.path.abspath(name))
+    target = os.path.normpath(os.path.join(folder, m[1]))
+    if os.path.isfile(target):
+        return []
+    line = text.count("\n", 0, m.start(1)) + 1
+    return [Diagnostic(
+        "file.schema-comment",
+        f"the editor schema {m[1]} is not beside this file: an editor cannot check it",
+        Location(name, line, 1),
+        f"write it with: ta-rules schema rules --out {target}", severity="warning")]
+
+
+def locale_diagnostics(ruleset: Ruleset, locales: Iterable[str]) -> list[Diagnostic]:
+    """A locale the project requires (``locales`` of its configuration) with no catalog.
+
+    A ruleset without ``catalog:`` shows its messages as written and is not concerned.
+    """
+    from ta_rules.messages import shipped_locales
+
+    domain = ruleset.spec.catalog
+    if domain is None:  # messages are shown as written in the file
+        return []
+    shipped = shipped_locales(domain, ruleset.catalog_root)
+    return [Diagnostic(
+        "messages.missing-locale",
+        f"the project requires the locale {locale!r} but catalog {domain!r} has none "
+        f"(shipped: {', '.join(shipped) or 'none'})",
+        ruleset.effective_location,
+        f"add locales/{locale}/LC_MESSAGES/{domain}.po (ta-rules messages update)")
+        for locale in locales if locale not in shipped and locale != "en"]
+
+
+def _required_locales(file: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    from ta_rules.project import find_project
+
+    folder = os.path.dirname(os.path.abspath(file))
+    if folder not in cache:
+        project = find_project(folder)
+        cache[folder] = project.locales if project is not None else ()
+    return cache[folder]
+
+
 def check_paths(paths: Iterable[str | os.PathLike[str]], *,
                 engines: Iterable[str] = ()) -> tuple[list[Diagnostic], dict[str, str], int]:
     """Check rule files and folders (and, when named, that each engine can take them).
+
+    The ``locales`` a file's project configuration requires (see :mod:`ta_rules.project`,
+    found from the file's folder upward) must each have a catalog.
 
     Returns:
         The diagnostics (sorted), the text of each file (for carets), and the file count.
@@ -106,6 +131,7 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *,
     files, problems = expand_rule_paths(paths)
     sources: dict[str, str] = {}
     loaded: list[Ruleset] = []
+    required: dict[str, tuple[str, ...]] = {}
     for name in files:
         try:
             ruleset = load_ruleset(name)
@@ -115,8 +141,13 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *,
             continue
         loaded.append(ruleset)
         sources[name] = Path(name).read_text(encoding="utf-8")
+        problems.extend(schema_comment_diagnostics(name, sources[name]))
         problems.extend(ruleset.warnings)
-        problems.extend(catalog_diagnostics(ruleset))
+        try:
+            problems.extend(locale_diagnostics(ruleset, _required_locales(name, required)))
+        except RulesetError as exc:  # the project configuration itself is broken
+            problems.extend(exc.diagnostics)
+            sources.update(exc.sources)
         for engine in engines:
             problems.extend(engine_diagnostics(ruleset, engine))
     problems.extend(check_versions(loaded))
