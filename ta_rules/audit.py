@@ -54,6 +54,11 @@ def _recorded(data: Mapping[str, Any] | Verdict) -> Verdict:
         raise TaRulesError(f"not a ta-rules verdict: {where}: {first['msg']}") from None
 
 
+def _facts_differ(valid: Facts, recorded_hash: str) -> str:
+    return ("facts: these are not the facts that were judged (their hash "
+            f"{facts_hash(valid)[:19]} differs from {recorded_hash[:19]})")
+
+
 def replay(recorded: Mapping[str, Any] | Verdict, facts: Mapping[str, Any] | Facts, *,
            registry: Registry | None = None) -> ReplayReport:
     """Re-evaluate the facts of a recorded verdict and compare.
@@ -63,18 +68,20 @@ def replay(recorded: Mapping[str, Any] | Verdict, facts: Mapping[str, Any] | Fac
         TaRulesError: The recorded document is not a verdict.
     """
     old = _recorded(recorded)
-    valid = parse_facts(facts)
     differences: list[str] = []
     notes: list[str] = []
-    if facts_hash(valid) != old.facts_hash:
-        differences.append("facts: these are not the facts that were judged (their hash "
-                           f"{facts_hash(valid)[:19]} differs from {old.facts_hash[:19]})")
     reg = registry or default_registry()
     ref = old.ruleset
     try:
         ruleset = reg.select(ref.name, ref.version)
     except UnknownRulesetError as exc:
+        valid = parse_facts(facts)
+        if facts_hash(valid) != old.facts_hash:
+            differences.append(_facts_differ(valid, old.facts_hash))
         return ReplayReport(False, (*differences, f"ruleset: {exc}"), tuple(notes), None)
+    valid = parse_facts(facts, ruleset.vocabulary)  # the facts as that ruleset reads them
+    if facts_hash(valid) != old.facts_hash:
+        differences.append(_facts_differ(valid, old.facts_hash))
     if ruleset.content_hash != ref.content_hash:
         differences.append(f"ruleset: {ref.name} {ref.version} has changed since the verdict "
                            f"(content hash {ruleset.content_hash[:19]}, recorded "

@@ -352,7 +352,14 @@ def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.schema_export import json_schema
 
-    text = json.dumps(json_schema(args.kind), indent=2, ensure_ascii=False) + "\n"
+    vocabulary = None
+    if args.rules is not None:
+        if args.kind != "facts":
+            raise UsageError("ta-rules schema: --rules is for the facts schema")
+        registry = _registry(args.rules)
+        vocabulary = registry.versions(registry.resolve_name(None))[-1].vocabulary
+    text = json.dumps(json_schema(args.kind, vocabulary), indent=2,
+                      ensure_ascii=False) + "\n"
     if args.out:
         try:
             Path(args.out).write_text(text, encoding="utf-8")
@@ -555,6 +562,8 @@ def _parser() -> _Parser:
     p = sub.add_parser("schema", help="print the JSON Schema of rule files or facts documents")
     p.add_argument("kind", choices=["rules", "facts"])
     p.add_argument("--out", metavar="FILE", help="write to a file instead of stdout")
+    p.add_argument("--rules", metavar="FOLDER",
+                   help="the facts of this rules folder's vocabulary (with its extensions)")
     p.set_defaults(func=_cmd_schema)
 
     p = sub.add_parser("diff", help="what changed between two ruleset versions")

@@ -8,17 +8,27 @@ reason. An exception other than :class:`~ta_rules.errors.FactsError` (bad facts)
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import hashlib
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final, Literal, overload
 
+from pydantic import BaseModel
+
 from ta_rules._version import __version__
 from ta_rules.engines import RawDecision, get_engine
-from ta_rules.errors import EvaluationError, ParameterError, TaRulesError
-from ta_rules.facts import Facts, parse_facts
+from ta_rules.errors import (
+    EvaluationError,
+    FactProblem,
+    FactsError,
+    ParameterError,
+    TaRulesError,
+    UnknownRulesetError,
+)
+from ta_rules.facts import Facts, parse_facts, read_date
 from ta_rules.messages import json_value, render, require_catalog, resolve_locale
 from ta_rules.money import Money
 from ta_rules.rulesets.compile import Ruleset
@@ -34,18 +44,36 @@ DECISION_CONTEXT: Final = decimal.Context(
 )
 
 
-def order_date(facts: Facts) -> Any:
-    """The date that selects the ruleset version: placed_on, else confirmed_on, else submitted."""
-    return _order_date_fact(facts)[1]
+def order_date(facts: Mapping[str, Any] | Facts, paths: Sequence[str]) -> dt.date | None:
+    """The order date: the first of the date facts at ``paths`` that is not null.
+
+    The paths come from the ruleset (``effective.order_date``); ``facts`` may be a document
+    not yet validated, so each date found is read as the facts model reads dates.
+
+    Raises:
+        FactsError: A value at one of the paths is not a date (named by its path).
+    """
+    return _order_date_fact(facts, paths)[1]
 
 
-def _order_date_fact(facts: Facts) -> tuple[str, Any]:
-    c = facts.contract
-    if c.placed_on is not None:
-        return "contract.placed_on", c.placed_on
-    if c.confirmed_on is not None:
-        return "contract.confirmed_on", c.confirmed_on
-    return "claim.submitted_on", facts.claim.submitted_on
+def _order_date_fact(facts: Mapping[str, Any] | Facts,
+                     paths: Sequence[str]) -> tuple[str, dt.date | None]:
+    for path in paths:
+        value: Any = facts
+        for part in path.split("."):
+            if isinstance(value, Mapping):
+                value = value.get(part)
+            elif isinstance(value, Facts | BaseModel):
+                value = getattr(value, part, None)
+            else:
+                value = None
+        if value is None:
+            continue
+        try:
+            return path, read_date(value)
+        except ValueError as exc:
+            raise FactsError([FactProblem(path, str(exc), "value_error")]) from None
+    return "", None
 
 
 def _undeclared_override(rs: Ruleset, overrides: Mapping[str, Any], facts: Facts, *,
@@ -65,7 +93,7 @@ def _undeclared_override(rs: Ruleset, overrides: Mapping[str, Any], facts: Facts
         if pinned:
             how = "the version pinned for this evaluation"
         else:
-            fact, day = _order_date_fact(facts)
+            fact, day = _order_date_fact(facts, rs.order_date)
             how = f"the version in force for this order ({fact} {day})"
         return ParameterError(
             f"parameter {name!r} is not declared by {rs.name} {rs.version}, {how}; "
@@ -74,14 +102,49 @@ def _undeclared_override(rs: Ruleset, overrides: Mapping[str, Any], facts: Facts
 
 
 def select_ruleset(
-    facts: Facts, *, ruleset: str | Ruleset | None = None, version: str | None = None,
-    registry: Registry | None = None,
+    facts: Mapping[str, Any] | Facts, *, ruleset: str | Ruleset | None = None,
+    version: str | None = None, registry: Registry | None = None,
 ) -> Ruleset:
-    """The ruleset to judge ``facts`` with (given, pinned by version, or in force by date)."""
+    """The ruleset to judge ``facts`` with (given, pinned by version, or in force by date).
+
+    The order date is read from the facts its versions name (``effective.order_date``).
+
+    Raises:
+        FactsError: The facts are not a document, or a date that selects is not a date.
+        UnknownRulesetError: No ruleset or version matches.
+    """
     if isinstance(ruleset, Ruleset):
         return ruleset
     reg = registry or default_registry()
-    return reg.select(ruleset, version, on=None if version else order_date(facts))
+    if version:
+        return reg.select(ruleset, version)
+    if not isinstance(facts, Mapping | Facts):
+        parse_facts(facts)  # raises: not a mapping of facts
+    name = reg.resolve_name(ruleset)
+    versions = reg.versions(name)
+    paths = versions[-1].order_date
+    if not paths and len(versions) == 1:
+        return versions[0]
+    if not paths:
+        raise UnknownRulesetError(f"{name} has several versions but none lists "
+                                  "effective.order_date, the facts that select one")
+    try:
+        day = order_date(facts, paths)
+    except FactsError as exc:
+        # report every problem of the document, read with the newest version's vocabulary
+        try:
+            parse_facts(facts, versions[-1].vocabulary)
+        except FactsError as full:
+            raise full from None
+        raise exc from None
+    if day is None:
+        try:
+            parse_facts(facts, versions[-1].vocabulary)
+        except FactsError as full:
+            raise full from None
+        raise FactsError([FactProblem(paths[-1], "no order date: " + ", ".join(paths)
+                                      + " are all null", "missing")])
+    return reg.select(name, on=day)
 
 
 def decide(
@@ -216,8 +279,8 @@ def evaluate(
         >>> verdict.outcome, sorted(verdict.codes), str(verdict.max_refund)
         ('covered', ['LATE_SHIPMENT'], '5000.00 USD')
     """
-    valid = parse_facts(facts)
-    rs = select_ruleset(valid, ruleset=ruleset, version=version, registry=registry)
+    rs = select_ruleset(facts, ruleset=ruleset, version=version, registry=registry)
+    valid = parse_facts(facts, rs.vocabulary)
     if parameters and isinstance(parameters, Mapping) and not isinstance(ruleset, Ruleset):
         undeclared = _undeclared_override(rs, parameters, valid, pinned=version is not None,
                                           registry=registry)

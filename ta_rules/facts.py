@@ -1,13 +1,16 @@
-"""The fact vocabulary: what one claim's facts document may say.
+"""Facts models built from a vocabulary: what one claim's facts document may say.
 
-The models mirror section 2 of the domain specification. They are frozen, refuse unknown
-fields, and are strict: a boolean is not a number, a number is not a date, a float is never
-money. :func:`parse_facts` turns a mapping into :class:`Facts` or raises
-:class:`~ta_rules.errors.FactsError` naming every offending path.
+The shape of the document (spec section 2) is data, a :class:`~ta_rules.vocabulary.Vocabulary`
+read from YAML beside the rules; this module turns it into pydantic models (one per record,
+built once per vocabulary) that are frozen, refuse unknown fields, and are strict: a boolean
+is not a number, a number is not a date, a float is never money. :func:`parse_facts` turns a
+mapping into :class:`Facts` or raises :class:`~ta_rules.errors.FactsError` naming every
+offending path.
 
 Rulesets refer to facts by dotted paths (``contract.order_amount``); money fields carry a
-:class:`Currency` marker that says which currency they must be in, so the compiler can refuse
-a comparison between contract-currency money and USD money.
+currency dimension (``money[contract]``) or a fixed currency (``money[USD]``), so the
+compiler can refuse a comparison between contract-currency money and USD money, and the
+facts are checked to hold money in the currency each field requires.
 
 Example:
     >>> from ta_rules.facts import parse_facts
@@ -24,40 +27,50 @@ import datetime as dt
 import functools
 import re
 import reprlib
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     WithJsonSchema,
+    create_model,
     model_validator,
 )
 
 from ta_rules.errors import FactProblem, FactsError
 from ta_rules.money import Money, is_known_currency, parse_amount
+from ta_rules.vocabulary import (
+    CODE_MAX_LENGTH,
+    CODE_PATTERN,
+    FieldDef,
+    FieldType,
+    Vocabulary,
+    check_code,
+)
 
 __all__ = [
-    "Claim",
-    "Contract",
     "Currency",
     "Facts",
-    "Ground",
-    "Inspection",
-    "Payment",
-    "Shipment",
-    "Supplier",
+    "FactsModels",
+    "facts_models",
     "parse_facts",
+    "read_date",
+    "set_default_vocabulary",
 ]
 
 #: The earliest and latest dates a facts document may hold.
 MIN_DATE: Final = dt.date(1900, 1, 1)
 MAX_DATE: Final = dt.date(2999, 12, 31)
 _DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Characters a text field holds at most unless its vocabulary says otherwise.
+TEXT_MAX_LENGTH: Final = 20_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,8 +78,8 @@ class Currency:
     """Marks a money field with the currency it must be in.
 
     Attributes:
-        code: ``"contract"`` for the contract currency (that of ``contract.order_amount``),
-            or an ISO-4217 code such as ``"USD"``.
+        code: A currency dimension of the vocabulary (``"contract"``: the currency of
+            ``contract.order_amount``), or an ISO-4217 code such as ``"USD"``.
     """
 
     code: str
@@ -99,11 +112,13 @@ def _date(value: Any) -> dt.date:
     return _in_range(value)
 
 
-def _rate(value: Any) -> Decimal:
-    amount = parse_amount(value)
-    if amount <= 0:
-        raise ValueError(f"a rate must be greater than zero, found {amount}")
-    return amount
+def read_date(value: Any) -> dt.date:
+    """Read one fact date as the facts model does (ISO text or a date, 1900..2999).
+
+    Raises:
+        ValueError: Saying what was expected and found.
+    """
+    return _date(value)
 
 
 Day = Annotated[
@@ -111,165 +126,26 @@ Day = Annotated[
     BeforeValidator(_date),
     WithJsonSchema({"type": "string", "format": "date"}),
 ]
-ContractMoney = Annotated[Money, Currency("contract")]
-UsdMoney = Annotated[Money, Currency("USD")]
-Rate = Annotated[
-    Decimal,
-    BeforeValidator(_rate),
-    WithJsonSchema(
-        {"oneOf": [{"type": "string", "pattern": r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"},
-                   {"type": "integer"}]}
-    ),
-]
-Code = Annotated[str, Field(min_length=1, max_length=100)]
-Text = Annotated[str, Field(max_length=20_000)]
-Ground = Literal[
-    "late_shipment",
-    "quality",
-    "non_arrival",
-    "transit_damage",
-    "post_shipment_quality",
-    "quantity_shortfall",
-    "other",
-]
+_DECIMAL_SCHEMA: Final = {"oneOf": [{"type": "string", "pattern": r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"},
+                                    {"type": "integer"}]}
+#: A decimal greater than zero, as JSON Schema can say it.
+_POSITIVE_SCHEMA: Final = {"oneOf": [
+    {"type": "string", "pattern": r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)$"},
+    {"type": "integer", "minimum": 1}]}
 
 
-class _Model(BaseModel):
+class _Base(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-
-class Contract(_Model):
-    """The Trade Assurance contract."""
-
-    placed_on: Day | None = None
-    confirmed_on: Day | None
-    category: Code
-    order_amount: ContractMoney
-    total_value: ContractMoney | None = None
-    fx_rate_to_usd: Rate | None = None
-    ship_by: Day | None
-    ship_within_days: Annotated[int, Field(ge=0, le=3650)] | None = None
-    amended_ship_by: Day | None = None
-    amendment_agreed_on: Day | None = None
-    quality_safeguard: bool
-    quality_safeguard_at_placement: bool | None = None
-    quality_requirements: Annotated[list[Text], Field(max_length=1000)]
-
-    @model_validator(mode="after")
-    def _one_ship_by(self) -> Contract:
-        if (self.ship_by is None) == (self.ship_within_days is None):
-            raise ValueError("exactly one of ship_by and ship_within_days must be given")
-        return self
+    if TYPE_CHECKING:  # fields come from the vocabulary
+        def __getattr__(self, name: str) -> Any: ...
 
 
-class Supplier(_Model):
-    """The supplier's participation and Trade Assurance limit (limits are in USD)."""
+class Facts(_Base):
+    """One claim's facts: the input of an evaluation.
 
-    participating: bool
-    participating_at_claim: bool | None = None
-    ta_limit: UsdMoney | None
-    limit_in_use: UsdMoney = Money(Decimal(0), "USD")
-
-
-class Payment(_Model):
-    """One payment the buyer made."""
-
-    role: Literal["initial", "balance"]
-    method: Code | None
-    to_platform_account: bool
-    payer_name_entered: bool | None
-    amount: ContractMoney
-    received_on: Day
-
-
-class Shipment(_Model):
-    """What was shipped and when."""
-
-    shipped_on: Day | None
-    first_partial_shipped_on: Day | None = None
-    delivered_on: Day | None = None
-    damaged_in_transit: bool = False
-    damage_stage: Code | None = None
-
-
-class Inspection(_Model):
-    """A quality check of the goods."""
-
-    on: Day
-    method: Literal["third_party_inspection", "buyer_sample_check", "buyer_onsite_check"]
-    result: Literal["pass", "fail"] | None
-    findings: Text | None = None
-
-
-def _prior_payouts_optional(schema: dict[str, Any]) -> None:
-    # Facts fills a missing prior_payouts with zero in the contract currency.
-    required = schema.get("required", [])
-    if "prior_payouts" in required:
-        required.remove("prior_payouts")
-    schema["properties"]["prior_payouts"]["description"] = (
-        "Refunds already paid for this order; zero in the contract currency when left out.")
-
-
-class Claim(_Model):
-    """What the buyer claims, and how the dispute has gone so far."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True,
-                              json_schema_extra=_prior_payouts_optional)
-
-    grounds: Annotated[list[Ground], Field(min_length=1, max_length=20)]
-    description: Text | None = None
-    submitted_on: Day
-    supplier_responded_on: Day | None = None
-    settled_on: Day | None = None
-    determination_requested_on: Day | None = None
-    buyer_accepted_delay: bool = False
-    chargeback_filed: bool = False
-    prior_payouts: ContractMoney
-
-
-class Facts(_Model):
-    """One claim's facts: the input of an evaluation."""
-
-    as_of: Day
-    contract: Contract
-    supplier: Supplier
-    payments: Annotated[list[Payment], Field(max_length=1000)]
-    shipment: Shipment
-    inspection: Inspection | None
-    post_shipment_inspection: Inspection | None = None
-    claim: Claim
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_prior_payouts(cls, data: Any) -> Any:
-        # prior_payouts defaults to zero *in the contract currency*, which only the whole
-        # document knows; fill it in before the field is validated.
-        if not isinstance(data, Mapping):
-            return data
-        claim = data.get("claim")
-        contract = data.get("contract")
-        if not isinstance(claim, Mapping) or claim.get("prior_payouts") is not None:
-            return data
-        currency = "USD"
-        if isinstance(contract, Mapping) and isinstance(contract.get("order_amount"), Mapping):
-            found = contract["order_amount"].get("currency")
-            if isinstance(found, str) and is_known_currency(found):
-                currency = found
-        new_claim = dict(claim)
-        new_claim["prior_payouts"] = {"amount": "0", "currency": currency}
-        new_data = dict(data)
-        new_data["claim"] = new_claim
-        return new_data
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
+    Every vocabulary's root model is a subclass, with the vocabulary's fields.
+    """
 
 
 _REPR = reprlib.Repr()
@@ -283,6 +159,317 @@ def _found(value: Any) -> str:
     # bounded: the input may be megabytes long or nested thousands of levels deep
     text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- building models from a vocabulary --------------------------------------------------
+
+# A step of a path into the document: a field name, or None for "every item of the list".
+_Step = str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class _MoneyCheck:
+    path: tuple[_Step, ...]
+    want: str              # a dimension name or an ISO code
+    dimension: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class _OneCheck:
+    path: tuple[_Step, ...]  # the list field
+    field: str
+    value: str
+    label: str
+
+
+class FactsModels:
+    """The pydantic models of one vocabulary, and the checks that span a whole document.
+
+    Attributes:
+        vocabulary: The vocabulary they were built from.
+        root: The model of a whole facts document (a :class:`Facts` subclass).
+        records: The model of every record, by record name.
+    """
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        self.records: dict[str, type[BaseModel]] = {}
+        self.record_of: dict[type[BaseModel], str] = {}
+        self._money: list[_MoneyCheck] = []
+        self._ones: list[_OneCheck] = []
+        self._fills: list[tuple[tuple[str, ...], str, str, str]] = []
+        self._filled: set[tuple[str, str]] = set()
+        self._collect(vocabulary.root, (), frozenset())
+        root = self._model(vocabulary.root, ())
+        assert issubclass(root, Facts)
+        self.root: type[Facts] = root
+
+    # models ------------------------------------------------------------------------------
+    def _model(self, name: str, path: tuple[_Step, ...]) -> type[BaseModel]:
+        record = self.vocabulary.record_map[name]
+        model = self.records.get(name)
+        if model is not None:
+            return model
+        fields: dict[str, Any] = {}
+        for f in record.fields:
+            fields[f.name] = (self._annotation(f, f.type, (*path, f.name)), self._default(f))
+        validators: dict[str, Any] = {}
+        if record.exactly_one_of:
+            groups = tuple(g.fields for g in record.exactly_one_of)
+            validators["_exactly_one_of"] = model_validator(mode="after")(_exactly_one(groups))
+        base: type[BaseModel] = Facts if not path else _Base
+        if not path and self._fills:
+            validators["_fill_defaults"] = model_validator(mode="before")(
+                classmethod(_filler(tuple(self._fills), self.vocabulary)))  # type: ignore[arg-type]
+        model = create_model(
+            _class_name(name), __base__=base, __doc__=record.doc, __module__=__name__,
+            __validators__=validators, **fields)
+        self.records[name] = model
+        self.record_of[model] = name
+        return model
+
+    def _collect(self, record: str, path: tuple[_Step, ...], seen: frozenset[str]) -> None:
+        # the document-wide checks, at every path a record is used
+        for f in self.vocabulary.record_map[record].fields:
+            self._field_checks(f, f.type, (*path, f.name), seen | {record})
+            if f.type.base == "money" and isinstance(f.default, Mapping) and \
+                    f.default.get("currency") in self.vocabulary.dimension_map:
+                self._filled.add((_class_name(record), f.name))
+
+    def _field_checks(self, f: FieldDef, t: FieldType, path: tuple[_Step, ...],
+                      seen: frozenset[str]) -> None:
+        voc = self.vocabulary
+        if t.base == "money":
+            dim = voc.dimension_map.get(str(t.arg))
+            if dim is None or dim.source != path:
+                self._money.append(_MoneyCheck(path, str(t.arg), dim is not None))
+            d = f.default
+            if dim is not None and not f.required and isinstance(d, Mapping) \
+                    and d.get("currency") in voc.dimension_map and None not in path:
+                names = tuple(str(p) for p in path)
+                self._fills.append((names[:-1], names[-1], str(d["amount"]),
+                                    str(d["currency"])))
+        elif t.base == "list" and t.item is not None:
+            if f.at_most_one is not None:
+                self._ones.append(_OneCheck(path, *f.at_most_one, str(t.item.arg)))
+            self._field_checks(f, t.item, (*path, None), seen)
+        elif t.base == "record" and str(t.arg) not in seen:
+            self._collect(str(t.arg), path, seen)
+
+    def _annotation(self, f: FieldDef, t: FieldType, path: tuple[_Step, ...]) -> Any:
+        ann = self._base_annotation(f, t, path)
+        return ann | None if t.nullable else ann
+
+    def _base_annotation(self, f: FieldDef, t: FieldType, path: tuple[_Step, ...]) -> Any:
+        if t.base == "boolean":
+            return bool
+        if t.base == "integer":
+            return Annotated[int, Field(ge=f.minimum, le=f.maximum, gt=f.greater_than)]
+        if t.base == "decimal":
+            positive = f.greater_than == 0 or (f.minimum is not None and f.minimum > 0)
+            return Annotated[Decimal, BeforeValidator(_decimal(f.minimum, f.greater_than)),
+                             WithJsonSchema(_POSITIVE_SCHEMA if positive else _DECIMAL_SCHEMA)]
+        if t.base == "text":
+            limit = f.max_length if f.max_length is not None and t is f.type else \
+                f.item_max_length or TEXT_MAX_LENGTH
+            return Annotated[str, Field(max_length=limit)]
+        if t.base == "date":
+            return Day
+        if t.base == "code":
+            return self._code(t)
+        if t.base == "money":
+            return Annotated[Money, Currency(str(t.arg))]
+        if t.base == "list" and t.item is not None:
+            item = self._annotation(f, t.item, (*path, None))
+            return Annotated[list[item], Field(min_length=f.min_length,  # type: ignore[valid-type]
+                                               max_length=f.max_length)]
+        return self._model(str(t.arg), path)
+
+    def _code(self, t: FieldType) -> Any:
+        code_set = self.vocabulary.code_map.get(str(t.arg)) if t.arg else None
+        if code_set is not None and code_set.closed:
+            return Literal[code_set.codes]
+        known = frozenset(code_set.codes) if code_set is not None else frozenset()
+        extra: dict[str, Any] = {"pattern": CODE_PATTERN}
+        if known:
+            extra["examples"] = list(code_set.codes) if code_set else []
+        return Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH,
+                                    json_schema_extra=extra),
+                         AfterValidator(functools.partial(check_code, known=known))]
+
+    def _default(self, f: FieldDef) -> Any:
+        if f.required:
+            return Field(description=f.doc)
+        d = f.default
+        if f.type.base == "money" and isinstance(d, Mapping):
+            currency = str(d["currency"])
+            if currency in self.vocabulary.dimension_map:
+                # filled in from the document (see _filler)
+                return Field(default=None, description=f.doc)
+            return Field(default=Money(parse_amount(d["amount"]), currency),
+                         description=f.doc)
+        if isinstance(d, list):
+            return Field(default_factory=list, description=f.doc)
+        return Field(default=d, description=f.doc)
+
+    def filled_fields(self) -> list[tuple[str, str]]:
+        """(model name, field) of money defaults filled in from the document's currency."""
+        return sorted(self._filled)
+
+    # document-wide checks ------------------------------------------------------------------
+    def check(self, facts: Facts) -> list[FactProblem]:
+        """Money in the currency each field requires; at most one item with a value."""
+        problems: list[FactProblem] = []
+        wants: dict[str, str | None] = {}
+        for dim in self.vocabulary.dimensions:
+            src: Any = _get(facts, dim.source)
+            wants[dim.name] = src.currency if isinstance(src, Money) else None
+        for mc in self._money:
+            want = wants.get(mc.want) if mc.dimension else mc.want
+            if want is None:
+                continue
+            for where, m in _walk(facts, mc.path, ""):
+                if isinstance(m, Money) and m.currency != want:
+                    label = (f" ({self.vocabulary.dimension_map[mc.want].label})"
+                             if mc.dimension else "")
+                    problems.append(FactProblem(
+                        path=where + ".currency",
+                        message=f"expected {want}{label}, found {m.currency}",
+                        code="currency_mismatch"))
+        for one in self._ones:
+            for where, items in _walk(facts, one.path, ""):
+                hits = [i for i, item in enumerate(items or ())
+                        if getattr(item, one.field, None) == one.value]
+                for i in hits[1:]:
+                    problems.append(FactProblem(
+                        path=f"{where}[{i}].{one.field}",
+                        message=f"at most one {one.value} {one.label}; {where}[{hits[0]}] "
+                                f"is already {one.value}",
+                        code="at_most_one"))
+        return problems
+
+
+def _class_name(record: str) -> str:
+    return "".join(part.capitalize() for part in record.split("_")) or "Record"
+
+
+def _get(obj: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if obj is None:
+            return None
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _walk(obj: Any, path: tuple[_Step, ...], where: str) -> list[tuple[str, Any]]:
+    if not path:
+        return [(where, obj)]
+    if obj is None:
+        return []
+    step, rest = path[0], path[1:]
+    if step is None:
+        out = []
+        for i, item in enumerate(obj):
+            out.extend(_walk(item, rest, f"{where}[{i}]"))
+        return out
+    return _walk(getattr(obj, step, None), rest, f"{where}.{step}" if where else step)
+
+
+def _exactly_one(groups: tuple[tuple[str, ...], ...]) -> Callable[[Any], Any]:
+    def check(self: Any) -> Any:
+        for group in groups:
+            if sum(getattr(self, name) is not None for name in group) != 1:
+                names = " and ".join(group) if len(group) == 2 else \
+                    ", ".join(group[:-1]) + " and " + group[-1]
+                raise ValueError(f"exactly one of {names} must be given")
+        return self
+    return check
+
+
+def _filler(fills: tuple[tuple[tuple[str, ...], str, str, str], ...],
+            vocabulary: Vocabulary) -> Callable[[Any, Any], Any]:
+    """Fill money defaults that are in a currency dimension (only the document knows it)."""
+    def fill(cls: Any, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        for owner, name, amount, dimension in fills:
+            container: Any = data
+            for part in owner:
+                container = container.get(part) if isinstance(container, Mapping) else None
+            if not isinstance(container, Mapping) or container.get(name) is not None:
+                continue
+            source: Any = data
+            for part in vocabulary.dimension_map[dimension].source:
+                source = source.get(part) if isinstance(source, Mapping) else None
+            currency = source.get("currency") if isinstance(source, Mapping) else None
+            if not (isinstance(currency, str) and is_known_currency(currency)):
+                continue  # the source is refused itself; the field stays empty
+            data = _replaced(data, owner, name, {"amount": amount, "currency": currency})
+        return data
+    return fill
+
+
+def _replaced(data: Mapping[str, Any], owner: tuple[str, ...], name: str,
+              value: Any) -> dict[str, Any]:
+    new = dict(data)
+    if not owner:
+        new[name] = value
+        return new
+    new[owner[0]] = _replaced(data[owner[0]], owner[1:], name, value)
+    return new
+
+
+def _decimal(minimum: int | None, greater_than: int | None) -> Callable[[Any], Decimal]:
+    def read(value: Any) -> Decimal:
+        amount = parse_amount(value)
+        if greater_than is not None and amount <= greater_than:
+            raise ValueError(f"must be greater than {greater_than}, found {amount}")
+        if minimum is not None and amount < minimum:
+            raise ValueError(f"must be at least {minimum}, found {amount}")
+        return amount
+    return read
+
+
+_MODELS: dict[Vocabulary, FactsModels] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def facts_models(vocabulary: Vocabulary) -> FactsModels:
+    """The models of a vocabulary (built once, then shared)."""
+    models = _MODELS.get(vocabulary)
+    if models is None:
+        with _MODELS_LOCK:
+            models = _MODELS.get(vocabulary)
+            if models is None:
+                models = FactsModels(vocabulary)
+                _MODELS[vocabulary] = models
+    return models
+
+
+_default_vocabulary: Callable[[], Vocabulary] | None = None
+
+
+def set_default_vocabulary(provider: Callable[[], Vocabulary]) -> None:
+    """Name where the default vocabulary comes from (the bundled rules register theirs)."""
+    global _default_vocabulary
+    _default_vocabulary = provider
+
+
+def default_vocabulary() -> Vocabulary:
+    """The vocabulary facts are read with when none is given (that of the bundled rules)."""
+    if _default_vocabulary is None:  # pragma: no cover - ta_rules registers it on import
+        raise RuntimeError("no default vocabulary is registered")
+    return _default_vocabulary()
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
 
 
 # Parts pydantic adds to an error's location that are not in the document: the member of a
@@ -319,47 +506,13 @@ def _problems_from(exc: ValidationError) -> list[FactProblem]:
     return problems
 
 
-def _currency_problems(facts: Facts) -> list[FactProblem]:
-    """Money must be in the currency its field requires (the contract's, or USD)."""
-    want = facts.contract.order_amount.currency
-    problems = []
 
-    def check(path: str, m: Money | None, expected: str) -> None:
-        if m is not None and m.currency != expected:
-            problems.append(
-                FactProblem(
-                    path=path + ".currency",
-                    message=f"expected {expected} (the "
-                    + ("contract currency" if expected == want and path != "supplier" else
-                       "currency of supplier limits")
-                    + f"), found {m.currency}",
-                    code="currency_mismatch",
-                )
-            )
-
-    check("contract.total_value", facts.contract.total_value, want)
-    for i, p in enumerate(facts.payments):
-        check(f"payments[{i}].amount", p.amount, want)
-    check("claim.prior_payouts", facts.claim.prior_payouts, want)
-    check("supplier.ta_limit", facts.supplier.ta_limit, "USD")
-    check("supplier.limit_in_use", facts.supplier.limit_in_use, "USD")
-    initial = [i for i, p in enumerate(facts.payments) if p.role == "initial"]
-    for i in initial[1:]:
-        problems.append(
-            FactProblem(
-                path=f"payments[{i}].role",
-                message=f"at most one initial payment; payments[{initial[0]}] is already initial",
-                code="duplicate_initial",
-            )
-        )
-    return problems
-
-
-def parse_facts(data: Any) -> Facts:
+def parse_facts(data: Any, vocabulary: Vocabulary | None = None) -> Facts:
     """Validate a facts document (a mapping, as read from YAML or JSON).
 
     Args:
-        data: The document, or an existing :class:`Facts` (returned as it is).
+        data: The document, or existing :class:`Facts` of that vocabulary (returned as is).
+        vocabulary: The vocabulary to read it with (default: that of the bundled rules).
 
     Returns:
         The validated, frozen facts.
@@ -367,19 +520,22 @@ def parse_facts(data: Any) -> Facts:
     Raises:
         FactsError: Naming every offending path, with what was expected and found.
     """
+    models = facts_models(vocabulary or default_vocabulary())
     if isinstance(data, Facts):
-        return data
+        if type(data) is models.root:
+            return data
+        data = data.model_dump(mode="json")
     if not isinstance(data, Mapping):
         raise FactsError(
             [FactProblem("", f"expected a mapping of facts, found {type(data).__name__}", "type")]
         )
     try:
-        facts = Facts.model_validate(data)
+        facts = models.root.model_validate(data)
     except ValidationError as exc:
         raise FactsError(_problems_from(exc)) from None
     except RecursionError:
         raise FactsError([FactProblem("", "the document is nested too deeply", "depth")]) from None
-    problems = _currency_problems(facts)
+    problems = models.check(facts)
     if problems:
         raise FactsError(problems)
     return facts

@@ -62,8 +62,8 @@ def evaluate_request(
         >>> evaluate_request(facts, text_parameters={"claim_window_days": "2"}).outcome
         'denied'
     """
-    valid = parse_facts(facts)
-    chosen = select_ruleset(valid, ruleset=ruleset, version=version, registry=registry)
+    chosen = select_ruleset(facts, ruleset=ruleset, version=version, registry=registry)
+    valid = parse_facts(facts, chosen.vocabulary)  # read as the ruleset that judges them
     overrides: dict[str, Any] = dict(parameters or {})
     if text_parameters:
         _, shown = chosen.bind_parameters(dict(text_parameters), from_text=True)

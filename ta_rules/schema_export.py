@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ta_rules.facts import Facts
+from ta_rules.facts import default_vocabulary, facts_models
 from ta_rules.money import MAX_INTEGER_DIGITS, minor_unit
 from ta_rules.rulesets.schema import RulesetSpec
+from ta_rules.vocabulary import Vocabulary
 
 __all__ = ["SCHEMA_FILES", "json_schema"]
 
@@ -35,17 +36,29 @@ _IDS = {
 SCHEMA_FILES = {"rules": "rules/ruleset.schema.json", "facts": "schemas/facts.schema.json"}
 _JSON_TYPES = ["null", "boolean", "object", "array", "number", "string"]
 _DATE = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
-_RATE = {"oneOf": [{"type": "string", "pattern": r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"},
-                   {"type": "integer"}]}
-_POSITIVE = r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)$"
 _FACT_DATE = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
-def json_schema(kind: Literal["rules", "facts"]) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of rule files (``rules``) or facts documents."""
-    model = RulesetSpec if kind == "rules" else Facts
-    schema = model.model_json_schema(by_alias=True, mode="validation")
-    title = "ta-rules ruleset file" if kind == "rules" else "ta-rules facts document"
+def json_schema(kind: Literal["rules", "facts"],
+                vocabulary: Vocabulary | None = None) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of rule files (``rules``) or facts documents.
+
+    Args:
+        kind: Which schema.
+        vocabulary: For ``facts``, the vocabulary (default: that of the bundled rules);
+            ``ta-rules schema facts --rules DIR`` passes the vocabulary of a rules folder.
+    """
+    if kind == "rules":
+        schema = RulesetSpec.model_json_schema(by_alias=True, mode="validation")
+        title = "ta-rules ruleset file"
+    else:
+        voc = vocabulary or default_vocabulary()
+        models = facts_models(voc)
+        schema = models.root.model_json_schema(by_alias=True, mode="validation")
+        _optional_filled(schema, models.filled_fields())
+        title = "ta-rules facts document"
+        if voc.name != default_vocabulary().name:
+            title += f" ({voc.name})"
     out: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": _IDS[kind],
         "title": title, **{k: v for k, v in schema.items() if k != "title"}}
@@ -70,9 +83,6 @@ def _rewrite(node: Any, date_pattern: str) -> Any:
     if node.get("title") == "Money" and set(node.get("properties", ())) == {"amount",
                                                                            "currency"}:
         return {"$ref": "#/$defs/Money"}
-    if node == _RATE:  # a rate is greater than zero
-        return {"oneOf": [{"type": "string", "pattern": _POSITIVE},
-                          {"type": "integer", "minimum": 1}]}
     return {k: _rewrite(v, date_pattern) for k, v in node.items()}
 
 
@@ -109,3 +119,14 @@ def _money() -> dict[str, Any]:
             for places, group in sorted(by_places.items())
         ],
     }
+
+
+def _optional_filled(schema: dict[str, Any], filled: list[tuple[str, str]]) -> None:
+    """A money default in a currency dimension is filled in from the document itself: the
+    schema shows the field as money, optional, with no default of its own."""
+    defs = schema.get("$defs", {})
+    for model_name, field in filled:
+        target = schema if schema.get("title") == model_name else defs.get(model_name)
+        prop = (target or {}).get("properties", {}).get(field)
+        if prop is not None:
+            prop.pop("default", None)

@@ -32,8 +32,9 @@ def cases() -> list[Path]:
 def emitted_codes() -> set[str]:
     found: set[str] = set()
     for source in PACKAGE.rglob("*.py"):
-        found |= set(re.findall(r"\"((?:yaml|schema|compile|registry|messages)\.[a-z][a-z-]+)\"",
-                                source.read_text()))
+        found |= set(re.findall(
+            r"\"((?:yaml|schema|compile|registry|messages|vocabulary)\.[a-z][a-z-]+)\"",
+            source.read_text()))
     found |= {"schema.yaml-coercion", "compile.unused-value", "compile.unused-function",
               "compile.unused-group"}
     return found - NOT_CONTENT

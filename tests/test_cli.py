@@ -138,7 +138,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_check_clean_and_broken(tmp_path: Path) -> None:
     code, out, err = run("check", "rules/")
     assert (code, err) == (0, "")
-    assert out.startswith("2 file(s) checked: 0 error(s), 0 warning(s)\n"
+    assert out.startswith("3 file(s) checked: 0 error(s), 0 warning(s)\n"
                           "rules: rules/: trade-assurance-2015.1.yaml sha256:")
     broken = tmp_path / "broken.yaml"
     broken.write_text(rules_text().replace("contract.category in", "contract.categry in"))

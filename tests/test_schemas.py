@@ -39,7 +39,7 @@ def test_bundled_rules_validate_and_point_at_the_schema() -> None:
     validator = jsonschema.Draft202012Validator(json_schema("rules"))
     rules = files("ta_rules") / "rules"
     for entry in rules.iterdir():
-        if not entry.name.endswith(".yaml"):
+        if not entry.name.endswith(".yaml") or entry.name.endswith(".vocabulary.yaml"):
             continue
         text = entry.read_text()
         assert text.startswith("# yaml-language-server: $schema=ruleset.schema.json")

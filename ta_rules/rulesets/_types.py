@@ -1,21 +1,19 @@
-"""Static types of the rule language, and the mapping from the facts model to them."""
+"""Static types of the rule language, and the type environment of a facts vocabulary."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
+import functools
 import re
-import types
-import typing
-from decimal import Decimal
-from typing import Any, Literal
+from collections.abc import Mapping
 
 from pydantic import BaseModel
 
-from ta_rules.facts import Currency, Facts
-from ta_rules.money import Money, is_known_currency
+from ta_rules.facts import FactsModels, facts_models
+from ta_rules.money import is_known_currency
+from ta_rules.vocabulary import FieldType, Vocabulary
 
-__all__ = ["T", "model_fields_types", "parse_type_name", "type_name"]
+__all__ = ["T", "TypeEnv", "type_env", "type_name"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +28,8 @@ class T:
         item: For lists, the element type.
         model: For objects, the facts model class.
         choices: For strings, the values allowed (from the facts model or parameter).
+        code: For strings that are codes, the known codes of their field (maybe none):
+            such values must match the code pattern.
     """
 
     kind: str
@@ -38,6 +38,7 @@ class T:
     item: T | None = None
     model: type[BaseModel] | None = None
     choices: frozenset[str] | None = None
+    code: frozenset[str] | None = dataclasses.field(default=None, compare=False)
 
     def null(self, nullable: bool = True) -> T:
         """This type with nullability set."""
@@ -83,96 +84,115 @@ def type_name(t: T) -> str:
 
 
 def _model_label(model: type[BaseModel] | None) -> str:
-    return (model.__name__ if model else "object").lower()
+    return _RECORD_NAMES.get(model, "object") if model is not None else "object"
 
 
-def _from_annotation(annotation: Any, metadata: list[Any]) -> T:
-    nullable = False
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        args = typing.get_args(annotation)
-        return _from_annotation(args[0], [*metadata, *args[1:]])
-    if origin in (typing.Union, types.UnionType):
-        members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        nullable = len(members) != len(typing.get_args(annotation))
-        inner = _from_annotation(members[0], metadata) if len(members) == 1 else T("any")
-        return inner.null(nullable or inner.nullable)
-    if origin is Literal:
-        return T("str", choices=frozenset(str(a) for a in typing.get_args(annotation)))
-    if origin is list:
-        (item,) = typing.get_args(annotation)
-        return T("list", item=_from_annotation(item, []))
-    if annotation is bool:
-        return BOOL
-    if annotation is int:
-        return INT
-    if annotation is Decimal:
-        return DECIMAL
-    if annotation is str:
-        return STR
-    if annotation is dt.date:
-        return DATE
-    if annotation is Money:
-        dim = next((m.code for m in metadata if isinstance(m, Currency)), None)
-        return T("money", dim=dim)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return T("object", model=annotation)
-    raise TypeError(f"no rule-language type for {annotation!r}")  # pragma: no cover
+# record name of every facts model a TypeEnv has seen (for messages)
+_RECORD_NAMES: dict[type[BaseModel], str] = {}
 
-
-def model_fields_types(model: type[BaseModel]) -> dict[str, T]:
-    """The rule-language type of every field of a facts model."""
-    out = {}
-    for name, info in model.model_fields.items():
-        t = _from_annotation(info.annotation, list(info.metadata))
-        if info.default is None and not info.is_required():
-            t = t.null()
-        out[name] = t
-    return out
-
-
-FACT_ROOTS: dict[str, T] = model_fields_types(Facts)
-
-_OBJECT_TYPES: dict[str, type[BaseModel]] = {}
-
-
-def _collect_models(model: type[BaseModel]) -> None:
-    _OBJECT_TYPES[model.__name__.lower()] = model
-    for t in model_fields_types(model).values():
-        inner = t.item if t.kind == "list" and t.item else t
-        if inner.kind == "object" and inner.model and inner.model.__name__.lower() \
-                not in _OBJECT_TYPES:
-            _collect_models(inner.model)
-
-
-_collect_models(Facts)
-
-_TYPE_RE = re.compile(r"^(?P<base>[a-z]+)(?:\[(?P<arg>[A-Za-z]+)\])?(?P<null>\?)?$")
+_TYPE_RE = re.compile(r"^(?P<base>[a-z_]+)(?:\[(?P<arg>[A-Za-z_]+(?:\[[a-z_]+\])?)\])?"
+                      r"(?P<null>\?)?$")
 _SCALARS = {"boolean": BOOL, "integer": INT, "decimal": DECIMAL, "string": STR, "date": DATE}
 
 
-def parse_type_name(text: str) -> T:
-    """Parse a declared type such as ``integer?``, ``money[USD]``, ``list[string]``, ``payment``.
+class TypeEnv:
+    """The rule-language types of one vocabulary's facts.
 
-    Raises:
-        ValueError: For an unknown type, with the allowed forms.
+    Attributes:
+        vocabulary: The vocabulary.
+        models: Its facts models.
+        roots: The type of every top-level fact (``contract``, ``claim``...).
     """
-    m = _TYPE_RE.match(text.strip())
-    if m is None:
-        raise ValueError(f"cannot read the type {text!r}")
-    base, arg, null = m.group("base"), m.group("arg"), bool(m.group("null"))
-    t: T
-    if base in _SCALARS and arg is None:
-        t = _SCALARS[base]
-    elif base == "money":
-        if arg is not None and arg != "contract" and not is_known_currency(arg):
-            raise ValueError(f"unknown currency {arg!r} in type {text!r}")
-        t = T("money", dim=arg)
-    elif base == "list" and arg in _SCALARS:
-        t = T("list", item=_SCALARS[arg])
-    elif base in _OBJECT_TYPES and arg is None:
-        t = T("object", model=_OBJECT_TYPES[base])
-    else:
-        known = [*_SCALARS, "money[USD]", "list[string]", *sorted(_OBJECT_TYPES)]
-        raise ValueError(f"unknown type {text!r}; expected one of: {', '.join(known)}")
-    return t.null(null)
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        self.models: FactsModels = facts_models(vocabulary)
+        for model, name in self.models.record_of.items():
+            _RECORD_NAMES[model] = name
+        self._fields: dict[type[BaseModel], Mapping[str, T]] = {}
+        self.roots: Mapping[str, T] = self.fields(self.models.root)
+
+    def fields(self, model: type[BaseModel]) -> Mapping[str, T]:
+        """The rule-language type of every field of a facts model."""
+        out = self._fields.get(model)
+        if out is None:
+            record = self.vocabulary.record_map[self.models.record_of[model]]
+            out = {}
+            for f in record.fields:
+                t = self._type(f.type)
+                if not f.required and f.default is None:
+                    t = t.null()
+                out[f.name] = t
+            self._fields[model] = out
+        return out
+
+    def _type(self, ft: FieldType) -> T:
+        t: T
+        if ft.base == "list" and ft.item is not None:
+            t = T("list", item=self._type(ft.item))
+        elif ft.base == "record":
+            t = T("object", model=self.models.records[str(ft.arg)])
+        elif ft.base == "money":
+            t = T("money", dim=ft.arg)
+        elif ft.base == "code":
+            t = self._code(ft.arg)
+        else:
+            t = _BASES[ft.base]
+        return t.null(ft.nullable)
+
+    def _code(self, set_name: str | None) -> T:
+        cs = self.vocabulary.code_map.get(set_name) if set_name else None
+        if cs is not None and cs.closed:
+            return T("str", choices=frozenset(cs.codes), code=frozenset(cs.codes))
+        return T("str", code=frozenset(cs.codes) if cs else frozenset())
+
+    def path_type(self, path: str) -> T | None:
+        """The type of a dotted fact path through records (``contract.placed_on``)."""
+        parts = path.split(".")
+        t = self.roots.get(parts[0])
+        for part in parts[1:]:
+            if t is None or t.kind != "object" or t.model is None:
+                return None
+            t = self.fields(t.model).get(part)
+        return t
+
+    def parse_type(self, text: str) -> T:
+        """Parse a declared type such as ``integer?``, ``money[USD]``, ``list[code]``, ``payment``.
+
+        Raises:
+            ValueError: For an unknown type, with the allowed forms.
+        """
+        m = _TYPE_RE.match(text.strip())
+        if m is None:
+            raise ValueError(f"cannot read the type {text!r}")
+        base, arg, null = m.group("base"), m.group("arg"), bool(m.group("null"))
+        t: T
+        records = {r.name: r for r in self.vocabulary.records}
+        if base in _SCALARS and arg is None:
+            t = _SCALARS[base]
+        elif base == "code" and (arg is None or arg in self.vocabulary.code_map):
+            t = self._code(arg)
+        elif base == "money":
+            if arg is not None and arg not in self.vocabulary.dimension_map \
+                    and not is_known_currency(arg):
+                raise ValueError(f"unknown currency {arg!r} in type {text!r}")
+            t = T("money", dim=arg)
+        elif base == "list" and arg is not None and (arg in _SCALARS or arg.startswith("code")):
+            t = T("list", item=self.parse_type(arg))
+        elif base in records and arg is None and base != self.vocabulary.root:
+            t = T("object", model=self.models.records[base])
+        else:
+            known = [*_SCALARS, "code", "code[SET]", "money[USD]", "list[string]",
+                     *sorted(r for r in records if r != self.vocabulary.root)]
+            raise ValueError(f"unknown type {text!r}; expected one of: {', '.join(known)}")
+        return t.null(null)
+
+
+_BASES: dict[str, T] = {"boolean": BOOL, "integer": INT, "decimal": DECIMAL, "text": STR,
+                        "date": DATE}
+
+
+@functools.lru_cache(maxsize=64)
+def type_env(vocabulary: Vocabulary) -> TypeEnv:
+    """The type environment of a vocabulary (one per vocabulary)."""
+    return TypeEnv(vocabulary)

@@ -39,7 +39,7 @@ from ta_rules.errors import Diagnostic, Location, ParameterError, RulesetError
 from ta_rules.messages import json_value
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._runtime import HELPERS
-from ta_rules.rulesets._types import FACT_ROOTS, T, model_fields_types, parse_type_name
+from ta_rules.rulesets._types import T, TypeEnv, type_env
 from ta_rules.rulesets._yaml import YamlDocument
 from ta_rules.rulesets.declare import Parameter, ReasonDef, declare, parameter_value
 from ta_rules.rulesets.emit_python import Emitter, SourceMap
@@ -103,6 +103,7 @@ class Ruleset:
         effective_location: Location,
         warnings: tuple[Diagnostic, ...] = (),
         catalog_root: str | None = None,
+        env: TypeEnv | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.ruleset
@@ -128,6 +129,11 @@ class Ruleset:
         self.effective_location = effective_location
         self.warnings = warnings
         self.catalog_root = catalog_root
+        #: The facts vocabulary it is written against (its facts are validated with it).
+        self.env = env
+        self.vocabulary = env.vocabulary if env is not None else None
+        #: The date facts whose first non-null value selects the version.
+        self.order_date: tuple[str, ...] = tuple(spec.effective.order_date)
         self._defaults: Mapping[str, Any] = MappingProxyType(
             {n: p.default for n, p in self.parameters.items()}
         )
@@ -221,10 +227,6 @@ class Ruleset:
 _SERIAL = itertools.count(1)
 
 
-def _fields(t: T) -> Mapping[str, T] | None:
-    return model_fields_types(t.model) if t.model is not None else None
-
-
 def _register_source(filename: str, code: str) -> None:
     """Make the generated code readable by tracebacks and debuggers."""
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
@@ -234,6 +236,7 @@ def compile_ruleset(
     spec: RulesetSpec, doc: YamlDocument, *, source: str, content_hash: str,
     catalog_root: str | None = None,
     broken: tuple[frozenset[str], frozenset[tuple[Any, ...]]] | None = None,
+    env: TypeEnv | None = None,
 ) -> Ruleset:
     """Compile a validated ruleset file.
 
@@ -246,6 +249,8 @@ def compile_ruleset(
             package's).
         broken: Names and rule paths the file schema refused (already reported): they are
             known but cause no further problem. Such a ruleset is only checked, never run.
+        env: The types of the facts vocabulary the ruleset is written against (default:
+            the bundled vocabulary).
 
     Returns:
         The compiled ruleset.
@@ -253,16 +258,24 @@ def compile_ruleset(
     Raises:
         RulesetError: With every problem found.
     """
+    from ta_rules.rulesets.vocabulary_load import bundled_vocabulary, check_order_date
+
+    env = env or type_env(bundled_vocabulary())
+
+    def fields(t: T) -> Mapping[str, T] | None:
+        return env.fields(t.model) if t.model is not None else None
+
     broken_names, broken_rules = broken or (frozenset(), frozenset())
     parsed = parse_ruleset(spec, doc, broken_rules)
-    decl = declare(spec, doc, fact_roots=FACT_ROOTS, parse_type=parse_type_name,
+    decl = declare(spec, doc, fact_roots=env.roots, parse_type=env.parse_type,
                    catalog_root=catalog_root)
     resolver = Resolver(spec, doc, parsed, params=decl.params, reasons=decl.reasons,
-                        fact_roots=FACT_ROOTS, fields=_fields, parse_type=parse_type_name,
+                        fact_roots=env.roots, fields=fields, parse_type=env.parse_type,
                         broken_names=broken_names)
     rir = build_ir(resolver, broken_rules)
     diags = [*parsed.diagnostics, *decl.diagnostics, *resolver.diags,
-             *check_rule_lists(spec, doc, parsed, broken_rules)]
+             *check_rule_lists(spec, doc, parsed, broken_rules),
+             *check_order_date(spec, doc, env)]
     if not any(d.severity == "error" for d in diags) and not broken_names and not broken_rules:
         diags.extend(check_unused(resolver, rir))
     if any(d.severity == "error" for d in diags):
@@ -315,6 +328,7 @@ def compile_ruleset(
         effective_location=doc.location(("effective",), key=True),
         warnings=tuple(d for d in _dedupe(diags) if d.severity == "warning"),
         catalog_root=catalog_root,
+        env=env,
     )
 
 

@@ -17,9 +17,10 @@ from ta_rules.facts import _date
 from ta_rules.messages import placeholders
 from ta_rules.money import Money, parse_amount
 from ta_rules.rulesets import _expr as ex
-from ta_rules.rulesets._types import STR, T, parse_type_name, type_name
+from ta_rules.rulesets._types import STR, T, type_name
 from ta_rules.rulesets._yaml import Path, YamlDocument
 from ta_rules.rulesets.schema import RulesetSpec
+from ta_rules.vocabulary import check_code
 
 __all__ = ["Declarations", "Parameter", "ReasonDef", "declare", "parameter_value"]
 
@@ -74,11 +75,14 @@ def _int_value(raw: Any) -> int:
     return raw
 
 
-def _str_value(raw: Any, choices: frozenset[str] | None) -> str:
+def _str_value(raw: Any, choices: frozenset[str] | None,
+               code: frozenset[str] | None = None) -> str:
     if not isinstance(raw, str):
         raise ValueError(f"expected a string, found {raw!r}")
     if choices is not None and raw not in choices:
         raise ValueError(f"expected one of {', '.join(sorted(choices))}, found {raw!r}")
+    if code is not None:  # a code: the one pattern, and no case variant of a known code
+        check_code(raw, code)
     return raw
 
 
@@ -117,7 +121,7 @@ def parameter_value(
     if reader is not None:
         return reader(raw)
     if t.kind == "str":
-        return _str_value(raw, choices)
+        return _str_value(raw, choices, t.code)
     if t.kind == "money":
         return _money_value(t, raw)
     if t.kind == "list" and t.item is not None:
@@ -257,7 +261,7 @@ def _decl_path(name: str, kinds: list[str]) -> Path:
 
 
 def declare(spec: RulesetSpec, doc: YamlDocument, *, fact_roots: Mapping[str, T],
-            parse_type: Callable[[str], T] = parse_type_name,
+            parse_type: Callable[[str], T],
             catalog_root: str | None = None) -> Declarations:
     """Read the parameters and reason codes of a file, and find clashing names."""
     d = _Declarer(spec, doc, fact_roots, parse_type, catalog_root)

@@ -16,6 +16,7 @@ from ta_rules.facts import error_path
 from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
 from ta_rules.rulesets.compile import Ruleset, compile_ruleset
 from ta_rules.rulesets.schema import RulesetSpec
+from ta_rules.rulesets.vocabulary_load import ruleset_env
 
 __all__ = [
     "catalog_diagnostics",
@@ -167,14 +168,15 @@ def loads_ruleset(
     try:
         spec, doc = load_ruleset_spec(content, source, max_bytes=max_bytes)
     except RulesetError as exc:
-        raise _with_compile_problems(exc, content, source) from None
+        raise _with_compile_problems(exc, content, source, rules_folder) from None
     root = None
     if spec.catalog is not None and rules_folder is not None:
         from ta_rules.messages import find_catalog_root
 
         root = find_catalog_root(rules_folder, spec.catalog)
+    env = ruleset_env(spec, doc, rules_folder)
     ruleset = compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
-                              catalog_root=root)
+                              catalog_root=root, env=env)
     # what `ta-rules check` calls an error is not loaded either: a message with no
     # translation would be shown in English with the reader's number and date formats
     problems = [d for d in catalog_diagnostics(ruleset) if d.severity == "error"]
@@ -228,8 +230,8 @@ def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
 _ENTRY_SECTIONS = ("parameters", "reasons", "functions", "values", "groups")
 
 
-def _with_compile_problems(exc: RulesetError, content: str | bytes,
-                           source: str) -> RulesetError:
+def _with_compile_problems(exc: RulesetError, content: str | bytes, source: str,
+                           rules_folder: str | None = None) -> RulesetError:
     """Add the compiler's problems to a file's schema problems, so one run shows all.
 
     The entries the schema refused (a parameter, a reason, a rule...) are set aside and the
@@ -259,8 +261,9 @@ def _with_compile_problems(exc: RulesetError, content: str | bytes,
     except ValidationError:
         return exc
     try:
+        env = ruleset_env(spec, doc, rules_folder)
         compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
-                        broken=(frozenset(broken_names), frozenset(broken_rules)))
+                        broken=(frozenset(broken_names), frozenset(broken_rules)), env=env)
     except RulesetError as compiled:
         return RulesetError([*exc.diagnostics, *compiled.diagnostics], sources=exc.sources)
     return exc

@@ -17,6 +17,7 @@ from pathlib import Path
 from ta_rules.errors import Diagnostic, Location, RulesetError, UnknownRulesetError
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.load import load_ruleset, loads_ruleset
+from ta_rules.rulesets.vocabulary_load import is_vocabulary_file
 
 __all__ = ["Registry", "bundled_ruleset_files", "default_registry"]
 
@@ -34,6 +35,7 @@ def check_versions(rulesets: Sequence[Ruleset]) -> list[Diagnostic]:
     for rs in rulesets:
         by_name.setdefault(rs.name, []).append(rs)
     for name, group in by_name.items():
+        problems.extend(_selection_problems(name, group))
         seen: dict[str, Ruleset] = {}
         for rs in group:
             if rs.version in seen:
@@ -62,6 +64,22 @@ def check_versions(rulesets: Sequence[Ruleset]) -> list[Diagnostic]:
                     f"{nxt.source})",
                     nxt.effective_location, related=(prev.effective_location,)))
     return problems
+
+
+def _selection_problems(name: str, group: Sequence[Ruleset]) -> list[Diagnostic]:
+    """Every version of a ruleset selects by the same order-date facts."""
+    first = group[0]
+    out = []
+    for rs in group[1:]:
+        if rs.order_date != first.order_date:
+            out.append(Diagnostic(
+                "registry.order-date-mismatch",
+                f"{name} {rs.version} reads the order date from "
+                f"[{', '.join(rs.order_date)}] but {first.version} ({first.source}) from "
+                f"[{', '.join(first.order_date)}]",
+                rs.effective_location, "every version of a ruleset lists the same "
+                "effective.order_date", related=(first.effective_location,)))
+    return out
 
 
 class Registry:
@@ -124,6 +142,20 @@ class Registry:
         return sorted((r for r in self._rulesets if r.name == name),
                       key=lambda r: _version_key(r.version))
 
+    def resolve_name(self, name: str | None = None) -> str:
+        """The ruleset name meant (None: the default, or the only one).
+
+        Raises:
+            UnknownRulesetError: When there is no ruleset of that name.
+        """
+        names = {r.name for r in self._rulesets}
+        if name is None:
+            name = DEFAULT_NAME if DEFAULT_NAME in names or len(names) != 1 else names.pop()
+        if name not in names:
+            raise UnknownRulesetError(
+                f"no ruleset named {name!r}; known: {', '.join(self.names()) or 'none'}")
+        return name
+
     def select(self, name: str | None = None, version: str | None = None, *,
                on: dt.date | None = None) -> Ruleset:
         """The ruleset ``name`` at ``version``, or the version in force on the order date ``on``.
@@ -132,13 +164,8 @@ class Registry:
             UnknownRulesetError: When nothing matches (the message lists what exists).
         """
         rulesets = self._rulesets
-        if name is None:
-            names = {r.name for r in rulesets}
-            name = DEFAULT_NAME if DEFAULT_NAME in names or len(names) != 1 else names.pop()
+        name = self.resolve_name(name)
         candidates = [r for r in rulesets if r.name == name]
-        if not candidates:
-            raise UnknownRulesetError(
-                f"no ruleset named {name!r}; known: {', '.join(self.names()) or 'none'}")
         if version is not None:
             for r in candidates:
                 if r.version == version:
@@ -181,6 +208,8 @@ def _load_folder(folder: Path) -> list[Ruleset]:
     problems: list[Diagnostic] = []
     sources: dict[str, str] = {}
     for path in sorted(folder.glob("*.yaml")):
+        if is_vocabulary_file(path):
+            continue
         try:
             loaded.append(load_ruleset(path))
         except RulesetError as exc:
@@ -196,7 +225,7 @@ def bundled_ruleset_files() -> list[tuple[str, bytes]]:
     folder = files("ta_rules") / "rules"
     out = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml"):
+        if entry.name.endswith(".yaml") and not is_vocabulary_file(entry.name):
             out.append((f"rules/{entry.name}", entry.read_bytes()))
     return out
 

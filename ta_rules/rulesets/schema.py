@@ -145,11 +145,20 @@ class AmountsSpec(_Spec):
     coverage_cap: ExprText
 
 
+FactPath = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$",
+                                max_length=200)]
+
+
 class EffectiveSpec(_Spec):
-    """The order dates a version is in force for: ``from`` inclusive, ``until`` exclusive."""
+    """The order dates a version is in force for: ``from`` inclusive, ``until`` exclusive.
+
+    ``order_date`` lists date facts (``contract.placed_on``); the first that is not null is
+    the order date that selects the version. Every version of a ruleset lists the same.
+    """
 
     from_: SpecDate | None = Field(default=None, alias="from")
     until: SpecDate | None = None
+    order_date: Annotated[list[FactPath], Field(max_length=20)] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ordered(self) -> EffectiveSpec:
@@ -161,8 +170,11 @@ class EffectiveSpec(_Spec):
 class RulesetSpec(_Spec):
     """A whole ruleset file.
 
-    ``catalog`` names the gettext domain whose translations of the reason messages ship with
-    ta-rules (``ta_rules``); without it, messages are shown as written in the file.
+    ``vocabulary`` names the facts vocabulary the rules are written against (a
+    ``NAME.vocabulary.yaml`` beside the file, else a bundled one; default
+    ``trade-assurance``). ``catalog`` names the gettext domain whose translations of the
+    reason messages ship with ta-rules (``ta_rules``); without it, messages are shown as
+    written in the file.
     """
 
     ruleset: Annotated[str, Field(pattern=r"^[a-z][a-z0-9\-]*$", max_length=64)]
@@ -170,6 +182,8 @@ class RulesetSpec(_Spec):
     title: Annotated[str, Field(max_length=200)] | None = None
     description: Doc | None = None
     catalog: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$", max_length=64)] | None = None
+    vocabulary: Annotated[str, Field(pattern=r"^[a-z][a-z0-9\-]*$", max_length=64)] | None \
+        = None
     effective: EffectiveSpec
     parameters: dict[Identifier, ParameterSpec] = Field(default_factory=dict)
     reasons: dict[ReasonCode, ReasonSpec]

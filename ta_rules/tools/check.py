@@ -11,6 +11,7 @@ from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.load import catalog_diagnostics, load_ruleset
 from ta_rules.rulesets.registry import check_versions
+from ta_rules.rulesets.vocabulary_load import is_vocabulary_file, load_vocabulary_file
 
 __all__ = [
     "catalog_diagnostics",
@@ -133,6 +134,13 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *,
     loaded: list[Ruleset] = []
     required: dict[str, tuple[str, ...]] = {}
     for name in files:
+        if is_vocabulary_file(name):
+            try:
+                load_vocabulary_file(name)
+            except RulesetError as exc:
+                problems.extend(exc.diagnostics)
+                sources.update(exc.sources)
+            continue
         try:
             ruleset = load_ruleset(name)
         except RulesetError as exc:
@@ -151,5 +159,7 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *,
         for engine in engines:
             problems.extend(engine_diagnostics(ruleset, engine))
     problems.extend(check_versions(loaded))
+    # a broken vocabulary is reported by each ruleset written against it: once is enough
+    problems = list({(d.code, d.location, d.message): d for d in problems}.values())
     problems.sort(key=Diagnostic.sort_key)
     return problems, sources, len(files)
