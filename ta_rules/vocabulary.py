@@ -55,7 +55,7 @@ def check_code(value: str, known: frozenset[str] = frozenset()) -> str:
     if len(value) > CODE_MAX_LENGTH:
         raise ValueError(f"a code has at most {CODE_MAX_LENGTH} characters, found "
                          f"{len(value)}")
-    if not _CODE_RE.match(value):
+    if not _CODE_RE.fullmatch(value):
         raise ValueError(f"{value[:40]!r} is not a code: letters and digits joined by "
                          "'_', '-' or '.', with no spaces or other characters")
     if known and value not in known:
