@@ -47,7 +47,7 @@ def test_engines_agree_on_generated_claims(facts: dict[str, Any],
 
 
 def test_scenarios_pass_on_the_durable_engine() -> None:
-    paths = [EXAMPLES, *([SHARED_EXAMPLES] if SHARED_EXAMPLES.is_dir() else [])]
+    paths = [EXAMPLES / "scenarios", *([SHARED_EXAMPLES] if SHARED_EXAMPLES.is_dir() else [])]
     report = run_paths(paths, engine="durable")
     assert report.ok, report.render()
     assert report.passed >= 386

@@ -82,7 +82,7 @@ def test_a_locale_without_catalog_is_an_error_naming_the_shipped_ones(
 
 
 def test_every_example_scenario_renders_in_every_locale() -> None:
-    paths = [p for p, problem in find_scenario_files([EXAMPLES]) if problem is None]
+    paths = [p for p, problem in find_scenario_files([EXAMPLES / "scenarios"]) if problem is None]
     count = 0
     for path in paths:
         scenarios, problems = load_scenarios(Path(path))

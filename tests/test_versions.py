@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib.resources import files
 from typing import Any
 
 import pytest
@@ -138,3 +139,45 @@ def test_override_no_version_declares_names_the_selected_version(make_facts: Any
     with pytest.raises(ta_rules.ParameterError,
                        match=r"unknown parameter 'nope' for trade-assurance 2017\.12"):
         ta_rules.evaluate(make_facts(**LATER), parameters={"nope": 1})
+
+# --- the order date is declared in the rule files (effective.order_date) ---------------
+
+
+def test_the_bundled_versions_declare_their_order_date() -> None:
+    for rs in ta_rules.default_registry().rulesets:
+        assert rs.order_date == ("contract.placed_on", "contract.confirmed_on",
+                                 "claim.submitted_on")
+
+
+def test_a_bad_selecting_date_is_bad_facts_at_its_path(make_facts: Any) -> None:
+    for bad in ("2017-02-30", 20171207, "2017-12-07T10:00", True):
+        with pytest.raises(ta_rules.FactsError) as info:
+            ta_rules.evaluate(make_facts(contract__placed_on=bad,
+                                         supplier__participating="yes"))
+        assert {p.path for p in info.value.problems} == {"contract.placed_on",
+                                                        "supplier.participating"}
+
+
+def test_no_selecting_date_at_all_is_bad_facts(make_facts: Any) -> None:
+    facts = make_facts(contract__confirmed_on=None)
+    del facts["claim"]["submitted_on"]
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    assert [p.path for p in info.value.problems] == ["claim.submitted_on"]
+    with pytest.raises(ta_rules.FactsError):
+        ta_rules.evaluate(["not", "a", "document"])  # type: ignore[arg-type]
+
+
+def test_a_ruleset_chooses_its_own_order_date(tmp_path: Any, make_facts: Any) -> None:
+    # the same two versions, selected by the claim's submission date instead
+    for version in ("2015.1", "2017.12"):
+        text = (files("ta_rules") / "rules" / f"trade-assurance-{version}.yaml").read_text()
+        text = text.replace("order_date: [contract.placed_on, contract.confirmed_on, "
+                            "claim.submitted_on]", "order_date: [claim.submitted_on]")
+        assert "order_date: [claim.submitted_on]" in text
+        (tmp_path / f"trade-assurance-{version}.yaml").write_text(text)
+    reg = ta_rules.Registry.from_folder(tmp_path)
+    facts = make_facts(**{**LATER, "claim__submitted_on": "2017-12-07",
+                          "claim__determination_requested_on": None, "as_of": "2017-12-07"})
+    assert ta_rules.evaluate(facts).ruleset.version == "2017.12"  # placed 2018-01-10
+    assert ta_rules.evaluate(facts, registry=reg).ruleset.version == "2015.1"

@@ -150,7 +150,7 @@ class Registry:
         """
         names = {r.name for r in self._rulesets}
         if name is None:
-            name = DEFAULT_NAME if DEFAULT_NAME in names or len(names) != 1 else names.pop()
+            name = DEFAULT_NAME if DEFAULT_NAME in names or len(names) != 1 else min(names)
         if name not in names:
             raise UnknownRulesetError(
                 f"no ruleset named {name!r}; known: {', '.join(self.names()) or 'none'}")
