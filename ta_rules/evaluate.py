@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -56,12 +57,17 @@ def order_date(facts: Mapping[str, Any] | Facts, paths: Sequence[str]) -> dt.dat
     return _order_date_fact(facts, paths)[1]
 
 
+@functools.lru_cache(maxsize=256)
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def _order_date_fact(facts: Mapping[str, Any] | Facts,
                      paths: Sequence[str]) -> tuple[str, dt.date | None]:
     for path in paths:
         value: Any = facts
-        for part in path.split("."):
-            if isinstance(value, Mapping):
+        for part in _split(path):
+            if type(value) is dict or isinstance(value, Mapping):
                 value = value.get(part)
             elif isinstance(value, Facts | BaseModel):
                 value = getattr(value, part, None)
@@ -118,7 +124,7 @@ def select_ruleset(
     reg = registry or default_registry()
     if version:
         return reg.select(ruleset, version)
-    if not isinstance(facts, Mapping | Facts):
+    if type(facts) is not dict and not isinstance(facts, Mapping | Facts):
         parse_facts(facts)  # raises: not a mapping of facts
     name = reg.resolve_name(ruleset)
     versions = reg.versions(name)
@@ -144,7 +150,10 @@ def select_ruleset(
             raise full from None
         raise FactsError([FactProblem(paths[-1], "no order date: " + ", ".join(paths)
                                       + " are all null", "missing")])
-    return reg.select(name, on=day)
+    for rs in versions:
+        if rs.in_force_on(day):
+            return rs
+    return reg.select(name, on=day)  # raises: none is in force on that day
 
 
 def decide(

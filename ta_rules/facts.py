@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import operator
 import re
 import reprlib
 import threading
@@ -173,6 +174,10 @@ class _MoneyCheck:
     want: str              # a dimension name or an ISO code
     dimension: bool
 
+    @functools.cached_property
+    def values(self) -> Callable[[Any], list[tuple[tuple[int, ...], Any]]]:
+        return _getter(self.path)
+
 
 @dataclasses.dataclass(frozen=True)
 class _OneCheck:
@@ -180,6 +185,10 @@ class _OneCheck:
     field: str
     value: str
     label: str
+
+    @functools.cached_property
+    def values(self) -> Callable[[Any], list[tuple[tuple[int, ...], Any]]]:
+        return _getter(self.path)
 
 
 class FactsModels:
@@ -295,7 +304,7 @@ class FactsModels:
             extra["examples"] = list(code_set.codes) if code_set else []
         return Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH,
                                     json_schema_extra=extra),
-                         AfterValidator(functools.partial(check_code, known=known))]
+                         AfterValidator(_code_checker(known))]
 
     def _default(self, f: FieldDef) -> Any:
         if f.required:
@@ -312,34 +321,61 @@ class FactsModels:
             return Field(default_factory=list, description=f.doc)
         return Field(default=d, description=f.doc)
 
+    def _mismatch(self, mc: _MoneyCheck, at: tuple[int, ...], m: Money,
+                  want: str) -> FactProblem:
+        label = f" ({self.vocabulary.dimension_map[mc.want].label})" if mc.dimension else ""
+        return FactProblem(path=_where(mc.path, at) + ".currency",
+                           message=f"expected {want}{label}, found {m.currency}",
+                           code="currency_mismatch")
+
     def filled_fields(self) -> list[tuple[str, str]]:
         """(model name, field) of money defaults filled in from the document's currency."""
         return sorted(self._filled)
 
     # document-wide checks ------------------------------------------------------------------
+    @functools.cached_property
+    def _sources(self) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+        return tuple((d.name, operator.attrgetter(".".join(d.source)))
+                     for d in self.vocabulary.dimensions)
+
+    @functools.cached_property
+    def _plain_money(self) -> tuple[tuple[Callable[[Any], Any], _MoneyCheck], ...]:
+        # money checks outside lists: one C attribute getter each (the common case, fast)
+        return tuple((operator.attrgetter(".".join(str(p) for p in mc.path)), mc)
+                     for mc in self._money if None not in mc.path)
+
     def check(self, facts: Facts) -> list[FactProblem]:
         """Money in the currency each field requires; at most one item with a value."""
         problems: list[FactProblem] = []
         wants: dict[str, str | None] = {}
-        for dim in self.vocabulary.dimensions:
-            src: Any = _get(facts, dim.source)
-            wants[dim.name] = src.currency if isinstance(src, Money) else None
+        for name, source in self._sources:
+            try:
+                src = source(facts)
+            except AttributeError:
+                src = None
+            wants[name] = src.currency if isinstance(src, Money) else None
+        for get, mc in self._plain_money:
+            want = wants.get(mc.want) if mc.dimension else mc.want
+            try:
+                m = get(facts)
+            except AttributeError:  # through a record that is null
+                continue
+            if m is not None and want is not None and m.currency != want:
+                problems.append(self._mismatch(mc, (), m, want))
         for mc in self._money:
+            if None not in mc.path:
+                continue
             want = wants.get(mc.want) if mc.dimension else mc.want
             if want is None:
                 continue
-            for where, m in _walk(facts, mc.path, ""):
-                if isinstance(m, Money) and m.currency != want:
-                    label = (f" ({self.vocabulary.dimension_map[mc.want].label})"
-                             if mc.dimension else "")
-                    problems.append(FactProblem(
-                        path=where + ".currency",
-                        message=f"expected {want}{label}, found {m.currency}",
-                        code="currency_mismatch"))
+            for at, m in mc.values(facts):
+                if m is not None and m.currency != want:
+                    problems.append(self._mismatch(mc, at, m, want))
         for one in self._ones:
-            for where, items in _walk(facts, one.path, ""):
+            for at, items in one.values(facts):
                 hits = [i for i, item in enumerate(items or ())
                         if getattr(item, one.field, None) == one.value]
+                where = _where(one.path, at) if len(hits) > 1 else ""
                 for i in hits[1:]:
                     problems.append(FactProblem(
                         path=f"{where}[{i}].{one.field}",
@@ -349,36 +385,85 @@ class FactsModels:
         return problems
 
 
+def _code_checker(known: frozenset[str]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        return value if value in known else check_code(value, known)
+    return check
+
+
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _class_name(record: str) -> str:
     return "".join(part.capitalize() for part in record.split("_")) or "Record"
 
 
-def _get(obj: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        if obj is None:
-            return None
-        obj = getattr(obj, part, None)
-    return obj
+def _getter(path: tuple[_Step, ...]) -> Callable[[Any], list[tuple[tuple[int, ...], Any]]]:
+    """A fast :func:`_walk` for paths through at most one list (C attribute getters)."""
+    if path.count(None) > 1:
+        return functools.partial(_walk, path=path)
+    if None not in path:
+        whole = operator.attrgetter(".".join(str(p) for p in path))
 
+        def get(obj: Any) -> list[tuple[tuple[int, ...], Any]]:
+            try:
+                return [((), whole(obj))]
+            except AttributeError:  # through a record that is null
+                return []
+        return get
+    i = path.index(None)
+    head = operator.attrgetter(".".join(str(p) for p in path[:i]))
+    tail: Callable[[Any], Any] = operator.attrgetter(
+        ".".join(str(p) for p in path[i + 1:])) if path[i + 1:] else _same
 
-def _walk(obj: Any, path: tuple[_Step, ...], where: str) -> list[tuple[str, Any]]:
-    if not path:
-        return [(where, obj)]
-    if obj is None:
-        return []
-    step, rest = path[0], path[1:]
-    if step is None:
-        out = []
-        for i, item in enumerate(obj):
-            out.extend(_walk(item, rest, f"{where}[{i}]"))
+    def get_items(obj: Any) -> list[tuple[tuple[int, ...], Any]]:
+        try:
+            items = head(obj)
+        except AttributeError:
+            return []
+        out: list[tuple[tuple[int, ...], Any]] = []
+        for k, item in enumerate(items or ()):
+            try:
+                out.append(((k,), tail(item)))
+            except AttributeError:
+                continue
         return out
-    return _walk(getattr(obj, step, None), rest, f"{where}.{step}" if where else step)
+    return get_items
+
+
+def _same(item: Any) -> Any:
+    return item
+
+
+def _walk(obj: Any, path: tuple[_Step, ...]) -> list[tuple[tuple[int, ...], Any]]:
+    """The values at a path (None: every item of a list), with the list indexes passed."""
+    found: list[tuple[tuple[int, ...], Any]] = [((), obj)]
+    for step in path:
+        if step is None:
+            found = [((*at, i), item) for at, items in found if items is not None
+                     for i, item in enumerate(items)]
+        else:
+            found = [(at, getattr(o, step)) for at, o in found if o is not None]
+    return found
+
+
+def _where(path: tuple[_Step, ...], at: tuple[int, ...]) -> str:
+    """The document path of a value :func:`_walk` found (``payments[2].amount``)."""
+    out, indexes = "", iter(at)
+    for step in path:
+        out += f"[{next(indexes)}]" if step is None else ("." if out else "") + step
+    return out
 
 
 def _exactly_one(groups: tuple[tuple[str, ...], ...]) -> Callable[[Any], Any]:
     def check(self: Any) -> Any:
         for group in groups:
-            if sum(getattr(self, name) is not None for name in group) != 1:
+            given = 0
+            for name in group:
+                if getattr(self, name) is not None:
+                    given += 1
+            if given != 1:
                 names = " and ".join(group) if len(group) == 2 else \
                     ", ".join(group[:-1]) + " and " + group[-1]
                 raise ValueError(f"exactly one of {names} must be given")
@@ -390,18 +475,18 @@ def _filler(fills: tuple[tuple[tuple[str, ...], str, str, str], ...],
             vocabulary: Vocabulary) -> Callable[[Any, Any], Any]:
     """Fill money defaults that are in a currency dimension (only the document knows it)."""
     def fill(cls: Any, data: Any) -> Any:
-        if not isinstance(data, Mapping):
+        if not _is_mapping(data):
             return data
         for owner, name, amount, dimension in fills:
             container: Any = data
             for part in owner:
-                container = container.get(part) if isinstance(container, Mapping) else None
-            if not isinstance(container, Mapping) or container.get(name) is not None:
+                container = container.get(part) if _is_mapping(container) else None
+            if not _is_mapping(container) or container.get(name) is not None:
                 continue
             source: Any = data
             for part in vocabulary.dimension_map[dimension].source:
-                source = source.get(part) if isinstance(source, Mapping) else None
-            currency = source.get("currency") if isinstance(source, Mapping) else None
+                source = source.get(part) if _is_mapping(source) else None
+            currency = source.get("currency") if _is_mapping(source) else None
             if not (isinstance(currency, str) and is_known_currency(currency)):
                 continue  # the source is refused itself; the field stays empty
             data = _replaced(data, owner, name, {"amount": amount, "currency": currency})
@@ -432,10 +517,14 @@ def _decimal(minimum: int | None, greater_than: int | None) -> Callable[[Any], D
 
 _MODELS: dict[Vocabulary, FactsModels] = {}
 _MODELS_LOCK = threading.Lock()
+_last: tuple[Vocabulary, FactsModels] | None = None  # looked up last (one tuple: atomic)
 
 
 def facts_models(vocabulary: Vocabulary) -> FactsModels:
     """The models of a vocabulary (built once, then shared)."""
+    last = _last
+    if last is not None and last[0] is vocabulary:
+        return last[1]
     models = _MODELS.get(vocabulary)
     if models is None:
         with _MODELS_LOCK:
@@ -443,7 +532,13 @@ def facts_models(vocabulary: Vocabulary) -> FactsModels:
             if models is None:
                 models = FactsModels(vocabulary)
                 _MODELS[vocabulary] = models
+    _remember(vocabulary, models)
     return models
+
+
+def _remember(vocabulary: Vocabulary, models: FactsModels) -> None:
+    global _last
+    _last = (vocabulary, models)
 
 
 _default_vocabulary: Callable[[], Vocabulary] | None = None

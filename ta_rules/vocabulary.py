@@ -52,13 +52,15 @@ def check_code(value: str, known: frozenset[str] = frozenset()) -> str:
     Raises:
         ValueError: Saying what is wrong (and, for a case variant, which code was meant).
     """
+    if value in known:  # the known codes are checked when the vocabulary is read
+        return value
     if len(value) > CODE_MAX_LENGTH:
         raise ValueError(f"a code has at most {CODE_MAX_LENGTH} characters, found "
                          f"{len(value)}")
     if not _CODE_RE.fullmatch(value):
         raise ValueError(f"{value[:40]!r} is not a code: letters and digits joined by "
                          "'_', '-' or '.', with no spaces or other characters")
-    if known and value not in known:
+    if known:
         folded = _folded(known).get(value.casefold())
         if folded is not None:
             raise ValueError(f"{value!r} is not a known code; did you mean {folded!r}?")

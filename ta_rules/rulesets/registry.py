@@ -98,6 +98,7 @@ class Registry:
             raise RulesetError(problems)
         self._lock = threading.Lock()
         self._rulesets: tuple[Ruleset, ...] = tuple(items)
+        self._index = _index(self._rulesets)
         self.folder = folder
 
     @classmethod
@@ -135,12 +136,11 @@ class Registry:
 
     def names(self) -> list[str]:
         """The ruleset names, sorted."""
-        return sorted({r.name for r in self._rulesets})
+        return sorted(self._index)
 
     def versions(self, name: str) -> list[Ruleset]:
         """The versions of ``name``, oldest first."""
-        return sorted((r for r in self._rulesets if r.name == name),
-                      key=lambda r: _version_key(r.version))
+        return list(self._index.get(name, ()))
 
     def resolve_name(self, name: str | None = None) -> str:
         """The ruleset name meant (None: the default, or the only one).
@@ -148,7 +148,7 @@ class Registry:
         Raises:
             UnknownRulesetError: When there is no ruleset of that name.
         """
-        names = {r.name for r in self._rulesets}
+        names = self._index
         if name is None:
             name = DEFAULT_NAME if DEFAULT_NAME in names or len(names) != 1 else min(names)
         if name not in names:
@@ -163,9 +163,8 @@ class Registry:
         Raises:
             UnknownRulesetError: When nothing matches (the message lists what exists).
         """
-        rulesets = self._rulesets
         name = self.resolve_name(name)
-        candidates = [r for r in rulesets if r.name == name]
+        candidates = self._index[name]
         if version is not None:
             for r in candidates:
                 if r.version == version:
@@ -196,8 +195,16 @@ class Registry:
         if problems:
             return problems
         with self._lock:
-            self._rulesets = tuple(fresh)
+            self._rulesets, self._index = tuple(fresh), _index(fresh)
         return []
+
+
+def _index(rulesets: Iterable[Ruleset]) -> dict[str, tuple[Ruleset, ...]]:
+    """The versions of each ruleset name, oldest first."""
+    out: dict[str, list[Ruleset]] = {}
+    for rs in rulesets:
+        out.setdefault(rs.name, []).append(rs)
+    return {n: tuple(sorted(v, key=lambda r: _version_key(r.version))) for n, v in out.items()}
 
 
 def _load_folder(folder: Path) -> list[Ruleset]:
