@@ -193,3 +193,14 @@ def test_a_rule_about_the_new_method_type_checks_only_with_the_extension(
 def test_bundled_vocabulary_file_ships_beside_the_rules() -> None:
     names = {e.name for e in (files("ta_rules") / "rules").iterdir()}
     assert "trade-assurance.vocabulary.yaml" in names
+
+
+def test_the_ruleset_does_not_compile_against_the_bundled_vocabulary(tmp_path: Path) -> None:
+    text = (RULES / "counterfeit-cover-1.0.yaml").read_text(encoding="utf-8")
+    text = text.replace("vocabulary: trade-assurance-counterfeit\n",
+                        "vocabulary: trade-assurance\n")
+    (tmp_path / "counterfeit-cover-1.0.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RulesetError) as info:
+        ta_rules.load_ruleset(tmp_path / "counterfeit-cover-1.0.yaml")
+    codes = {d.code for d in info.value.diagnostics}
+    assert {"compile.unknown-fact", "compile.unknown-table"} <= codes
