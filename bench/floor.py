@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
 
-from ta_rules.facts import Facts, Payment
+from ta_rules.facts import Facts
 from ta_rules.money import Money
 
 __all__ = ["Decision", "decide"]
@@ -50,7 +51,7 @@ def _days(d: dt.date, n: int) -> dt.date:
     return d + dt.timedelta(days=n)
 
 
-def _qualifies(p: Payment) -> bool:
+def _qualifies(p: Any) -> bool:  # a payment record of the facts
     """Covered method, paid to the platform account, and (for T/T) the payer name entered."""
     return (p.method in COVERED_PAYMENT_METHODS and p.to_platform_account
             and (p.method != "TT" or p.payer_name_entered is not False))

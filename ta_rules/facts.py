@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import operator
 import re
 import reprlib
 import threading
@@ -174,10 +173,6 @@ class _MoneyCheck:
     want: str              # a dimension name or an ISO code
     dimension: bool
 
-    @functools.cached_property
-    def values(self) -> Callable[[Any], list[tuple[tuple[int, ...], Any]]]:
-        return _getter(self.path)
-
 
 @dataclasses.dataclass(frozen=True)
 class _OneCheck:
@@ -185,10 +180,6 @@ class _OneCheck:
     field: str
     value: str
     label: str
-
-    @functools.cached_property
-    def values(self) -> Callable[[Any], list[tuple[tuple[int, ...], Any]]]:
-        return _getter(self.path)
 
 
 class FactsModels:
@@ -334,55 +325,91 @@ class FactsModels:
 
     # document-wide checks ------------------------------------------------------------------
     @functools.cached_property
-    def _sources(self) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-        return tuple((d.name, operator.attrgetter(".".join(d.source)))
-                     for d in self.vocabulary.dimensions)
+    def _checker(self) -> Callable[[Facts, list[FactProblem]], None]:
+        """The document-wide checks as one straight-line function (they run on every claim).
 
-    @functools.cached_property
-    def _plain_money(self) -> tuple[tuple[Callable[[Any], Any], _MoneyCheck], ...]:
-        # money checks outside lists: one C attribute getter each (the common case, fast)
-        return tuple((operator.attrgetter(".".join(str(p) for p in mc.path)), mc)
-                     for mc in self._money if None not in mc.path)
+        Field names are identifiers (the vocabulary's pattern); every other value reaches
+        the code as a constant, never as text.
+        """
+        lines = ["def check(facts, problems):"]
+        consts: dict[str, Any] = {"mismatch": self._mismatch, "duplicate": self._duplicate}
+        for k, dim in enumerate(self.vocabulary.dimensions):
+            lines += ["    try:", f"        w{k} = facts.{'.'.join(dim.source)}.currency",
+                      "    except AttributeError:", f"        w{k} = None"]
+        dims = {d.name: f"w{k}" for k, d in enumerate(self.vocabulary.dimensions)}
+        for k, mc in enumerate(self._money):
+            consts[f"m{k}"] = mc
+            want = dims[mc.want] if mc.dimension else f"m{k}.want"
+            lines += _check_lines(mc.path, f"m{k}", want)
+        for k, one in enumerate(self._ones):
+            consts[f"o{k}"] = one
+            lines += _one_lines(one.path, f"o{k}", one.field)
+        lines.append("    return None")
+        namespace: dict[str, Any] = {"__builtins__": {"AttributeError": AttributeError,
+                                                      "enumerate": enumerate}, **consts}
+        exec(compile("\n".join(lines), f"<facts checks of {self.vocabulary.name}>", "exec"),
+             namespace)
+        return namespace["check"]  # type: ignore[no-any-return]
 
     def check(self, facts: Facts) -> list[FactProblem]:
         """Money in the currency each field requires; at most one item with a value."""
         problems: list[FactProblem] = []
-        wants: dict[str, str | None] = {}
-        for name, source in self._sources:
-            try:
-                src = source(facts)
-            except AttributeError:
-                src = None
-            wants[name] = src.currency if isinstance(src, Money) else None
-        for get, mc in self._plain_money:
-            want = wants.get(mc.want) if mc.dimension else mc.want
-            try:
-                m = get(facts)
-            except AttributeError:  # through a record that is null
-                continue
-            if m is not None and want is not None and m.currency != want:
-                problems.append(self._mismatch(mc, (), m, want))
-        for mc in self._money:
-            if None not in mc.path:
-                continue
-            want = wants.get(mc.want) if mc.dimension else mc.want
-            if want is None:
-                continue
-            for at, m in mc.values(facts):
-                if m is not None and m.currency != want:
-                    problems.append(self._mismatch(mc, at, m, want))
-        for one in self._ones:
-            for at, items in one.values(facts):
-                hits = [i for i, item in enumerate(items or ())
-                        if getattr(item, one.field, None) == one.value]
-                where = _where(one.path, at) if len(hits) > 1 else ""
-                for i in hits[1:]:
-                    problems.append(FactProblem(
-                        path=f"{where}[{i}].{one.field}",
-                        message=f"at most one {one.value} {one.label}; {where}[{hits[0]}] "
-                                f"is already {one.value}",
-                        code="at_most_one"))
+        self._checker(facts, problems)
         return problems
+
+    def _duplicate(self, one: _OneCheck, at: tuple[int, ...], first: int,
+                   i: int) -> FactProblem:
+        where = _where(one.path, at)
+        return FactProblem(path=f"{where}[{i}].{one.field}",
+                           message=f"at most one {one.value} {one.label}; {where}[{first}] "
+                                   f"is already {one.value}",
+                           code="at_most_one")
+
+
+def _getattr_chain(base: str, path: tuple[_Step, ...]) -> str:
+    return base + "".join(f".{p}" for p in path)
+
+
+def _check_lines(path: tuple[_Step, ...], name: str, want: str) -> list[str]:
+    """Code checking the currency of the money at ``path`` (through lists too)."""
+    return _over(path, lambda value, at: [
+        f"{{pad}}if {value} is not None and {want} is not None and "
+        f"{value}.currency != {want}:",
+        f"{{pad}}    problems.append(mismatch({name}, ({at}), {value}, {want}))"])
+
+
+def _one_lines(path: tuple[_Step, ...], name: str, field: str) -> list[str]:
+    """Code refusing a second item of the list at ``path`` with ``field`` = the value."""
+    def body(value: str, at: str) -> list[str]:
+        return ["{pad}first = -1",
+                f"{{pad}}for i_one, item_one in enumerate({value} or ()):",
+                f"{{pad}}    if item_one.{field} == {name}.value:",
+                "{pad}        if first < 0:",
+                "{pad}            first = i_one",
+                "{pad}        else:",
+                f"{{pad}}            problems.append(duplicate({name}, ({at}), first, i_one))"]
+    return _over(path, body)
+
+
+def _over(path: tuple[_Step, ...], body: Callable[[str, str], list[str]]) -> list[str]:
+    """Code reaching the value at ``path`` (None steps: each item of a list) for ``body``."""
+    out: list[str] = []
+    pad, base, indexes, rest = "    ", "facts", [], list(path)
+    n = 0
+    while None in rest:
+        cut = rest.index(None)
+        n += 1
+        out += [f"{pad}try:", f"{pad}    l{n} = {_getattr_chain(base, tuple(rest[:cut]))}",
+                f"{pad}except AttributeError:", f"{pad}    l{n} = None",
+                f"{pad}for i{n}, e{n} in enumerate(l{n} or ()):"]
+        pad += "    "
+        base, rest = f"e{n}", rest[cut + 1:]
+        indexes.append(f"i{n}")
+    at = "".join(f"{i}, " for i in indexes)
+    out += [f"{pad}try:", f"{pad}    v = {_getattr_chain(base, tuple(rest))}",
+            f"{pad}except AttributeError:", f"{pad}    v = None"]
+    out += [line.replace("{pad}", pad) for line in body("v", at)]
+    return out
 
 
 def _code_checker(known: frozenset[str]) -> Callable[[str], str]:
@@ -399,57 +426,8 @@ def _class_name(record: str) -> str:
     return "".join(part.capitalize() for part in record.split("_")) or "Record"
 
 
-def _getter(path: tuple[_Step, ...]) -> Callable[[Any], list[tuple[tuple[int, ...], Any]]]:
-    """A fast :func:`_walk` for paths through at most one list (C attribute getters)."""
-    if path.count(None) > 1:
-        return functools.partial(_walk, path=path)
-    if None not in path:
-        whole = operator.attrgetter(".".join(str(p) for p in path))
-
-        def get(obj: Any) -> list[tuple[tuple[int, ...], Any]]:
-            try:
-                return [((), whole(obj))]
-            except AttributeError:  # through a record that is null
-                return []
-        return get
-    i = path.index(None)
-    head = operator.attrgetter(".".join(str(p) for p in path[:i]))
-    tail: Callable[[Any], Any] = operator.attrgetter(
-        ".".join(str(p) for p in path[i + 1:])) if path[i + 1:] else _same
-
-    def get_items(obj: Any) -> list[tuple[tuple[int, ...], Any]]:
-        try:
-            items = head(obj)
-        except AttributeError:
-            return []
-        out: list[tuple[tuple[int, ...], Any]] = []
-        for k, item in enumerate(items or ()):
-            try:
-                out.append(((k,), tail(item)))
-            except AttributeError:
-                continue
-        return out
-    return get_items
-
-
-def _same(item: Any) -> Any:
-    return item
-
-
-def _walk(obj: Any, path: tuple[_Step, ...]) -> list[tuple[tuple[int, ...], Any]]:
-    """The values at a path (None: every item of a list), with the list indexes passed."""
-    found: list[tuple[tuple[int, ...], Any]] = [((), obj)]
-    for step in path:
-        if step is None:
-            found = [((*at, i), item) for at, items in found if items is not None
-                     for i, item in enumerate(items)]
-        else:
-            found = [(at, getattr(o, step)) for at, o in found if o is not None]
-    return found
-
-
 def _where(path: tuple[_Step, ...], at: tuple[int, ...]) -> str:
-    """The document path of a value :func:`_walk` found (``payments[2].amount``)."""
+    """The document path at ``path`` with the list indexes ``at`` (``payments[2].amount``)."""
     out, indexes = "", iter(at)
     for step in path:
         out += f"[{next(indexes)}]" if step is None else ("." if out else "") + step

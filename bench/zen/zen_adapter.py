@@ -22,7 +22,7 @@ from typing import Any
 
 import zen
 
-from ta_rules.facts import Facts, Inspection
+from ta_rules.facts import Facts
 from ta_rules.money import Money
 
 __all__ = ["GRAPH_PATH", "Decision", "ZenDecider", "to_input"]
@@ -40,7 +40,7 @@ def _money(m: Money | None) -> dict[str, str] | None:
     return None if m is None else {"amount": str(m.amount), "currency": m.currency}
 
 
-def _inspection(i: Inspection | None) -> dict[str, Any] | None:
+def _inspection(i: Any) -> dict[str, Any] | None:  # an inspection record, or None
     return None if i is None else {"on": i.on.isoformat(), "method": i.method,
                                    "result": i.result}
 
