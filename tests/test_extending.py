@@ -204,3 +204,15 @@ def test_the_ruleset_does_not_compile_against_the_bundled_vocabulary(tmp_path: P
         ta_rules.load_ruleset(tmp_path / "counterfeit-cover-1.0.yaml")
     codes = {d.code for d in info.value.diagnostics}
     assert {"compile.unknown-fact", "compile.unknown-table"} <= codes
+
+
+def test_eval_reads_the_facts_with_the_folders_vocabulary(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    facts = next(f for f in scenario_facts() if f["claim"]["grounds"] == ["counterfeit"])
+    path = tmp_path / "claim.json"
+    path.write_text(json.dumps(facts), encoding="utf-8")
+    code, out, _ = run(capsys, "eval", "--rules", str(RULES), str(path), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["reasons"][0]["code"] == "COUNTERFEIT_EXCLUDED"
+    code, _, err = run(capsys, "eval", str(path))  # the bundled rules know no such ground
+    assert code != 0 and "claim.grounds[0]" in err
