@@ -453,13 +453,15 @@ def _filler(fills: tuple[tuple[tuple[str, ...], str, str, str], ...],
             vocabulary: Vocabulary) -> Callable[[Any, Any], Any]:
     """Fill money defaults that are in a currency dimension (only the document knows it)."""
     def fill(cls: Any, data: Any) -> Any:
-        if not _is_mapping(data):
+        if type(data) is not dict and not isinstance(data, Mapping):
             return data
         for owner, name, amount, dimension in fills:
             container: Any = data
             for part in owner:
-                container = container.get(part) if _is_mapping(container) else None
-            if not _is_mapping(container) or container.get(name) is not None:
+                container = container.get(part) if type(container) is dict or \
+                    isinstance(container, Mapping) else None
+            if not (type(container) is dict or isinstance(container, Mapping)) or \
+                    container.get(name) is not None:
                 continue
             source: Any = data
             for part in vocabulary.dimension_map[dimension].source:
