@@ -171,7 +171,6 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.facts import parse_facts
     from ta_rules.request import verdict_json
 
     if args.batch is not None:
@@ -183,7 +182,7 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if isinstance(data, dict) and ("scenarios" in data or ("facts" in data and "expect" in data)):
         return _eval_scenarios(args, registry, choice, out, (content, source),
                                many="scenarios" in data)
-    verdict, ruleset = _judge(parse_facts(data), args, registry)
+    verdict, ruleset = _judge(data, args, registry)  # read with the judging ruleset's vocabulary
     if args.format == "json":
         out.write(verdict_json(verdict))
         return ExitCode.OK
@@ -206,7 +205,6 @@ def _judge(facts: Any, args: argparse.Namespace, registry: Any, *, ruleset: str 
 def _eval_scenarios(args: argparse.Namespace, registry: Any, choice: Any, out: TextIO,
                     read: tuple[bytes, str], *, many: bool) -> int:
     """Judge the facts of each scenario of a scenario file, with its parameters and pins."""
-    from ta_rules.facts import parse_facts
     from ta_rules.testing.scenarios import compare, load_scenarios_text
 
     content, source = read
@@ -220,13 +218,12 @@ def _eval_scenarios(args: argparse.Namespace, registry: Any, choice: Any, out: T
     judged = []
     for s in scenarios:
         try:
-            facts = parse_facts(s.facts)
+            judged.append((s, *_judge(s.facts, args, registry, ruleset=s.ruleset,
+                                      version=s.version, parameters=s.parameters)))
         except FactsError as exc:
             err = "".join(f"\n  {s.doc.location((*s.path, 'facts'))}: facts.{p.path}: "
                           f"{p.message}" for p in exc.problems)
             raise UsageError(f"{s.location}: {s.name}: invalid facts:{err}") from None
-        judged.append((s, *_judge(facts, args, registry, ruleset=s.ruleset, version=s.version,
-                                  parameters=s.parameters)))
     if args.format == "json":
         items = [{"name": s.name, "location": s.location,
                   "verdict": v.model_dump(mode="json")} for s, v, _ in judged]

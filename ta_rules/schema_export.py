@@ -122,8 +122,10 @@ def _money() -> dict[str, Any]:
 
 
 def _optional_filled(schema: dict[str, Any], filled: list[tuple[str, str]]) -> None:
-    """A money default in a currency dimension is filled in from the document itself: the
-    schema shows the field as money, optional, with no default of its own."""
+    """Money defaults in a currency dimension come from the document itself.
+
+    The schema shows such a field as money, optional, with no default of its own.
+    """
     defs = schema.get("$defs", {})
     for model_name, field in filled:
         target = schema if schema.get("title") == model_name else defs.get(model_name)

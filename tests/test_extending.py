@@ -56,7 +56,7 @@ def scenario_facts() -> list[dict[str, Any]]:
 def test_check_accepts_the_extension(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "check", str(RULES))
     assert (code, err) == (0, "")
-    assert out == "2 file(s) checked: 0 error(s), 0 warning(s)\n"
+    assert out.startswith("2 file(s) checked: 0 error(s), 0 warning(s)\n")
 
 
 def test_its_scenarios_pass_with_every_rule_exercised(

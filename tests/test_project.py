@@ -50,7 +50,7 @@ def test_this_project_names_its_rules_folder() -> None:
     project = find_project(ROOT / "tests")
     assert project is not None and project.config == ROOT / "pyproject.toml"
     assert project.rules == ROOT / "rules"
-    assert project.scenarios == (ROOT / "examples",)
+    assert project.scenarios == (ROOT / "examples" / "scenarios",)
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +83,10 @@ def test_an_edit_to_rules_is_seen_by_the_installed_command(installed: Path,
                            env={**os.environ, "PYTHONPATH": str(installed)}, cwd=project,
                            capture_output=True, text=True, check=True)
     assert probe.stdout.startswith(str(installed))
-    before = console(installed, project, "test", "examples/")
+    before = console(installed, project, "test", "examples/scenarios/")
     assert before.returncode == 0, before.stdout[-2000:]
     raise_minimum(project)
-    after = console(installed, project, "test", "examples/")
+    after = console(installed, project, "test", "examples/scenarios/")
     assert after.returncode == ExitCode.PROBLEMS, after.stdout[-2000:]
     *_, rules_line, summary = after.stdout.rstrip().splitlines()
     assert summary.endswith(" failed") and " 0 failed" not in summary
