@@ -315,6 +315,43 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # --- test ------------------------------------------------------------------------------
 
 
+class _NestedProjects:
+    """Scenario files inside a folder that is a project of its own run with its rules.
+
+    ``ta-rules test examples/`` then judges ``examples/extending/scenarios`` with
+    ``examples/extending/rules`` (named by ``examples/extending/ta-rules.toml``) and the
+    rest with the rules the command chose.
+    """
+
+    def __init__(self, choice: Any) -> None:
+        self.top = choice.project.config if choice.project else None
+        self._by_config: dict[Any, Any] = {}
+        self.used: list[tuple[Any, Any]] = []
+
+    def in_rules_folder(self, path: str) -> bool:
+        """Whether ``path`` is a rule file of a project met on the way (not a scenario)."""
+        from ta_rules.project import find_project
+
+        project = find_project(Path(path).parent)
+        return project is not None and project.rules is not None and \
+            Path(path).absolute().is_relative_to(project.rules.absolute())
+
+    def __call__(self, path: str) -> Any:
+        from ta_rules.project import RulesChoice, display_path, find_project
+        from ta_rules.rulesets.registry import Registry
+
+        project = find_project(Path(path).parent)
+        if project is None or project.rules is None or project.config == self.top:
+            return None
+        if project.config not in self._by_config:
+            registry = Registry.from_folder(project.rules)
+            self._by_config[project.config] = registry
+            choice = RulesChoice(project.rules_arg(), f"from {display_path(project.config)}",
+                                 project)
+            self.used.append((choice, registry))
+        return self._by_config[project.config]
+
+
 def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.testing.runner import run_paths
 
@@ -323,8 +360,10 @@ def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not paths:
         raise UsageError("ta-rules test: give scenario files or folders (or name them as "
                          "scenarios in [tool.ta-rules] of pyproject.toml)")
+    nested = _NestedProjects(choice) if args.rules is None else None
     report = run_paths(paths, registry=registry, engine=args.engine, keyword=args.k,
-                       locale=args.locale, coverage=args.coverage or args.fail_under is not None)
+                       locale=args.locale, coverage=args.coverage or args.fail_under is not None,
+                       registry_for=nested, skip=nested.in_rules_folder if nested else None)
     if args.format == "json":
         from ta_rules.project import rules_json
 
@@ -332,8 +371,9 @@ def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                              indent=2) + "\n")
     else:
         body, _, last = report.render(color=_color(out)).rpartition("\n")
-        out.write(body + ("\n" if body else "") + _rules_line(choice, registry.rulesets)
-                  + last + "\n")
+        lines = _rules_line(choice, registry.rulesets) + "".join(
+            _rules_line(c, r.rulesets) for c, r in (nested.used if nested else []))
+        out.write(body + ("\n" if body else "") + lines + last + "\n")
     if not report.ok:
         return ExitCode.PROBLEMS
     if args.fail_under is not None and report.coverage_percent() < args.fail_under:

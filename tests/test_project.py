@@ -205,3 +205,20 @@ def test_the_pytest_plugin_uses_the_configured_rules(pytester: pytest.Pytester) 
     bad.assert_outcomes(failed=11)
     bad.stdout.fnmatch_lines(["*x.yaml:2:1: error[[]yaml.syntax[]]*"])
     bad.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_a_folder_with_its_own_project_runs_with_its_own_rules() -> None:
+    import io
+
+    from ta_rules.cli import main
+
+    out = io.StringIO()
+    assert main(["test", "examples/"], stdout=out) == 0
+    text = out.getvalue()
+    assert "rules: examples/extending/rules (from examples/extending/ta-rules.toml): " \
+           "counterfeit-cover 1.0" in text
+    assert text.rstrip().endswith("0 failed")
+    passed = int(text.rstrip().splitlines()[-1].split()[0])
+    alone = io.StringIO()
+    assert main(["test", "examples/scenarios/"], stdout=alone) == 0
+    assert passed == int(alone.getvalue().rstrip().splitlines()[-1].split()[0]) + 10

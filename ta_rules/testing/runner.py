@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ta_rules.errors import Diagnostic, Location, render_diagnostics
@@ -125,40 +125,59 @@ class Report:
 def run_paths(
     paths: Iterable[str | os.PathLike[str]], *, registry: Registry | None = None,
     engine: str = "compiled", keyword: str | None = None, locale: str = "en",
-    coverage: bool = False,
+    coverage: bool = False, registry_for: Callable[[str], Registry | None] | None = None,
+    skip: Callable[[str], bool] | None = None,
 ) -> Report:
-    """Run every scenario in the files and folders given."""
+    """Run every scenario in the files and folders given.
+
+    ``registry_for(path)`` may name another registry for the scenarios of one file (a
+    folder that is a project of its own, with its own rules); None keeps ``registry``.
+    ``skip(path)`` leaves out a file found in a folder (a rule file, not a scenario).
+    """
     from ta_rules.rulesets.registry import default_registry
 
     reg = registry or default_registry()
     results: list[ScenarioResult] = []
+    judged_by: list[Registry] = []
+    used: dict[int, Registry] = {id(reg): reg}
     errors: list[Diagnostic] = []
     sources: dict[str, str] = {}
     for path, problem in find_scenario_files(paths):
+        if skip is not None and problem is None and skip(path):
+            continue
         if problem is not None:
             errors.append(Diagnostic("file.missing", problem, Location(path)))
             continue
         scenarios, problems = load_scenarios(path)
         if problems:
             errors.extend(problems)
-            if scenarios:
-                sources[path] = scenarios[0].doc.text
-            else:
-                try:
-                    with open(path, encoding="utf-8") as fh:
-                        sources[path] = fh.read()
-                except (OSError, UnicodeDecodeError):
-                    pass
+            _keep_source(path, scenarios, sources)
+        file_reg = (registry_for(path) if registry_for else None) or reg
+        used.setdefault(id(file_reg), file_reg)
         for s in scenarios:
             if keyword and keyword.lower() not in s.name.lower():
                 continue
             if locale == "all":
-                results.append(_run_in_every_locale(s, reg, engine))
+                results.append(_run_in_every_locale(s, file_reg, engine))
             else:
-                results.append(run_scenario(s, registry=reg, engine=engine, locale=locale,
-                                            trace=True))
-    cov = _coverage(results, reg) if coverage else None
+                results.append(run_scenario(s, registry=file_reg, engine=engine,
+                                            locale=locale, trace=True))
+            judged_by.append(file_reg)
+    cov = _coverage(list(zip(results, judged_by, strict=True)), list(used.values())) \
+        if coverage else None
     return Report(results, errors, sources, cov)
+
+
+def _keep_source(path: str, scenarios: list[Any], sources: dict[str, str]) -> None:
+    """The text of a file with problems, for showing them with an excerpt."""
+    if scenarios:
+        sources[path] = scenarios[0].doc.text
+        return
+    try:
+        with open(path, encoding="utf-8") as fh:
+            sources[path] = fh.read()
+    except (OSError, UnicodeDecodeError):
+        pass
 
 
 def _run_in_every_locale(s: Any, registry: Registry, engine: str) -> ScenarioResult:
@@ -188,11 +207,11 @@ def _run_in_every_locale(s: Any, registry: Registry, engine: str) -> ScenarioRes
     return first
 
 
-def _coverage(results: list[ScenarioResult], registry: Registry) -> dict[tuple[str, str],
-                                                                        Coverage]:
+def _coverage(judged: list[tuple[ScenarioResult, Registry]], registries: list[Registry]
+              ) -> dict[tuple[str, str], Coverage]:
     out: dict[tuple[str, str], Coverage] = {}
 
-    def entry(name: str, version: str) -> Coverage:
+    def entry(registry: Registry, name: str, version: str) -> Coverage:
         key = (name, version)
         if key not in out:
             rs = registry.select(name, version)
@@ -200,18 +219,19 @@ def _coverage(results: list[ScenarioResult], registry: Registry) -> dict[tuple[s
                                 dict.fromkeys(sorted(rs.reasons), 0))
         return out[key]
 
-    for r in results:
+    for r, registry in judged:
         v = r.verdict
         if v is None:
             continue
-        cov = entry(v.ruleset.name, v.ruleset.version)
+        cov = entry(registry, v.ruleset.name, v.ruleset.version)
         for t in v.trace or ():
             if t.applied and t.rule in cov.rules:
                 cov.rules[t.rule] += 1
         for reason in v.reasons:
             cov.codes[reason.code] = cov.codes.get(reason.code, 0) + 1
-    for name, version in [(rs.name, rs.version) for rs in registry.rulesets]:
-        entry(name, version)
+    for registry in registries:
+        for rs in registry.rulesets:
+            entry(registry, rs.name, rs.version)
     return out
 
 
