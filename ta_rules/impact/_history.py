@@ -81,6 +81,8 @@ def read_history(path: str, fmt: str | None = None, *,
         except OSError as exc:
             raise ImpactError(f"{path}: cannot read: {exc.strerror or exc}") from None
         return _jsonl(stream, size, close=path != "-"), None
+    if Path(path).stat().st_size == 0:  # not even a header: a history of no claims
+        return iter(()), 0
     return _tabular(path, fmt, size)
 
 
