@@ -8,6 +8,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -386,3 +387,29 @@ def test_ctrl_c_leaves_no_process_behind(history: Path) -> None:
     while _session_processes(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _session_processes(proc.pid) == []
+
+
+# --- docs ----------------------------------------------------------------------------
+
+
+def test_the_worked_example_in_docs_is_real_output(tmp_path: Path) -> None:
+    doc = (ROOT / "docs" / "impact.md").read_text(encoding="utf-8")
+    block = doc.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    commands = [line[2:] for line in block if line.startswith("$ ")]
+    shown = [line for line in block if not line.startswith("$ ")]
+    assert commands[0] == "python bench/claims.py 1000 history.jsonl"
+    _generator().write_jsonl(_generator().iter_claims(1000), tmp_path / "history.jsonl")
+    argv = commands[1].split()
+    assert argv[:2] == ["ta-rules", "impact"]
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        code, out, _ = run(*argv[2:])
+    finally:
+        os.chdir(cwd)
+    assert code == 0
+
+    def unhashed(lines: list[str]) -> list[str]:  # a comment in the rules is not drift
+        return [re.sub(r"sha256:[0-9a-f]+", "sha256:...", line) for line in lines]
+
+    assert unhashed(out.splitlines()) == unhashed(shown)

@@ -128,6 +128,8 @@ def _tabular(path: str, fmt: str, size: int) -> tuple[Iterator[list[Record]], in
     con = duckdb.connect(":memory:")
     # rows come back in file order, in bounded batches
     con.execute("SET preserve_insertion_order = true")
+    # one reading thread keeps its buffers small, and leaves the cores to the judging
+    con.execute("SET threads = 1")
     if fmt == "csv":
         scan = ("read_csv(?, header = true, all_varchar = true, store_rejects = true, "
                 "auto_detect = true)")

@@ -104,7 +104,8 @@ def render_text(report: dict[str, Any]) -> str:
     if errors["count"]:
         kinds = ", ".join(f"{k} {n}" for k, n in errors["by_kind"].items())
         lines.append(f"bad records: {errors['count']} ({kinds}); the first:")
-        lines.extend(f"  line {e['line']}: {e['kind']}: {e['message']}" for e in errors["first"])
+        lines.extend(f"  line {e['line']}" + (f" ({e['id']})" if e["id"] else "")
+                     + f": {e['kind']}: {e['message']}" for e in errors["first"])
     return "\n".join(lines)
 
 
