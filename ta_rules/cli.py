@@ -498,6 +498,9 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import signal
+    import threading
+
     from ta_rules.impact import (
         ImpactConfig,
         ImpactError,
@@ -519,6 +522,11 @@ def _cmd_impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            progress=err.isatty(), total=total, stream=err)
     except ImpactError as exc:
         raise UsageError(f"ta-rules impact: {exc}") from None
+    except KeyboardInterrupt:
+        # stopping: a second Ctrl-C must not cut short what Dask does at exit
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise
     for e in tally.first_errors:
         err.write(f"{args.claims}:{e['line']}: {e['kind']}: {e['message']}\n")
     if tally.errors > len(tally.first_errors):

@@ -359,15 +359,20 @@ def _session_processes(sid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
-def test_ctrl_c_leaves_no_process_behind(history: Path) -> None:
+@pytest.mark.parametrize("how", [["--workers", "2"], ["--workers", "2", "--dask", "local"]],
+                         ids=["workers", "dask-local"])
+def test_ctrl_c_leaves_no_process_behind(history: Path, how: list[str]) -> None:
+    if "--dask" in how:
+        pytest.importorskip("distributed")
     big = history / "big.jsonl"
-    with open(big, "wb") as out:
-        chunk = (history / "claims.jsonl").read_bytes()
-        for _ in range(5):
-            out.write(chunk)
+    if not big.exists():
+        with open(big, "wb") as out:
+            chunk = (history / "claims.jsonl").read_bytes()
+            for _ in range(5):
+                out.write(chunk)
     proc = subprocess.Popen(
         [sys.executable, "-m", "ta_rules", "impact", "--claims", str(big), "--candidate",
-         str(history / "raised.yaml"), "--workers", "2"],
+         str(history / "raised.yaml"), *how],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
@@ -375,7 +380,9 @@ def test_ctrl_c_leaves_no_process_behind(history: Path) -> None:
             time.sleep(0.05)
         assert len(_session_processes(proc.pid)) >= 3, "the workers never started"
         time.sleep(0.5)  # the workers are busy judging
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        while proc.poll() is None and time.monotonic() < deadline:
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+            time.sleep(0.5)  # an impatient user presses it again
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -413,3 +420,36 @@ def test_the_worked_example_in_docs_is_real_output(tmp_path: Path) -> None:
         return [re.sub(r"sha256:[0-9a-f]+", "sha256:...", line) for line in lines]
 
     assert unhashed(out.splitlines()) == unhashed(shown)
+
+
+def test_a_progress_bar_on_a_terminal_and_none_when_piped(history: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    argv = [sys.executable, "-m", "ta_rules", "impact", "--claims",
+            str(history / "claims.jsonl"), "--candidate", "2015.1", "--format", "json"]
+    piped = subprocess.run(argv, capture_output=True, check=False)
+    assert piped.returncode == 0 and piped.stderr == b""
+    leader, follower = pty.openpty()
+    # a terminal of 100 columns (a fresh pty has none, and a bar of no width is empty)
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    shown = b""
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=follower)
+        os.close(follower)
+        while True:  # read as it is written, or the terminal's buffer fills
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command is done
+                break
+            if not chunk:
+                break
+            shown += chunk
+        stdout, _ = proc.communicate()
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0
+    assert json.loads(stdout) == json.loads(piped.stdout)
+    assert b"claims/s" in shown, shown[-300:]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
@@ -26,6 +28,10 @@ def _init_worker(config: ImpactConfig) -> None:
     # and stops the workers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _CONFIG[:] = [config]
+
+
+def _ready() -> None:
+    """Nothing: a first task makes the pool start its workers."""
 
 
 def _judge_here(records: list[Record]) -> Tally:
@@ -51,6 +57,22 @@ def _progress(enabled: bool, total: int | None, stream: IO[str] | None) -> Any:
                 dynamic_ncols=True)
 
 
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if not _main_thread():  # only the main thread sees Ctrl-C
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @contextlib.contextmanager
 def _dask(address: str, workers: int) -> Iterator[tuple[Any, int]]:
     try:
@@ -61,10 +83,13 @@ def _dask(address: str, workers: int) -> Iterator[tuple[Any, int]]:
     cluster = None
     try:
         if address == "local":
-            import logging
-
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+            # Ctrl-C reaches the whole process group: the cluster's processes start with
+            # SIGINT ignored (they inherit it), so this process alone handles it and closes
+            # them (a Ctrl-C during the start-up itself is not seen)
+            with _sigint_ignored():
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                       processes=True, dashboard_address=None,
+                                       silence_logs=logging.CRITICAL)
             client = Client(cluster)
         else:
             try:
@@ -102,37 +127,50 @@ def run_impact(
         The tally of the whole history (with ``strict``, up to the first bad record).
     """
     tally = Tally()
-    with contextlib.ExitStack() as stack:
-        submit: Callable[[list[Record]], Pending[Tally]]
-        if dask is not None:
-            client, n = stack.enter_context(_dask(dask, max(workers, 1)))
-            shared = client.scatter(config, broadcast=True)
+    interrupted = contextlib.ExitStack()
+    with interrupted, contextlib.ExitStack() as stack:
+        try:
+            submit: Callable[[list[Record]], Pending[Tally]]
+            if dask is not None:
+                client, n = stack.enter_context(_dask(dask, max(workers, 1)))
+                shared = client.scatter(config, broadcast=True)
 
-            def submit(records: list[Record]) -> Pending[Tally]:
-                future: Pending[Tally] = client.submit(judge_partition, records, shared,
-                                                       pure=False)
-                return future
+                def submit(records: list[Record]) -> Pending[Tally]:
+                    future: Pending[Tally] = client.submit(judge_partition, records, shared,
+                                                           pure=False)
+                    return future
 
-            in_flight = n * 3
-        elif workers > 1:
-            pool = worker_pool(workers, _init_worker, (config,))
-            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-            pool_submit = pool.submit
+                in_flight = n * 3
+            elif workers > 1:
+                pool = worker_pool(workers, _init_worker, (config,))
+                stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+                with _sigint_ignored():  # the workers start with SIGINT ignored
+                    pool.submit(_ready).result()
+                pool_submit = pool.submit
 
-            def submit(records: list[Record]) -> Pending[Tally]:
-                return pool_submit(_judge_here, records)
+                def submit(records: list[Record]) -> Pending[Tally]:
+                    return pool_submit(_judge_here, records)
 
-            in_flight = workers * 3
-        else:
-            def submit(records: list[Record]) -> Pending[Tally]:
-                return _Done(judge_partition(records, config))
+                in_flight = workers * 3
+            else:
+                def submit(records: list[Record]) -> Pending[Tally]:
+                    return _Done(judge_partition(records, config))
 
-            in_flight = 1
-        bar = stack.enter_context(_progress(progress, total, stream))
-        for part in in_order(submit, partitions, in_flight):
-            tally.add(part)
-            if bar is not None:
-                bar.update(part.claims + part.errors)
-            if tally.stopped_at is not None:
-                break
+                in_flight = 1
+            bar = stack.enter_context(_progress(progress, total, stream))
+            for part in in_order(submit, partitions, in_flight):
+                tally.add(part)
+                if bar is not None:
+                    bar.update(part.claims + part.errors)
+                if tally.stopped_at is not None:
+                    break
+        except KeyboardInterrupt:
+            # stop the workers and the cluster to the end, whatever Ctrl-C follow
+            interrupted.enter_context(_sigint_ignored())
+            if dask is not None:
+                # Dask's own tasks cut short by closing the cluster now fail, as expected:
+                # their reports would only bury the one line that says what happened
+                for name in ("asyncio", "distributed", "tornado"):
+                    logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+            raise
     return tally
