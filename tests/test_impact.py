@@ -453,3 +453,46 @@ def test_a_progress_bar_on_a_terminal_and_none_when_piped(history: Path) -> None
     assert proc.returncode == 0
     assert json.loads(stdout) == json.loads(piped.stdout)
     assert b"claims/s" in shown, shown[-300:]
+
+
+def test_the_existing_cluster_recipe_in_docs_folds_to_the_same_counts(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    from ta_rules.impact import (
+        ImpactConfig,
+        Tally,
+        judge_partition,
+        read_history,
+        report_json,
+        resolve_side,
+    )
+
+    claims = _generator().generate(400)
+    paths = []
+    for i in (0, 1):
+        path = tmp_path / f"part{i}.jsonl"
+        _generator().write_jsonl(claims[i * 200:(i + 1) * 200], path)
+        paths.append(str(path))
+    _generator().write_jsonl(claims, tmp_path / "all.jsonl")
+    config = ImpactConfig(resolve_side("2015.1"),
+                          resolve_side("2015.1", {"min_order_amount_usd": "3000"}))
+
+    def judge_file(path: str, config: ImpactConfig) -> Tally:
+        tally = Tally()
+        partitions, _ = read_history(path)
+        for records in partitions:
+            tally.add(judge_partition(records, config))
+        return tally
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        futures = client.map(judge_file, paths, config=config)
+        total = Tally()
+        for future in futures:
+            total.add(future.result())
+    folded = report_json(total, config)
+    whole = report("--claims", str(tmp_path / "all.jsonl"), "--base", "2015.1",
+                   "--candidate", "2015.1", "--set", "min_order_amount_usd=3000")
+    for key in ("claims", "changed", "transitions", "refund_delta", "reasons_gained",
+                "reasons_lost", "by_rule", "errors", "base", "candidate"):
+        assert folded[key] == whole[key], key
