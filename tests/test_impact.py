@@ -294,6 +294,17 @@ def test_recorded_verdicts_show_drift(tmp_path: Path) -> None:
     assert [(e["line"], e["id"], e["kind"]) for e in r["errors"]["first"]] == [
         (4, "none", "verdict")]
     assert r["base"]["kind"] == "recorded" and r["base"]["rulesets"] == []
+    pytest.importorskip("duckdb")
+    table = tmp_path / "history.csv"
+    with open(table, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "facts", "verdict"])
+        for i, (f, v) in enumerate(zip(facts, recorded, strict=True)):
+            writer.writerow([i, json.dumps(f), json.dumps(v)])
+        writer.writerow(["none", json.dumps(facts[0]), ""])
+    code, out, _ = run("--claims", str(table), "--base", "recorded", "--candidate", "2015.1",
+                       "--format", "json")
+    assert code == 1 and json.loads(out) == r
 
 
 @pytest.mark.parametrize(("argv", "message"), [
