@@ -184,9 +184,9 @@ def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
     number, never raised.
 
     Example:
-        >>> import json
+        >>> from pathlib import Path
         >>> from ta_rules.impact import ImpactConfig, judge_partition, resolve_side
-        >>> text = open("examples/claims/late-shipment.json").read()
+        >>> text = Path("examples/claims/late-shipment.json").read_text()
         >>> config = ImpactConfig(resolve_side(None),
         ...                       resolve_side(None, {"min_order_amount_usd": "6000"}))
         >>> tally = judge_partition([(1, text, "c-1", None), (2, "{", None, None)], config)
