@@ -507,3 +507,13 @@ def test_the_existing_cluster_recipe_in_docs_folds_to_the_same_counts(tmp_path: 
     for key in ("claims", "changed", "transitions", "refund_delta", "reasons_gained",
                 "reasons_lost", "by_rule", "errors", "base", "candidate"):
         assert folded[key] == whole[key], key
+
+
+def test_dask_address_of_a_running_scheduler(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    src = tmp_path / "claims.jsonl"
+    _generator().write_jsonl(_generator().iter_claims(600), src)
+    args = ("--claims", str(src), "--candidate", "2015.1", "--set", "min_order_amount_usd=3000")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        assert report(*args, "--dask", cluster.scheduler_address) == report(*args)
