@@ -517,3 +517,21 @@ def test_dask_address_of_a_running_scheduler(tmp_path: Path) -> None:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         assert report(*args, "--dask", cluster.scheduler_address) == report(*args)
+
+
+def test_a_candidate_folder_with_its_own_vocabulary(tmp_path: Path) -> None:
+    folder = ROOT / "examples" / "extending" / "rules"
+    if not folder.is_dir():
+        pytest.skip("no examples/extending")
+    registry = ta_rules.Registry.from_folder(folder)
+    claims = _generator().generate(300)
+    _generator().write_jsonl(claims, tmp_path / "h.jsonl")
+    transitions: collections.Counter[str] = collections.Counter()
+    for facts in claims:
+        old, new = ta_rules.evaluate(facts), ta_rules.evaluate(facts, registry=registry)
+        transitions[f"{old.outcome}->{new.outcome}"] += 1
+    for workers in ("1", "2"):
+        r = report("--claims", str(tmp_path / "h.jsonl"), "--candidate", str(folder),
+                   "--workers", workers)
+        assert r["claims"] == 300 and r["transitions"] == dict(transitions)
+        assert r["candidate"]["kind"] == "folder"

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from ta_rules.errors import FactsError, TaRulesError, UnknownRulesetError
-from ta_rules.facts import parse_facts
+from ta_rules.facts import Facts
 from ta_rules.impact._history import Record, Unreadable
 from ta_rules.impact._sides import Decision, Side, judge_with, recorded_decision
 
@@ -167,12 +167,12 @@ def _as_id(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _decide(side: Side, facts: Any, recorded: Any) -> Decision:
+def _decide(side: Side, data: Any, parsed: dict[int, Facts], recorded: Any) -> Decision:
     if side.recorded:
         if recorded is None:
             raise ValueError("no recorded verdict (a 'verdict' beside the facts)")
         return recorded_decision(recorded)
-    return judge_with(side).decide(facts)
+    return judge_with(side).decide(data, parsed)
 
 
 def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
@@ -211,11 +211,10 @@ def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
                 if recorded is None:
                     recorded = data.get("verdict")
                 data = data["facts"]
-            kind = "facts"
-            facts = parse_facts(data)
             kind = "verdict"
-            base = _decide(config.base, facts, recorded)
-            cand = _decide(config.candidate, facts, recorded)
+            parsed: dict[int, Facts] = {}
+            base = _decide(config.base, data, parsed, recorded)
+            cand = _decide(config.candidate, data, parsed, recorded)
         except FactsError as exc:
             tally._error(line, rid, "facts", str(exc), (
                 {"path": p.path, "message": p.message} for p in exc.problems))

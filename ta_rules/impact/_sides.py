@@ -8,19 +8,20 @@ worker on another machine; :func:`judge_with` compiles it there once per process
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
+import os
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from ta_rules.errors import ParameterError, TaRulesError, UnknownRulesetError
-from ta_rules.evaluate import decide, order_date
-from ta_rules.facts import Facts
+from ta_rules.evaluate import decide, select_ruleset
+from ta_rules.facts import Facts, parse_facts
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.load import load_ruleset, loads_ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
+from ta_rules.rulesets.vocabulary_load import is_vocabulary_file
 
 __all__ = ["RECORDED", "Decision", "ImpactError", "Side", "judge_with", "resolve_side"]
 
@@ -72,6 +73,8 @@ class Side:
         name: The ruleset name pinned (version kind), or None.
         version: The version pinned (version kind), or None.
         overrides: Parameter overrides, in JSON form (already checked).
+        folder: The folder of the rule files (file and folder kinds): where a vocabulary
+            or message catalog of their own is found, on the workers too.
     """
 
     kind: str
@@ -80,11 +83,13 @@ class Side:
     name: str | None = None
     version: str | None = None
     overrides: tuple[tuple[str, Any], ...] = ()
+    folder: str | None = None
 
     @property
     def key(self) -> str:
         """A digest of everything that decides how this side judges."""
-        h = hashlib.sha256(repr((self.kind, self.name, self.version, self.overrides)).encode())
+        h = hashlib.sha256(repr((self.kind, self.name, self.version, self.overrides,
+                                 self.folder)).encode())
         for source, content in self.files:
             h.update(source.encode())
             h.update(hashlib.sha256(content).digest())
@@ -122,11 +127,13 @@ def resolve_side(spec: str | None, overrides: Mapping[str, str] | None = None) -
         side = Side("bundled", "bundled rulesets, by order date")
     elif Path(spec).is_file():
         load_ruleset(spec)  # every problem of the file, before any claim is read
-        side = Side("file", spec, files=((spec, Path(spec).read_bytes()),))
+        side = Side("file", spec, files=((spec, Path(spec).read_bytes()),),
+                    folder=os.path.dirname(os.path.abspath(spec)))
     elif Path(spec).is_dir():
         Registry.from_folder(spec)
         side = Side("folder", spec, files=tuple(
-            (str(p), p.read_bytes()) for p in sorted(Path(spec).glob("*.yaml"))))
+            (str(p), p.read_bytes()) for p in sorted(Path(spec).glob("*.yaml"))
+            if not is_vocabulary_file(p)), folder=os.path.abspath(spec))
     else:
         name, _, version = spec.rpartition("@")
         try:
@@ -135,6 +142,7 @@ def resolve_side(spec: str | None, overrides: Mapping[str, str] | None = None) -
             raise ImpactError(f"{spec}: not a file, a folder or 'recorded', and {exc}") from None
         side = Side("version", spec, name=rs.name, version=rs.version)
     if not overrides:
+        judge_with(side)  # compiled here as the workers will, so a problem shows now
         return side
     shown: dict[str, Any] = {}
     for rs in _Judge(side).candidates():
@@ -156,9 +164,9 @@ class _Judge:
         self.ruleset: Ruleset | None = None
         if side.kind == "file":
             source, content = side.files[0]
-            self.ruleset = loads_ruleset(content, source)
+            self.ruleset = loads_ruleset(content, source, rules_folder=side.folder)
         elif side.kind == "folder":
-            self.registry = Registry(loads_ruleset(content, source)
+            self.registry = Registry(loads_ruleset(content, source, rules_folder=side.folder)
                                      for source, content in side.files)
         elif side.kind == "version":
             self.ruleset = default_registry().select(side.name, side.version)
@@ -175,12 +183,23 @@ class _Judge:
         name = self.registry.select().name
         return self.registry.versions(name)
 
-    def decide(self, facts: Facts) -> Decision:
+    def decide(self, data: Any, parsed: dict[int, Facts]) -> Decision:
+        """Decide the facts document ``data``.
+
+        The document is read with the vocabulary of the ruleset that judges it; ``parsed``
+        holds the documents already read by vocabulary, so two sides of one vocabulary
+        read it once.
+
+        Raises:
+            FactsError: The document is not valid facts for that ruleset.
+            UnknownRulesetError: No version of this side is in force on its order date.
+        """
         rs = self.ruleset
         if rs is None:
-            assert self.registry is not None
-            on: dt.date = order_date(facts)
-            rs = self.registry.select(on=on)
+            rs = select_ruleset(data, registry=self.registry)
+        facts = parsed.get(id(rs.vocabulary))
+        if facts is None:
+            facts = parsed[id(rs.vocabulary)] = parse_facts(data, rs.vocabulary)
         key = id(rs)
         params = self._params.get(key)
         if params is None:
