@@ -15,14 +15,18 @@ import json
 import multiprocessing
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, Protocol, TypeVar
 
 from ta_rules.errors import FactsError, TaRulesError
 
 __all__ = ["BatchSummary", "batch_options", "judge_lines", "numbered_chunks", "run_batch"]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
 
 CHUNK = 200
 MAX_LINE = 16 * 1024 * 1024
@@ -198,12 +202,14 @@ def numbered_chunks(lines: Iterable[str], size: int = CHUNK) -> Iterator[list[tu
         yield chunk
 
 
-def _pool(workers: int, options: dict[str, Any], strict: bool) -> ProcessPoolExecutor:
+def worker_pool(workers: int, initializer: Callable[..., None],
+                initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes, each set up by ``initializer(*initargs)``."""
     methods = multiprocessing.get_all_start_methods()
     # fork shares the loaded rulesets with the workers; spawn re-imports where fork is absent
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init,
-                               initargs=(options, strict))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer,
+                               initargs=initargs)
 
 
 def run_batch(
@@ -238,8 +244,10 @@ def run_batch(
         _init(options, strict)
         results = (_judge_chunk(c) for c in numbered_chunks(lines))
     else:
-        pool = _pool(workers, options, strict)
-        results = _ordered(pool, numbered_chunks(lines), in_flight=workers * 3)
+        pool = worker_pool(workers, _init, (options, strict))
+        submit = pool.submit
+        results = in_order(lambda chunk: submit(_judge_chunk, chunk), numbered_chunks(lines),
+                           in_flight=workers * 3)
     try:
         for written, part, bad in results:
             for text in written:
@@ -267,12 +275,19 @@ def run_batch(
     return summary
 
 
-def _ordered(pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[int, str]]],
-             in_flight: int) -> Iterator[Judged]:
-    """Results of the chunks in input order, with at most ``in_flight`` chunks pending."""
-    pending: collections.deque[Future[Judged]] = collections.deque()
+class Pending(Protocol[_R_co]):
+    """A submitted piece of work (a concurrent.futures or a Dask future)."""
+
+    def result(self) -> _R_co:
+        """Wait for the result."""
+
+
+def in_order(submit: Callable[[_T], Pending[_R]], chunks: Iterable[_T],
+             in_flight: int) -> Iterator[_R]:
+    """Results of ``submit(chunk)`` in input order, with at most ``in_flight`` pending."""
+    pending: collections.deque[Pending[_R]] = collections.deque()
     for chunk in chunks:
-        pending.append(pool.submit(_judge_chunk, chunk))
+        pending.append(submit(chunk))
         if len(pending) >= in_flight:
             yield pending.popleft().result()
     while pending:

@@ -1,4 +1,4 @@
-"""The ``ta-rules`` command line: ``eval``, ``check``, ``test``.
+"""The ``ta-rules`` command line: ``eval``, ``check``, ``test``, ``impact``...
 
 ``main(argv) -> int`` never raises for bad input: results go to stdout, diagnostics to
 stderr, and the exit status says what happened (:class:`ExitCode`).
@@ -534,6 +534,66 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                  shutdown_timeout=args.shutdown_timeout, log_stream=err)
 
 
+# --- impact ----------------------------------------------------------------------------
+
+
+def _cmd_impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import signal
+    import threading
+
+    from ta_rules.impact import (
+        ImpactConfig,
+        ImpactError,
+        read_history,
+        render_html,
+        render_text,
+        report_json,
+        resolve_side,
+        run_impact,
+    )
+
+    if args.workers < 1:
+        raise UsageError("ta-rules impact: --workers must be at least 1")
+    try:
+        config = ImpactConfig(resolve_side(args.base), resolve_side(
+            args.candidate, _parse_sets(args.set)), strict=args.strict)
+        partitions, total = read_history(args.claims, args.claims_format)
+        tally = run_impact(partitions, config, workers=args.workers, dask=args.dask,
+                           progress=err.isatty(), total=total, stream=err)
+    except ImpactError as exc:
+        raise UsageError(f"ta-rules impact: {exc}") from None
+    except KeyboardInterrupt:
+        # stopping: a second Ctrl-C must not cut short what Dask does at exit
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise
+    for e in tally.first_errors:
+        err.write(f"{args.claims}:{e['line']}: {e['kind']}: {e['message']}\n")
+    if tally.errors > len(tally.first_errors):
+        err.write(f"{args.claims}: {tally.errors - len(tally.first_errors)} more bad "
+                  "record(s)\n")
+    if tally.stopped_at is not None:
+        err.write(f"stopped at line {tally.stopped_at} (--strict)\n")
+        return ExitCode.PROBLEMS
+    if tally.claims + tally.errors == 0:
+        err.write(f"{args.claims}: no claims\n")
+    report = report_json(tally, config)
+    if args.format == "json":
+        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    elif args.format == "html":
+        text = render_html(report)
+    else:
+        text = render_text(report) + "\n"
+    if args.out in (None, "-"):
+        out.write(text)
+    else:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
+    return ExitCode.OK if tally.errors == 0 else ExitCode.PROBLEMS
+
+
 # --- wiring ----------------------------------------------------------------------------
 
 
@@ -652,6 +712,26 @@ def _parser() -> _Parser:
     p.add_argument("--shutdown-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="time in-flight requests get to finish after SIGTERM")
     p.set_defaults(func=_cmd_serve)
+
+
+    p = sub.add_parser("impact", help="what a policy change does to a history of claims")
+    p.add_argument("--claims", required=True, metavar="HISTORY", help="JSON Lines (- for "
+                   "stdin), CSV or Parquet history; see docs/impact.md")
+    p.add_argument("--claims-format", choices=["jsonl", "csv", "parquet"],
+                   help="the history's format (default: from its suffix)")
+    p.add_argument("--base", help="a version, rule file, rules folder or 'recorded' "
+                   "(default: the bundled rulesets, by order date)")
+    p.add_argument("--candidate", required=True, help="a version, rule file, rules folder "
+                   "or 'recorded'")
+    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                   help="override a parameter of the candidate (repeatable)")
+    p.add_argument("--format", choices=["text", "json", "html"], default="text")
+    p.add_argument("--out", metavar="FILE", help="write the report to a file")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster ('local' starts "
+                   "a LocalCluster of --workers processes)")
+    p.add_argument("--strict", action="store_true", help="stop at the first bad record")
+    p.set_defaults(func=_cmd_impact)
     return parser
 
 
