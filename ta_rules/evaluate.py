@@ -19,6 +19,7 @@ from typing import Any, Final, Literal, overload
 
 from pydantic import BaseModel
 
+from ta_rules import _fastfacts
 from ta_rules._version import __version__
 from ta_rules.engines import RawDecision, get_engine
 from ta_rules.errors import (
@@ -289,7 +290,9 @@ def evaluate(
         ('covered', ['LATE_SHIPMENT'], '5000.00 USD')
     """
     rs = select_ruleset(facts, ruleset=ruleset, version=version, registry=registry)
-    valid = parse_facts(facts, rs.vocabulary)
+    valid = _fastfacts.parse(facts, rs.vocabulary)
+    if valid is None:
+        valid = parse_facts(facts, rs.vocabulary)
     if parameters and isinstance(parameters, Mapping) and not isinstance(ruleset, Ruleset):
         undeclared = _undeclared_override(rs, parameters, valid, pinned=version is not None,
                                           registry=registry)
