@@ -64,10 +64,6 @@ def _money(value: Any) -> Money:
     return Money(Decimal(text), code, text if decimals == digits else None)
 
 
-#: Types with a validator of their own, and the function that checks their ordinary shape
-#: (Money has its own, memoised, code below).
-_CUSTOM: Final[dict[type, Callable[[Any], Any]]] = {}
-
 #: Entries a memo holds before it starts again from empty.
 _MEMO_SIZE: Final = 8192
 
@@ -98,6 +94,54 @@ _SETTERS: Final = {
 
 
 @dataclasses.dataclass
+class _Bounds:
+    """The length and range constraints on one value."""
+
+    min_len: Any = None
+    max_len: Any = None
+    ge: Any = None
+    le: Any = None
+
+    @classmethod
+    def of(cls, meta: list[Any]) -> _Bounds:
+        b = cls()
+        for m in meta:
+            if isinstance(m, annotated_types.MinLen):
+                b.min_len = m.min_length
+            elif isinstance(m, annotated_types.MaxLen):
+                b.max_len = m.max_length
+            elif isinstance(m, annotated_types.Ge):
+                b.ge = m.ge
+            elif isinstance(m, annotated_types.Le):
+                b.le = m.le
+            elif isinstance(m, WithJsonSchema):
+                continue  # the JSON schema only
+            elif isinstance(m, annotated_types.BaseMetadata) or hasattr(
+                    m, "__get_pydantic_core_schema__") or type(m).__module__.startswith(
+                    ("pydantic", "annotated_types")):
+                raise _Unsupported(f"constraint {m!r}")
+            # anything else is a marker pydantic ignores (such as facts.Currency)
+        return b
+
+    @property
+    def sized(self) -> bool:
+        return self.min_len is not None or self.max_len is not None
+
+    @property
+    def ranged(self) -> bool:
+        return self.ge is not None or self.le is not None
+
+    def size(self, v: str) -> list[str]:
+        """Conditions under which the length of ``v`` is out of bounds."""
+        out = []
+        if self.min_len is not None:
+            out.append(f"len({v}) < {int(self.min_len)}")
+        if self.max_len is not None:
+            out.append(f"len({v}) > {int(self.max_len)}")
+        return out
+
+
+@dataclasses.dataclass
 class _Generator:
     """Writes one checking function per model, as Python source."""
 
@@ -116,121 +160,103 @@ class _Generator:
     # --- types -------------------------------------------------------------------------------
     def check(self, tp: Any, meta: list[Any], v: str, out: str, ind: str) -> list[str]:
         """Lines that check the value in ``v`` against ``tp`` and put the result in ``out``."""
-        origin = get_origin(tp)
-        if origin is typing.Annotated:
+        if get_origin(tp) is typing.Annotated:
             base, *more = get_args(tp)
             return self.check(base, [*more, *meta], v, out, ind)
         flat: list[Any] = []
         for m in meta:
             flat.extend(m.metadata if isinstance(m, FieldInfo) else [m])
-        before = [m for m in flat if isinstance(m, BeforeValidator)]
-        if before:
-            # pydantic applies the innermost first; each gets the previous one's result
-            code: list[str] = []
-            cur = v
-            for m in reversed(before):
-                if _takes_info(m.func):
-                    raise _Unsupported("a validator that takes ValidationInfo")
-                fn = self.name("f", m.func)
-                memo = self.name("memo", {})
-                nxt = self.name("b")
-                # the validators are pure functions of their input: a string seen before
-                # gives the result it gave then (dates repeat a lot between claims)
-                code += [f"{ind}{nxt} = {memo}.get({cur}) if type({cur}) is str else None",
-                         f"{ind}if {nxt} is None:",
-                         f"{ind}    try:", f"{ind}        {nxt} = {fn}({cur})",
-                         f"{ind}    except Exception:", f"{ind}        raise _Miss from None",
-                         f"{ind}    if type({cur}) is str:",
-                         f"{ind}        _remember({memo}, {cur}, {nxt})"]
-                cur = nxt
-            rest = [m for m in flat if not isinstance(m, BeforeValidator)]
-            return code + self.check(tp, rest, cur, out, ind)
-        if origin in (Union, types.UnionType):
+        if any(isinstance(m, BeforeValidator) for m in flat):
+            return self.before(tp, flat, v, out, ind)
+        if get_origin(tp) in (Union, types.UnionType):
             args = get_args(tp)
             others = [a for a in args if a is not type(None)]
             if len(others) != 1 or len(args) != 2:
                 raise _Unsupported(f"union {tp!r}")
             inner = self.check(others[0], flat, v, out, ind + "    ")
             return [f"{ind}if {v} is None:", f"{ind}    {out} = None", f"{ind}else:", *inner]
-        lo = hi = ge = le = None
-        for m in flat:
-            if isinstance(m, annotated_types.MinLen):
-                lo = m.min_length
-            elif isinstance(m, annotated_types.MaxLen):
-                hi = m.max_length
-            elif isinstance(m, annotated_types.Ge):
-                ge = m.ge
-            elif isinstance(m, annotated_types.Le):
-                le = m.le
-            elif isinstance(m, WithJsonSchema):
-                continue  # the JSON schema only
-            elif isinstance(m, annotated_types.BaseMetadata) or hasattr(
-                    m, "__get_pydantic_core_schema__") or type(m).__module__.startswith(
-                    ("pydantic", "annotated_types")):
-                raise _Unsupported(f"constraint {m!r}")
-            # anything else is a marker pydantic ignores (such as facts.Currency)
-        sized = lo is not None or hi is not None
-        length = f"len({v})"
-        size = []
-        if lo is not None:
-            size.append(f"{length} < {lo}")
-        if hi is not None:
-            size.append(f"{length} > {hi}")
-        if (ge is not None or le is not None) and tp is not int:
-            raise _Unsupported(f"bounds on {tp!r}")
-        if sized and tp is not str and origin is not list:
+        bounds = _Bounds.of(flat)
+        if bounds.sized and tp is not str and get_origin(tp) is not list:
             raise _Unsupported(f"length on {tp!r}")
+        if bounds.ranged and tp is not int:
+            raise _Unsupported(f"bounds on {tp!r}")
+        return self.leaf(tp, bounds, v, out, ind)
 
+    def before(self, tp: Any, flat: list[Any], v: str, out: str, ind: str) -> list[str]:
+        """Before-validators, innermost first, each given the previous one's result."""
+        code: list[str] = []
+        cur = v
+        for m in reversed([m for m in flat if isinstance(m, BeforeValidator)]):
+            if _takes_info(m.func):
+                raise _Unsupported("a validator that takes ValidationInfo")
+            fn, memo, nxt = self.name("f", m.func), self.name("memo", {}), self.name("b")
+            # the validators are pure functions of their input: a string seen before gives
+            # the result it gave then (dates repeat a lot between claims)
+            code += [f"{ind}{nxt} = {memo}.get({cur}) if type({cur}) is str else None",
+                     f"{ind}if {nxt} is None:",
+                     f"{ind}    try:", f"{ind}        {nxt} = {fn}({cur})",
+                     f"{ind}    except Exception:", f"{ind}        raise _Miss from None",
+                     f"{ind}    if type({cur}) is str:",
+                     f"{ind}        _remember({memo}, {cur}, {nxt})"]
+            cur = nxt
+        rest = [m for m in flat if not isinstance(m, BeforeValidator)]
+        return code + self.check(tp, rest, cur, out, ind)
+
+    def leaf(self, tp: Any, bounds: _Bounds, v: str, out: str, ind: str) -> list[str]:
+        """A type inside any Annotated, validator and Optional."""
+        origin = get_origin(tp)
+        miss = [f"{ind}    raise _Miss"]
         if origin is Literal:
             values = get_args(tp)
             if not all(type(x) is str for x in values):
                 raise _Unsupported(f"literal {tp!r}")
             allowed = self.name("k", frozenset(values))
-            return [f"{ind}if type({v}) is not str or {v} not in {allowed}:",
-                    f"{ind}    raise _Miss", f"{ind}{out} = {v}"]
+            return [f"{ind}if type({v}) is not str or {v} not in {allowed}:", *miss,
+                    f"{ind}{out} = {v}"]
         if origin is list:
             (item_tp,) = get_args(tp)
             item, item_out = self.name("i"), self.name("o")
-            cond = " or ".join([f"type({v}) is not list", *size])
+            cond = " or ".join([f"type({v}) is not list", *bounds.size(v)])
             body = self.check(item_tp, [], item, item_out, ind + "    ")
-            return [f"{ind}if {cond}:", f"{ind}    raise _Miss", f"{ind}{out} = []",
+            return [f"{ind}if {cond}:", *miss, f"{ind}{out} = []",
                     f"{ind}for {item} in {v}:", *body, f"{ind}    {out}.append({item_out})"]
         if origin is not None:
             raise _Unsupported(f"generic {tp!r}")
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             return [f"{ind}{out} = {self.model(tp)}({v})"]
-        if tp in _CUSTOM:
-            return [f"{ind}{out} = {self.name('c', _CUSTOM[tp])}({v})"]
         if tp is Money:
             # immutable, so one Money serves every document that writes the same amount
             memo, key = self.name("memo", {}), self.name("key")
-            return [f"{ind}if type({v}) is not dict or len({v}) != 2:", f"{ind}    raise _Miss",
+            return [f"{ind}if type({v}) is not dict or len({v}) != 2:", *miss,
                     f"{ind}{key} = ({v}.get('amount'), {v}.get('currency'))",
-                    f"{ind}if type({key}[0]) is not str or type({key}[1]) is not str:",
-                    f"{ind}    raise _Miss",
+                    f"{ind}if type({key}[0]) is not str or type({key}[1]) is not str:", *miss,
                     f"{ind}{out} = {memo}.get({key})",
                     f"{ind}if {out} is None:", f"{ind}    {out} = _money({v})",
                     f"{ind}    _remember({memo}, {key}, {out})"]
-        conds: list[str]
+        conds = self.scalar(tp, bounds, v)
+        return [f"{ind}if {' or '.join(conds)}:", *miss, f"{ind}{out} = {v}"]
+
+    def scalar(self, tp: Any, bounds: _Bounds, v: str) -> list[str]:
+        """The conditions under which ``v`` is not a valid ``tp`` (strict mode)."""
         if tp is str:
             # pydantic refuses a string that is not valid Unicode (a lone surrogate) where
             # it measures the length; leave anything but well-formed text to it
-            conds = [f"type({v}) is not str", f"not ({v}.isascii() or _unicode({v}))", *size]
-        elif tp is bool:
-            conds = [f"type({v}) is not bool"]
-        elif tp is int:
+            return [f"type({v}) is not str", f"not ({v}.isascii() or _unicode({v}))",
+                    *bounds.size(v)]
+        if tp is bool:
+            return [f"type({v}) is not bool"]
+        if tp is int:
             conds = [f"type({v}) is not int"]
-            if ge is not None:
-                conds.append(f"{v} < {self.name('n', ge)}")
-            if le is not None:
-                conds.append(f"{v} > {self.name('n', le)}")
-        elif tp is dt.date:
-            conds = [f"type({v}) is not _date"]
-        elif tp is Decimal:
-            conds = [f"type({v}) is not _Decimal", f"not {v}.is_finite()"]
-        else:
-            raise _Unsupported(f"type {tp!r}")
-        return [f"{ind}if {' or '.join(conds)}:", f"{ind}    raise _Miss", f"{ind}{out} = {v}"]
+            if bounds.ge is not None:
+                conds.append(f"{v} < {self.name('n', bounds.ge)}")
+            if bounds.le is not None:
+                conds.append(f"{v} > {self.name('n', bounds.le)}")
+            return conds
+        if tp is dt.date:
+            return [f"type({v}) is not _date"]
+        if tp is Decimal:
+            return [f"type({v}) is not _Decimal", f"not {v}.is_finite()"]
+        raise _Unsupported(f"type {tp!r}")
 
     # --- models ------------------------------------------------------------------------------
     def model(self, cls: type[BaseModel]) -> str:
