@@ -47,6 +47,7 @@ import naive  # noqa: E402
 import yaml  # noqa: E402
 
 import ta_rules  # noqa: E402
+from ta_rules import _fastfacts  # noqa: E402
 from ta_rules.evaluate import decide, facts_hash  # noqa: E402
 
 RESULTS = BENCH / "results" / "latest.json"
@@ -361,10 +362,22 @@ def benchmark(args: argparse.Namespace) -> int:
         # a set of overrides never seen before (a window of 31, 32, ... days) on every claim
         return ta_rules.evaluate(c, parameters={"claim_window_days": 31 + next(fresh)})
 
+    def without_fast_path() -> None:
+        # evaluate as it validates a document the fast path steps aside for: the full models
+        fast = _fastfacts.parse
+        _fastfacts.parse = lambda data: None  # type: ignore[assignment]
+        try:
+            for c in claims:
+                ta_rules.evaluate(c)
+        finally:
+            _fastfacts.parse = fast  # type: ignore[assignment]
+
     measures = [
         Measure("naive", "naive evaluator over dicts (bench/naive.py)",
                 loop(naive.decide, claims), n),
         Measure("evaluate", "evaluate(dict), trace off", loop(ta_rules.evaluate, claims), n),
+        Measure("evaluate_full_validation", "evaluate(dict), the fast facts path off",
+                without_fast_path, n),
         Measure("evaluate_override", "evaluate(dict), the same parameter override",
                 loop(lambda c: ta_rules.evaluate(c, parameters=override), claims), n),
         Measure("evaluate_new_override", "evaluate(dict), a new override set each claim",
@@ -375,6 +388,8 @@ def benchmark(args: argparse.Namespace) -> int:
                 loop(lambda c: ta_rules.evaluate(c, trace=True), claims), n),
         Measure("parse_facts", "parse_facts(dict) alone (validation)",
                 loop(ta_rules.parse_facts, claims), n),
+        Measure("fast_facts", "fast facts path alone (what evaluate validates with)",
+                loop(_fastfacts.parse, claims), n),
         Measure("core", "decide() core on validated Facts",
                 loop(lambda f: decide(rs, f, params), facts), n),
         Measure("floor", "floor (hand-written) on validated Facts", loop(floor.decide, facts), n),
@@ -498,16 +513,20 @@ def benchmark(args: argparse.Namespace) -> int:
 
     row("naive")
     row("evaluate", r(ratios["evaluate_over_naive"], "evaluate/naive = {:.2f}x time"))
+    row("evaluate_full_validation", r(ratio("evaluate_full_validation", "evaluate"),
+                                      "{:.2f}x the time of evaluate with it"))
     row("evaluate_trace", r(ratios["trace_on_over_off"], "trace on/off = {:.2f}x time"))
     row("evaluate_override", r(ratios["override_over_default"],
                                "same override set vs none = {:.2f}x time"))
     row("evaluate_new_override", r(ratios["new_override_over_default"],
                                    "first claim with a set vs none = {:.2f}x time"))
     row("parse_facts", r(ratio("parse_facts", "evaluate"), "{:.0%} of evaluate"))
+    row("fast_facts", r(ratio("fast_facts", "evaluate"), "{:.0%} of evaluate")
+        + r(ratio("parse_facts", "fast_facts"), "; parse_facts/fast = {:.2f}x time"))
     row("core", r(ratio("evaluate", "core"), "evaluate/core = {:.2f}x time")
         + r(ratio("core", "evaluate"), "; {:.0%} of evaluate"))
     row("facts_hash", r(ratio("facts_hash", "evaluate"), "{:.0%} of evaluate"))
-    e, pf, co, fh = med("evaluate"), med("parse_facts"), med("core"), med("facts_hash")
+    e, pf, co, fh = med("evaluate"), med("fast_facts"), med("core"), med("facts_hash")
     if e and pf and co and fh:
         rest = max(0.0, e - pf - co)
         ratios["verdict_share"] = rest / e
