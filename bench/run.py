@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -721,6 +722,78 @@ def check(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+# === --paired ==============================================================================
+
+def paired(args: argparse.Namespace) -> int:
+    """Per-call medians, the candidates timed one after another on the same claim.
+
+    On a loaded machine a loop over all claims is often preempted, and two loops of the
+    same work can differ by 2x; the median of single calls, taken in turn on each claim,
+    is what preemption disturbs least. Each ratio is between two such medians.
+    """
+    setup = Setup.make(args.claims, args.seed)
+    zd = import_zen_adapter().ZenDecider()
+    override = {"claim_window_days": 30}
+    fresh = iter(range(10**9))
+    fast = _fastfacts.parse
+
+    def without_fast_path(c: dict[str, Any]) -> Any:
+        _fastfacts.parse = lambda data: None  # type: ignore[assignment]
+        try:
+            return ta_rules.evaluate(c)
+        finally:
+            _fastfacts.parse = fast  # type: ignore[assignment]
+
+    candidates: dict[str, Callable[[dict[str, Any]], Any]] = {
+        "naive": naive.decide,
+        "evaluate": ta_rules.evaluate,
+        "evaluate, fast facts path off": without_fast_path,
+        "evaluate, trace on": lambda c: ta_rules.evaluate(c, trace=True),
+        "evaluate, same override set": lambda c: ta_rules.evaluate(c, parameters=override),
+        "evaluate, new override set": lambda c: ta_rules.evaluate(
+            c, parameters={"claim_window_days": 31 + next(fresh)}),
+        "zen end to end (parse_facts + zen)": lambda c: zd.decide(ta_rules.parse_facts(c)),
+        "fast facts path": _fastfacts.parse,
+        "parse_facts": ta_rules.parse_facts,
+    }
+    names = list(candidates)
+    times: dict[str, list[int]] = {k: [] for k in names}
+    clock = time.perf_counter_ns
+    for c in setup.claims:  # warm-up
+        for fn in candidates.values():
+            fn(c)
+    order = random.Random(args.seed)
+    for _ in range(args.rounds):
+        for c in setup.claims:
+            # a fresh random order on every claim: no candidate always runs after the same one
+            # (the one before warms or cools the caches the next one uses)
+            order.shuffle(names)
+            for name in names:
+                fn = candidates[name]
+                t0 = clock()
+                fn(c)
+                times[name].append(clock() - t0)
+    med = {k: statistics.median(v) * 1e-9 for k, v in times.items()}
+    print(f"paired per-call medians: {len(setup.claims)} claims x {args.rounds} rounds, "
+          "each claim through every candidate in turn")
+    for k in candidates:
+        print(f"  {k:<36} {fmt_time(med[k]):>10}")
+    e = med["evaluate"]
+    print(f"  evaluate / naive                     {e / med['naive']:.2f}x time")
+    print(f"  evaluate / zen end to end            "
+          f"{med['zen end to end (parse_facts + zen)'] / e:.2f}x throughput")
+    print(f"  trace on / off                       {med['evaluate, trace on'] / e:.2f}x time")
+    print(f"  same override set / none             "
+          f"{med['evaluate, same override set'] / e:.2f}x time")
+    print(f"  new override set / none              "
+          f"{med['evaluate, new override set'] / e:.2f}x time")
+    print(f"  fast facts path off / on             "
+          f"{med['evaluate, fast facts path off'] / e:.2f}x time")
+    print(f"  parse_facts / fast facts path        "
+          f"{med['parse_facts'] / med['fast facts path']:.2f}x time")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="ta-rules benchmark (see bench/README.md)")
     ap.add_argument("--claims", type=int, default=None, help="claims to generate (2000)")
@@ -730,6 +803,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="a fast smoke run: 300 claims, 3 rounds, fewer repetitions")
     ap.add_argument("--check", action="store_true",
                     help="verify floor and zen against ta_rules.evaluate on every claim")
+    ap.add_argument("--paired", action="store_true",
+                    help="per-call medians, candidates in turn on each claim (a loaded machine)")
     ap.add_argument("--show", type=int, default=5, help="differences to print in --check")
     ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ap.add_argument("--batch-claims", type=int, default=None,
@@ -742,6 +817,8 @@ def main(argv: list[str] | None = None) -> int:
     args.import_reps = 3 if args.quick else 7
     if args.claims < 1 or args.rounds < 1:
         ap.error("--claims and --rounds must be at least 1")
+    if args.paired:
+        return paired(args)
     return check(args) if args.check else benchmark(args)
 
 
