@@ -65,7 +65,7 @@ def _money(value: Any) -> Money:
 
 
 #: Entries a memo holds before it starts again from empty.
-_MEMO_SIZE: Final = 8192
+_MEMO_SIZE: Final = 1024
 
 
 def _unicode(text: str) -> bool:
