@@ -8,9 +8,10 @@ errors - are those of the pydantic models; it only saves their cost on documents
 ordinary shape (plain dicts, lists, strings, booleans and ints, money as ``{amount,
 currency}`` strings).
 
-The code is generated once, at import, by walking the models' fields (annotations,
-constraints, defaults, before-validators and model validators), so it follows the models
-as they change. Anything the generator does not know how to check exactly makes the fast
+The code is generated once per vocabulary, on its first document, by walking the pydantic
+models :func:`ta_rules.facts.facts_models` builds from it (annotations, constraints,
+defaults, before- and after-validators, model validators), so it follows the vocabulary
+and the models as they change. Anything the generator does not know how to check exactly makes the fast
 path of that model give up on every document (``None``), never guess.
 """
 
@@ -28,7 +29,7 @@ from decimal import Decimal
 from typing import Any, Final, Literal, Union, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel, BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, WithJsonSchema
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -168,6 +169,8 @@ class _Generator:
             flat.extend(m.metadata if isinstance(m, FieldInfo) else [m])
         if any(isinstance(m, BeforeValidator) for m in flat):
             return self.before(tp, flat, v, out, ind)
+        if any(isinstance(m, AfterValidator) for m in flat):
+            return self.after(tp, flat, v, out, ind)
         if get_origin(tp) in (Union, types.UnionType):
             args = get_args(tp)
             others = [a for a in args if a is not type(None)]
@@ -201,6 +204,22 @@ class _Generator:
             cur = nxt
         rest = [m for m in flat if not isinstance(m, BeforeValidator)]
         return code + self.check(tp, rest, cur, out, ind)
+
+    def after(self, tp: Any, flat: list[Any], v: str, out: str, ind: str) -> list[str]:
+        """The type's own check, then its after-validators in the order they are written."""
+        cur = self.name("t")
+        code = self.check(tp, [m for m in flat if not isinstance(m, AfterValidator)], v, cur,
+                          ind)
+        for m in flat:
+            if not isinstance(m, AfterValidator):
+                continue
+            if _takes_info(m.func):
+                raise _Unsupported("a validator that takes ValidationInfo")
+            fn, nxt = self.name("f", m.func), self.name("a")
+            code += [f"{ind}try:", f"{ind}    {nxt} = {fn}({cur})",
+                     f"{ind}except Exception:", f"{ind}    raise _Miss from None"]
+            cur = nxt
+        return [*code, f"{ind}{out} = {cur}"]
 
     def leaf(self, tp: Any, bounds: _Bounds, v: str, out: str, ind: str) -> list[str]:
         """A type inside any Annotated, validator and Optional."""

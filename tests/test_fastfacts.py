@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ import ta_rules
 from ta_rules import _fastfacts
 from ta_rules.errors import FactsError
 from ta_rules.facts import parse_facts
+from ta_rules.rulesets.registry import Registry
 
 from strategies import facts_documents
 
@@ -175,9 +178,30 @@ def test_generated_source_is_readable() -> None:
 
 
 def _claim() -> dict[str, Any]:
-    import json
-    from pathlib import Path
-
     path = Path(__file__).resolve().parents[1] / "examples" / "claims" / "late-shipment.json"
     doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return doc
+
+
+def test_the_fast_path_follows_the_vocabulary_that_reads_the_facts() -> None:
+    rules = Path(__file__).resolve().parents[1] / "examples" / "extending" / "rules"
+    (rs,) = Registry.from_folder(rules).rulesets
+    vocabulary = rs.vocabulary
+    assert vocabulary is not None
+    doc = _full_document()
+    doc["claim"]["grounds"] = ["counterfeit"]
+    doc["shipment"]["counterfeit_confirmed"] = True
+    assert _fastfacts.parse(copy.deepcopy(doc)) is None  # not in the bundled vocabulary
+    fast = _fastfacts.parse(copy.deepcopy(doc), vocabulary)
+    assert fast is not None and fast == parse_facts(doc, vocabulary)
+    assert fast.model_dump_json() == parse_facts(doc, vocabulary).model_dump_json()
+    assert "counterfeit_confirmed" in _fastfacts.source(vocabulary)
+    for value in HOSTILE:  # a hostile value in the new fact: the models decide
+        bad = copy.deepcopy(doc)
+        bad["shipment"]["counterfeit_confirmed"] = value
+        got = _fastfacts.parse(copy.deepcopy(bad), vocabulary)
+        try:
+            want: Any = parse_facts(bad, vocabulary)
+        except FactsError:
+            want = None
+        assert got is None or (want is not None and got == want)
