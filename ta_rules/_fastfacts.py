@@ -11,8 +11,8 @@ currency}`` strings).
 The code is generated once per vocabulary, on its first document, by walking the pydantic
 models :func:`ta_rules.facts.facts_models` builds from it (annotations, constraints,
 defaults, before- and after-validators, model validators), so it follows the vocabulary
-and the models as they change. Anything the generator does not know how to check exactly makes the fast
-path of that model give up on every document (``None``), never guess.
+and the models as they change. Anything the generator does not know how to check exactly
+makes the fast path of that model give up on every document (``None``), never guess.
 """
 
 from __future__ import annotations
