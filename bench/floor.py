@@ -108,7 +108,8 @@ def decide(f: Facts) -> Decision:
     # --- coverage cap ---------------------------------------------------------------------
     cap: Decimal | None = None
     cap_codes: list[str] = []
-    if rate is not None and available_usd > 0 and paid > 0:
+    # (only for a participating supplier: otherwise no cap, no cap code, no ALREADY_COMPENSATED)
+    if supplier.participating and rate is not None and available_usd > 0 and paid > 0:
         available = (available_usd / rate).quantize(CENT, rounding=ROUND_FLOOR)
         cap = min(order, paid, available)
         if paid < order and paid <= available:

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -43,10 +44,12 @@ sys.path[:0] = [str(BENCH), str(BENCH / "zen")]
 
 import claims as claim_gen  # noqa: E402
 import floor  # noqa: E402
+import naive  # noqa: E402
 import yaml  # noqa: E402
 
 import ta_rules  # noqa: E402
-from ta_rules.evaluate import decide  # noqa: E402
+from ta_rules import _fastfacts  # noqa: E402
+from ta_rules.evaluate import decide, facts_hash  # noqa: E402
 
 RESULTS = BENCH / "results" / "latest.json"
 RULESET_VERSION = "2015.1"
@@ -166,6 +169,13 @@ def summary(v: ta_rules.Verdict) -> Decision:
     return v.outcome, frozenset(r.code for r in v.reasons), v.max_refund, v.coverage_cap
 
 
+def naive_decision(claim: dict[str, Any]) -> Decision:
+    """``bench/naive.py`` on a facts dict, its amounts as Money (for comparing)."""
+    outcome, codes, max_refund, cap, currency = naive.decide(claim)
+    return (outcome, codes, ta_rules.Money(max_refund, currency),
+            None if cap is None else ta_rules.Money(cap, currency))
+
+
 def reference(setup: Setup) -> list[Decision]:
     """``ta_rules.evaluate`` on every claim (the dicts, as a user passes them)."""
     return [summary(ta_rules.evaluate(c)) for c in setup.claims]
@@ -206,6 +216,10 @@ def scaled_ruleset_text(text: str, factor: int) -> tuple[str, int]:
     the original document passed through the same YAML round trip.
     """
     doc = yaml.safe_load(text)
+    # the added reasons have no translations, and a ruleset whose messages lack one in a
+    # shipped locale is refused; the scaled rulesets (1x too, to compare like with like)
+    # render their messages from the rule file alone
+    doc.pop("catalog", None)
     base = count_rules(doc)
     values, reasons = doc["values"], doc["reasons"]
     gates = doc["groups"]["gates"]["rules"]
@@ -346,12 +360,41 @@ def benchmark(args: argparse.Namespace) -> int:
             evaluate(c)
             latencies.append((clock() - t0) * 1e-9)
 
+    override = {"claim_window_days": 30}  # the default value, so every verdict stays the same
+    fresh = iter(range(10**9))
+
+    def new_override_set(c: dict[str, Any]) -> Any:
+        # a set of overrides never seen before (a window of 31, 32, ... days) on every claim
+        return ta_rules.evaluate(c, parameters={"claim_window_days": 31 + next(fresh)})
+
+    def without_fast_path() -> None:
+        # evaluate as it validates a document the fast path steps aside for: the full models
+        fast = _fastfacts.parse
+        _fastfacts.parse = lambda data, vocabulary=None: None  # type: ignore[assignment]
+        try:
+            for c in claims:
+                ta_rules.evaluate(c)
+        finally:
+            _fastfacts.parse = fast  # type: ignore[assignment]
+
     measures = [
+        Measure("naive", "naive evaluator over dicts (bench/naive.py)",
+                loop(naive.decide, claims), n),
         Measure("evaluate", "evaluate(dict), trace off", loop(ta_rules.evaluate, claims), n),
+        Measure("evaluate_full_validation", "evaluate(dict), the fast facts path off",
+                without_fast_path, n),
+        Measure("evaluate_override", "evaluate(dict), the same parameter override",
+                loop(lambda c: ta_rules.evaluate(c, parameters=override), claims), n),
+        Measure("evaluate_new_override", "evaluate(dict), a new override set each claim",
+                loop(new_override_set, claims), n),
+        Measure("facts_hash", "facts hash alone (on validated Facts)",
+                loop(facts_hash, facts), n),
         Measure("evaluate_trace", "evaluate(dict), trace on",
                 loop(lambda c: ta_rules.evaluate(c, trace=True), claims), n),
         Measure("parse_facts", "parse_facts(dict) alone (validation)",
                 loop(ta_rules.parse_facts, claims), n),
+        Measure("fast_facts", "fast facts path alone (what evaluate validates with)",
+                loop(_fastfacts.parse, claims), n),
         Measure("core", "decide() core on validated Facts",
                 loop(lambda f: decide(rs, f, params), facts), n),
         Measure("floor", "floor (hand-written) on validated Facts", loop(floor.decide, facts), n),
@@ -406,7 +449,9 @@ def benchmark(args: argparse.Namespace) -> int:
     if batch:
         with tempfile.TemporaryDirectory() as tmp:
             infile, outfile = Path(tmp) / "claims.jsonl", Path(tmp) / "verdicts.jsonl"
-            claim_gen.write_jsonl(claims, infile)
+            batch_n = args.batch_claims or n
+            claim_gen.write_jsonl(claims if batch_n == n else
+                                  claim_gen.iter_claims(batch_n, args.seed), infile)
             for w in (1, 2):
                 key = f"workers_{w}"
                 if not workers_flag and w == 2:
@@ -416,7 +461,8 @@ def benchmark(args: argparse.Namespace) -> int:
                     walls = [run_cli_batch(infile, outfile, w if workers_flag else None)
                              for _ in range(cli_rounds)]
                     wall = statistics.median(walls)
-                    cli[key] = {"wall_s": wall, "claims_per_s": n / wall, "runs": walls}
+                    cli[key] = {"wall_s": wall, "claims_per_s": batch_n / wall, "runs": walls,
+                                "claims": batch_n}
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     cli[key] = {"note": f"n/a (failed: {exc})"[:160]}
     else:
@@ -440,6 +486,9 @@ def benchmark(args: argparse.Namespace) -> int:
         "trace_on_over_off": ratio("evaluate_trace", "evaluate"),
         "core_over_floor": ratio("core", "floor"),
         "evaluate_over_floor": ratio("evaluate", "floor"),
+        "evaluate_over_naive": ratio("evaluate", "naive"),
+        "override_over_default": ratio("evaluate_override", "evaluate"),
+        "new_override_over_default": ratio("evaluate_new_override", "evaluate"),
         # throughput(evaluate) / throughput(zen) = time(zen) / time(evaluate)
         "evaluate_over_zen_throughput": ratio("zen", "evaluate"),
         "evaluate_over_zen_e2e_throughput": ratio("zen_e2e", "evaluate"),
@@ -467,10 +516,27 @@ def benchmark(args: argparse.Namespace) -> int:
     def r(x: float | None, text: str) -> str:
         return "" if x is None else text.format(x)
 
-    row("evaluate")
+    row("naive")
+    row("evaluate", r(ratios["evaluate_over_naive"], "evaluate/naive = {:.2f}x time"))
+    row("evaluate_full_validation", r(ratio("evaluate_full_validation", "evaluate"),
+                                      "{:.2f}x the time of evaluate with it"))
     row("evaluate_trace", r(ratios["trace_on_over_off"], "trace on/off = {:.2f}x time"))
-    row("parse_facts")
-    row("core", r(ratio("evaluate", "core"), "evaluate/core = {:.2f}x time"))
+    row("evaluate_override", r(ratios["override_over_default"],
+                               "same override set vs none = {:.2f}x time"))
+    row("evaluate_new_override", r(ratios["new_override_over_default"],
+                                   "first claim with a set vs none = {:.2f}x time"))
+    row("parse_facts", r(ratio("parse_facts", "evaluate"), "{:.0%} of evaluate"))
+    row("fast_facts", r(ratio("fast_facts", "evaluate"), "{:.0%} of evaluate")
+        + r(ratio("parse_facts", "fast_facts"), "; parse_facts/fast = {:.2f}x time"))
+    row("core", r(ratio("evaluate", "core"), "evaluate/core = {:.2f}x time")
+        + r(ratio("core", "evaluate"), "; {:.0%} of evaluate"))
+    row("facts_hash", r(ratio("facts_hash", "evaluate"), "{:.0%} of evaluate"))
+    e, pf, co, fh = med("evaluate"), med("fast_facts"), med("core"), med("facts_hash")
+    if e and pf and co and fh:
+        rest = max(0.0, e - pf - co)
+        ratios["verdict_share"] = rest / e
+        rows.append(("  verdict (evaluate - validation - core)", fmt_time(rest), "",
+                     f"{rest / e:.0%} of evaluate, of which the facts hash {fh / e:.0%}"))
     row("floor", r(ratios["core_over_floor"], "core/floor = {:.2f}x time")
         + r(ratios["evaluate_over_floor"], "; evaluate/floor = {:.1f}x"))
     row("zen", r(ratios["evaluate_over_zen_throughput"], "evaluate/zen throughput = {:.2f}")
@@ -496,8 +562,9 @@ def benchmark(args: argparse.Namespace) -> int:
             speedup = ""
             if w == 2 and "wall_s" in cli["workers_1"]:
                 speedup = f"; 2 workers vs 1 = {cli['workers_1']['wall_s'] / c['wall_s']:.2f}x"
-            rows.append((label, fmt_time(c["wall_s"] / n), fmt_rate(c["claims_per_s"]),
-                         f"whole process, {fmt_time(c['wall_s'])} for {n} claims{speedup}"))
+            rows.append((label, fmt_time(c["wall_s"] / c["claims"]), fmt_rate(c["claims_per_s"]),
+                         f"whole process, {fmt_time(c['wall_s'])} for {c['claims']} claims"
+                         f"{speedup}"))
         else:
             rows.append((label, "n/a", "n/a", c["note"]))
     rows.append(("load_ruleset(2015.1) load+compile", fmt_time(statistics.median(loads)), "",
@@ -596,24 +663,27 @@ def check(args: argparse.Namespace) -> int:
 
     ref = reference(setup)
     zd = ZenDecider()
-    candidates: dict[str, Callable[[ta_rules.Facts], Decision]] = {
-        "floor": floor.decide,
-        "zen": zd.decide,
-        "zen (create_decision)": zd.decide_via_decision,
+    # each candidate gets (validated facts, the facts dict as a caller passes it)
+    Candidate = Callable[[ta_rules.Facts, dict[str, Any]], Decision]
+    candidates: dict[str, Candidate] = {
+        "naive (over dicts)": lambda f, c: naive_decision(c),
+        "floor": lambda f, c: floor.decide(f),
+        "zen": lambda f, c: zd.decide(f),
+        "zen (create_decision)": lambda f, c: zd.decide_via_decision(f),
     }
     try:
         ta_rules.evaluate(setup.claims[0], engine="durable")
     except Exception as exc:
         print(f"  durable engine: not checked ({type(exc).__name__}: {str(exc)[:80]})")
     else:
-        candidates["durable engine (info)"] = lambda f: summary(
+        candidates["durable engine (info)"] = lambda f, c: summary(
             ta_rules.evaluate(f, engine="durable"))
     text = bundled_ruleset_path().read_text(encoding="utf-8")
     for factor in SCALES:
         srs = ta_rules.loads_ruleset(scaled_ruleset_text(text, factor)[0], f"bench-{factor}x")
         sparams, _ = srs.bind_parameters()
 
-        def scaled(f: ta_rules.Facts, s: Any = srs, p: Any = sparams) -> Decision:
+        def scaled(f: ta_rules.Facts, c: Any, s: Any = srs, p: Any = sparams) -> Decision:
             outcome, raw, max_refund, cap = decide(s, f, p)
             return (outcome, frozenset(x[0] for x in raw), max_refund.rounded(),
                     None if cap is None else cap.rounded())
@@ -622,9 +692,9 @@ def check(args: argparse.Namespace) -> int:
     shown = 0
     for name, fn in candidates.items():
         diffs = []
-        for i, (f, want) in enumerate(zip(setup.facts, ref, strict=True)):
+        for i, (f, c, want) in enumerate(zip(setup.facts, setup.claims, ref, strict=True)):
             try:
-                got = fn(f)
+                got = fn(f, c)
             except Exception as exc:  # report, do not stop
                 got = ("error", frozenset({f"{type(exc).__name__}: {exc}"[:200]}),
                        want[2], None)
@@ -656,6 +726,78 @@ def check(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+# === --paired ==============================================================================
+
+def paired(args: argparse.Namespace) -> int:
+    """Per-call medians, the candidates timed one after another on the same claim.
+
+    On a loaded machine a loop over all claims is often preempted, and two loops of the
+    same work can differ by 2x; the median of single calls, taken in turn on each claim,
+    is what preemption disturbs least. Each ratio is between two such medians.
+    """
+    setup = Setup.make(args.claims, args.seed)
+    zd = import_zen_adapter().ZenDecider()
+    override = {"claim_window_days": 30}
+    fresh = iter(range(10**9))
+    fast = _fastfacts.parse
+
+    def without_fast_path(c: dict[str, Any]) -> Any:
+        _fastfacts.parse = lambda data, vocabulary=None: None  # type: ignore[assignment]
+        try:
+            return ta_rules.evaluate(c)
+        finally:
+            _fastfacts.parse = fast  # type: ignore[assignment]
+
+    candidates: dict[str, Callable[[dict[str, Any]], Any]] = {
+        "naive": naive.decide,
+        "evaluate": ta_rules.evaluate,
+        "evaluate, fast facts path off": without_fast_path,
+        "evaluate, trace on": lambda c: ta_rules.evaluate(c, trace=True),
+        "evaluate, same override set": lambda c: ta_rules.evaluate(c, parameters=override),
+        "evaluate, new override set": lambda c: ta_rules.evaluate(
+            c, parameters={"claim_window_days": 31 + next(fresh)}),
+        "zen end to end (parse_facts + zen)": lambda c: zd.decide(ta_rules.parse_facts(c)),
+        "fast facts path": _fastfacts.parse,
+        "parse_facts": ta_rules.parse_facts,
+    }
+    names = list(candidates)
+    times: dict[str, list[int]] = {k: [] for k in names}
+    clock = time.perf_counter_ns
+    for c in setup.claims:  # warm-up
+        for fn in candidates.values():
+            fn(c)
+    order = random.Random(args.seed)
+    for _ in range(args.rounds):
+        for c in setup.claims:
+            # a fresh random order on every claim: no candidate always runs after the same one
+            # (the one before warms or cools the caches the next one uses)
+            order.shuffle(names)
+            for name in names:
+                fn = candidates[name]
+                t0 = clock()
+                fn(c)
+                times[name].append(clock() - t0)
+    med = {k: statistics.median(v) * 1e-9 for k, v in times.items()}
+    print(f"paired per-call medians: {len(setup.claims)} claims x {args.rounds} rounds, "
+          "each claim through every candidate in turn")
+    for k in candidates:
+        print(f"  {k:<36} {fmt_time(med[k]):>10}")
+    e = med["evaluate"]
+    print(f"  evaluate / naive                     {e / med['naive']:.2f}x time")
+    print(f"  evaluate / zen end to end            "
+          f"{med['zen end to end (parse_facts + zen)'] / e:.2f}x throughput")
+    print(f"  trace on / off                       {med['evaluate, trace on'] / e:.2f}x time")
+    print(f"  same override set / none             "
+          f"{med['evaluate, same override set'] / e:.2f}x time")
+    print(f"  new override set / none              "
+          f"{med['evaluate, new override set'] / e:.2f}x time")
+    print(f"  fast facts path off / on             "
+          f"{med['evaluate, fast facts path off'] / e:.2f}x time")
+    print(f"  parse_facts / fast facts path        "
+          f"{med['parse_facts'] / med['fast facts path']:.2f}x time")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="ta-rules benchmark (see bench/README.md)")
     ap.add_argument("--claims", type=int, default=None, help="claims to generate (2000)")
@@ -665,8 +807,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="a fast smoke run: 300 claims, 3 rounds, fewer repetitions")
     ap.add_argument("--check", action="store_true",
                     help="verify floor and zen against ta_rules.evaluate on every claim")
+    ap.add_argument("--paired", action="store_true",
+                    help="per-call medians, candidates in turn on each claim (a loaded machine)")
     ap.add_argument("--show", type=int, default=5, help="differences to print in --check")
     ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    ap.add_argument("--batch-claims", type=int, default=None,
+                    help="claims in the file for the --batch rows (default: --claims; "
+                         "the issue's figure is 200000, slow)")
     args = ap.parse_args(argv)
     args.claims = args.claims or (300 if args.quick else 2000)
     args.rounds = args.rounds or (3 if args.quick else 7)
@@ -674,6 +821,8 @@ def main(argv: list[str] | None = None) -> int:
     args.import_reps = 3 if args.quick else 7
     if args.claims < 1 or args.rounds < 1:
         ap.error("--claims and --rounds must be at least 1")
+    if args.paired:
+        return paired(args)
     return check(args) if args.check else benchmark(args)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal, overload
 
 from pydantic import BaseModel
 
+from ta_rules import _fastfacts
 from ta_rules._version import __version__
 from ta_rules.engines import RawDecision, get_engine
 from ta_rules.errors import (
@@ -237,6 +238,61 @@ def _reason(rs: Ruleset, code: str, rule_id: str, subject: Any,
     return reason
 
 
+#: Bound override sets: (id of the ruleset, key of the overrides) -> (a weak reference to
+#: the ruleset, the runtime parameters, their JSON form, whether that form is flat).
+_BOUND: dict[tuple[int, Any], tuple[weakref.ref[Ruleset], Mapping[str, Any], dict[str, Any],
+                                    bool]] = {}
+_BOUND_CACHE_SIZE: Final = 256
+_SCALARS: Final = (str, int, bool, float, type(None))
+
+
+def _key(value: Any) -> Any:
+    """A hashable key that tells apart values that compare equal but differ in type."""
+    if isinstance(value, Mapping):
+        return (dict, tuple((_key(k), _key(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(_key(v) for v in value))
+    hash(value)  # TypeError for anything else unhashable: bound without the cache
+    return (type(value), str(value) if isinstance(value, Decimal) else value)
+
+
+def _overrides_key(overrides: Mapping[str, Any]) -> Any:
+    return tuple((name, type(v), v) if type(v) in _SCALARS else (name, _key(v))
+                 for name, v in overrides.items())
+
+
+def _bind_parameters(rs: Ruleset, overrides: Mapping[str, Any] | None,
+                     ) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """``rs.bind_parameters(overrides)``, bound once per distinct set of overrides.
+
+    The runtime mapping is read-only and shared; the JSON form goes into each verdict, so
+    every verdict gets its own copy.
+    """
+    if not overrides or not isinstance(overrides, Mapping):
+        return rs.bind_parameters(overrides)
+    try:
+        key = (id(rs), _overrides_key(overrides))
+        hit = _BOUND.get(key)
+    except (TypeError, RecursionError):  # a value that cannot be a key: bind it every time
+        return rs.bind_parameters(overrides)
+    if hit is None or hit[0]() is not rs:
+        params, shown = rs.bind_parameters(overrides)  # ParameterError: nothing is cached
+        flat = all(type(v) in _SCALARS for v in shown.values())
+        if len(_BOUND) >= _BOUND_CACHE_SIZE:
+            _BOUND.clear()
+        hit = _BOUND[key] = (weakref.ref(rs), params, shown, flat)
+    _, params, shown, flat = hit
+    return params, dict(shown) if flat else {k: _json_copy(v) for k, v in shown.items()}
+
+
+def _json_copy(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    return value
+
+
 def facts_hash(facts: Facts) -> str:
     """``sha256:`` of the canonical JSON of validated facts.
 
@@ -289,13 +345,15 @@ def evaluate(
         ('covered', ['LATE_SHIPMENT'], '5000.00 USD')
     """
     rs = select_ruleset(facts, ruleset=ruleset, version=version, registry=registry)
-    valid = parse_facts(facts, rs.vocabulary)
+    valid = _fastfacts.parse(facts, rs.vocabulary)
+    if valid is None:
+        valid = parse_facts(facts, rs.vocabulary)
     if parameters and isinstance(parameters, Mapping) and not isinstance(ruleset, Ruleset):
         undeclared = _undeclared_override(rs, parameters, valid, pinned=version is not None,
                                           registry=registry)
         if undeclared is not None:
             raise undeclared
-    params, shown = rs.bind_parameters(parameters)
+    params, shown = _bind_parameters(rs, parameters)
     loc = resolve_locale(locale)
     if rs.spec.catalog is not None:
         require_catalog(loc, rs.spec.catalog, rs.catalog_root)

@@ -241,6 +241,8 @@ class Money:
     def rounded(self, mode: str = "half_up", places: int | None = None) -> Money:
         """Round to the currency's minor unit (or ``places``) with a named mode."""
         digits = minor_unit(self.currency) if places is None else places
+        if self.amount.as_tuple().exponent == -digits:
+            return self  # already written to that many places: rounding changes nothing
         return Money(round_to(self.amount, digits, mode), self.currency)
 
     def to_json(self) -> dict[str, str]:

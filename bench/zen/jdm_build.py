@@ -144,7 +144,8 @@ VALUES = [
                        "- number(supplier.limit_in_use.amount)"),
     # the available limit in the contract currency, rounded down to cents
     ("v.available", f"{_V}rate == null ? null : floor({_V}availableUsd / {_V}rate * 100) / 100"),
-    ("v.hasCap", f"{_V}rate != null and {_V}availableUsd > 0 and {_V}paid > 0"),
+    ("v.hasCap", f"supplier.participating and {_V}rate != null and {_V}availableUsd > 0 "
+                 f"and {_V}paid > 0"),
     ("v.capBeforePayouts",
      f"{_V}hasCap ? min([{_V}order, {_V}paid, {_V}available]) : null"),
     ("v.prior", "number(claim.prior_payouts.amount)"),
