@@ -1,0 +1,164 @@
+"""``ta-rules prove``: each property of a ruleset proven within the bound, or violated.
+
+For each property and each contract currency class (:func:`~ta_rules.verify.query.currency_classes`)
+the solver looks for a valid facts document (lists up to K items) where the property fails.
+None in any class: **proven** (within K). One: it is decoded, judged by the real engine, and
+the property re-checked on the engine's verdict and values: **violated** with that
+counterexample. A solver that gives up is **unknown**, never proven; an answer the engine
+does not confirm is an **error** (a bug in the encoder), never a proof.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import z3
+
+from ta_rules.errors import FactsError
+from ta_rules.rulesets.compile import Ruleset
+from ta_rules.verify.concrete import engine_world
+from ta_rules.verify.properties import (
+    Property,
+    PropertyEncoder,
+    PropertyError,
+    World,
+    load_properties,
+)
+from ta_rules.verify.query import Query, currency_classes, literals
+from ta_rules.verify.rules_enc import EncodingError
+from ta_rules.verify.values import Unsupported
+
+__all__ = ["Result", "check_property", "prove_rulesets", "render_results", "symbolic_world"]
+
+DEFAULT_BOUND = 3
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclasses.dataclass
+class Result:
+    """The answer for one property of one ruleset."""
+
+    ruleset: str
+    property: str
+    text: str
+    status: str  # proven, violated, unknown, error
+    bound: int
+    currencies: list[str]
+    source: str = ""
+    detail: str = ""
+    counterexample: dict[str, Any] | None = None
+    verdict: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON."""
+        out = dataclasses.asdict(self)
+        return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+def symbolic_world(q: Query, index: int = 0) -> World:
+    """The world a property sees in a query: the symbolic verdict, facts and values."""
+    enc, v = q.encoders[index], q.verdicts[index]
+    return World(outcome=v.outcome, max_refund=v.max_refund, coverage_cap=v.coverage_cap,
+                 reasons=v.reasons, facts=q.space.roots, value=enc.value, group=enc.group,
+                 params=enc.params, ruleset=enc.rs, strings=q.space.strings)
+
+
+def _confirm(rs: Ruleset, prop: Property, doc: dict[str, Any],
+             params: Mapping[str, Any] | None, q: Query) -> tuple[bool | None, Any, str]:
+    """(property holds on the engine's verdict?, verdict JSON, problem)."""
+    try:
+        world, verdict = engine_world(rs, doc, params, q.space.strings)
+    except FactsError as exc:
+        return None, None, f"the counterexample is not a valid facts document: {exc}"
+    holds = z3.simplify(PropertyEncoder(world).holds(prop))
+    if not (z3.is_true(holds) or z3.is_false(holds)):
+        return None, None, "the property did not evaluate to true or false on the verdict"
+    return z3.is_true(holds), verdict.model_dump(mode="json", exclude={"trace"}), ""
+
+
+def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
+                   timeout: float = DEFAULT_TIMEOUT,
+                   params: Mapping[str, Any] | None = None) -> Result:
+    """Prove one property of one ruleset within ``bound`` (or find a counterexample)."""
+    started = time.monotonic()
+    bound_params, _ = rs.bind_parameters(params or None)
+    classes = currency_classes(literals([rs], [bound_params]))
+    result = Result(rs.version, prop.id, prop.text(), "proven", bound, classes, prop.source)
+    try:
+        for currency in classes:
+            q = Query.build([rs], [bound_params], currency=currency, bound=bound)
+            s = q.solver(timeout)
+            s.add(z3.Not(PropertyEncoder(symbolic_world(q)).holds(prop)))
+            answer = s.check()
+            if answer == z3.unsat:
+                continue
+            if answer == z3.unknown:
+                result.status = "unknown"
+                result.detail = f"the solver gave up ({s.reason_unknown()}) for {currency}"
+                continue
+            doc = q.space.decode(s.model())
+            holds, verdict, problem = _confirm(rs, prop, doc, params, q)
+            result.counterexample, result.verdict = doc, verdict
+            if holds is False:
+                result.status, result.detail = "violated", f"contract currency {currency}"
+            else:
+                result.status = "error"
+                result.detail = problem or ("encoder bug: the solver's counterexample does "
+                                            "not violate the property on the engine's verdict")
+            break
+    except (EncodingError, PropertyError) as exc:
+        result.status, result.detail = "error", str(exc)
+    except Unsupported as exc:
+        result.status, result.detail = "error", f"{prop.source}: cannot encode {exc.what}"
+    result.seconds = round(time.monotonic() - started, 2)
+    return result
+
+
+def prove_rulesets(rulesets: Iterable[Ruleset], *, bound: int = DEFAULT_BOUND,
+                   timeout: float = DEFAULT_TIMEOUT,
+                   params: Mapping[str, Any] | None = None,
+                   only: str | None = None) -> list[Result]:
+    """Every declared property of every ruleset; a ruleset without any is an error."""
+    out = []
+    for rs in rulesets:
+        try:
+            props = load_properties(rs)
+        except PropertyError as exc:
+            out.append(Result(rs.version, "-", "", "error", bound, [], detail=str(exc)))
+            continue
+        if not props.properties:
+            out.append(Result(rs.version, "-", "", "error", bound, [],
+                              detail=f"no properties declared ({props.source})"))
+        for prop in props.properties:
+            if only is None or only == prop.id:
+                known = {k: v for k, v in (params or {}).items() if k in rs.parameters}
+                out.append(check_property(rs, prop, bound=bound, timeout=timeout,
+                                          params=known))
+    return out
+
+
+def render_results(results: list[Result]) -> str:
+    """The results as text: one line each, counterexamples below."""
+    import json
+
+    lines = []
+    for r in results:
+        lines.append(f"{r.status.upper():9} {r.ruleset} {r.property}: {r.text}  "
+                     f"(K={r.bound}; currencies {', '.join(r.currencies)}; {r.seconds}s)")
+        if r.detail:
+            lines.append(f"          {r.detail}")
+        if r.counterexample is not None:
+            lines.append("          counterexample facts (judged by the engine: "
+                         f"{(r.verdict or {}).get('outcome')}, max refund "
+                         f"{(r.verdict or {}).get('max_refund')}):")
+            lines.extend("            " + line for line in
+                         json.dumps(r.counterexample, indent=2).splitlines())
+    counts = {s: sum(1 for r in results if r.status == s)
+              for s in ("proven", "violated", "unknown", "error")}
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.items()) +
+                 f" (within the bound K={results[0].bound if results else DEFAULT_BOUND})")
+    return "\n".join(lines)

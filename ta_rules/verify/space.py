@@ -1,0 +1,336 @@
+"""The symbolic facts document: every fact a z3 variable, every model constraint a formula.
+
+:class:`FactSpace` is built from the facts model's types (:mod:`ta_rules.rulesets._types`),
+not from a ruleset: each field becomes a :class:`~ta_rules.verify.values.Sym`. Money is a
+whole number of minor units of its currency (the contract currency of the query, or the
+field's own, USD for limits), never negative and with at most 15 digits before the point;
+dates are day numbers from 1900-01-01 to 2999-12-31; a decimal fact (a rate) is positive
+with at most :data:`RATE_PLACES` places; strings are indexes of the query's
+:class:`~ta_rules.verify.values.Strings` (a field with choices takes one of them, a free
+code any literal the rules mention or "other"); nullable facts have a presence flag; lists
+hold at most K items (the bound). The facts model's cross-field checks (exactly one of
+``ship_by`` and ``ship_within_days``, at most one initial payment) are added as formulas.
+
+:meth:`FactSpace.decode` turns a z3 model into a facts document that
+:func:`ta_rules.parse_facts` accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import typing
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+import annotated_types
+import z3
+from pydantic import BaseModel
+
+from ta_rules.facts import MAX_DATE, MIN_DATE, Facts
+from ta_rules.money import MAX_INTEGER_DIGITS, minor_unit
+from ta_rules.rulesets._types import T, model_fields_types
+from ta_rules.verify.values import OTHER, TRUE, Strings, Sym, Unsupported
+
+__all__ = ["RATE_PLACES", "FactSpace", "Leaf", "flatten"]
+
+#: Decimal places of a decimal fact (an exchange rate) the solver may choose.
+RATE_PLACES: Final = 6
+
+# The facts model's own cross-field checks, which its types do not show.
+_EXACTLY_ONE: Final = (("contract", ("ship_by", "ship_within_days")),)
+_AT_MOST_ONE: Final = (("payments", "role", "initial"),)
+
+
+@dataclasses.dataclass
+class Leaf:
+    """One scalar fact: its document path, kind, Sym and the variable behind it."""
+
+    path: str
+    t: T
+    sym: Sym
+    raw: Any
+    scale: int = 1
+    item: tuple[str, int] | None = None
+    #: The optional objects and list items it is inside: ``inspection?``, ``payments[0]``.
+    within: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass
+class _Bounds:
+    ge: int | None = None
+    le: int | None = None
+    min_len: int = 0
+    max_len: int | None = None
+
+
+def _bounds(model: type[BaseModel], name: str) -> _Bounds:
+    """Numeric and length bounds of a model field, read from its annotations."""
+    info = model.model_fields[name]
+    found = _Bounds()
+    pending: list[Any] = [info.annotation, *info.metadata]
+    while pending:
+        a = pending.pop()
+        origin = typing.get_origin(a)
+        if origin is typing.Annotated or (typing.get_args(a) and origin is not typing.Literal):
+            pending.extend(typing.get_args(a))
+        elif isinstance(a, annotated_types.Ge):
+            found.ge = int(a.ge)  # type: ignore[call-overload]
+        elif isinstance(a, annotated_types.Le):
+            found.le = int(a.le)  # type: ignore[call-overload]
+        elif isinstance(a, annotated_types.MinLen):
+            found.min_len = a.min_length
+        elif isinstance(a, annotated_types.MaxLen):
+            found.max_len = a.max_length
+        elif hasattr(a, "metadata") and isinstance(getattr(a, "metadata", None), list):
+            pending.extend(a.metadata)
+    return found
+
+
+class FactSpace:
+    """A symbolic facts document for one query.
+
+    Args:
+        strings: The string universe (literals of the rules; filled before the space).
+        currency: The contract currency of the query.
+        bound: K, the most items a list holds.
+        prefix: Names z3 variables apart when one query has several documents.
+    """
+
+    def __init__(self, strings: Strings, currency: str, bound: int, prefix: str = "") -> None:
+        self.strings, self.currency, self.bound, self.prefix = strings, currency, bound, prefix
+        self.leaves: list[Leaf] = []
+        self.lists: dict[str, Sym] = {}
+        self.objects: dict[str, Sym] = {}
+        self._fixed: list[Any] = []
+        self._free: list[Leaf] = []
+        self._within: list[str] = []
+        self.roots: dict[str, Sym] = {
+            name: self._make(name, t, Facts, name, None) for name, t in
+            model_fields_types(Facts).items()}
+        self._cross_checks()
+
+    # building --------------------------------------------------------------------------
+    def _var(self, path: str, sort: str) -> Any:
+        name = self.prefix + path
+        return z3.Bool(name) if sort == "bool" else z3.Int(name)
+
+    def _presence(self, path: str, t: T) -> Any:
+        return z3.Bool(f"{self.prefix}{path}?") if t.nullable else TRUE
+
+    def _make(self, path: str, t: T, model: type[BaseModel], name: str,
+              item: tuple[str, int] | None) -> Sym:
+        k = t.kind
+        if k == "object":
+            assert t.model is not None
+            scope = [f"{path}?"] if t.nullable else []
+            self._within += scope
+            fields = {f: self._make(f"{path}.{f}", ft, t.model, f, item)
+                      for f, ft in model_fields_types(t.model).items()}
+            del self._within[len(self._within) - len(scope):]
+            sym = Sym(t, self._presence(path, t), fields=fields)
+            self.objects[path] = sym
+            return sym
+        if k == "list":
+            return self._list(path, t, model, name)
+        return self._scalar(path, t, _bounds(model, name), item)
+
+    def _list(self, path: str, t: T, model: type[BaseModel], name: str) -> Sym:
+        b = _bounds(model, name)
+        item_t = t.item or T("any")
+        most = self.bound if b.max_len is None else min(self.bound, b.max_len)
+        if b.min_len > most:
+            raise Unsupported(f"{path} needs at least {b.min_len} items; the bound is {most}")
+        length = z3.Int(f"{self.prefix}{path}#")
+        self._fixed += [length >= b.min_len, length <= most]
+        items = []
+        for i in range(most):
+            self._within.append(f"{path}[{i}]")
+            if item_t.kind == "object":
+                items.append(self._make(f"{path}[{i}]", item_t, model, name, (path, i)))
+            else:
+                items.append(self._scalar(f"{path}[{i}]", item_t, _Bounds(), (path, i)))
+            self._within.pop()
+        sym = Sym(t, self._presence(path, t), items=items, length=length)
+        self.lists[path] = sym
+        return sym
+
+    def _scalar(self, path: str, t: T, b: _Bounds, item: tuple[str, int] | None) -> Sym:
+        k, present = t.kind, self._presence(path, t)
+        if k == "bool":
+            v = self._var(path, "bool")
+            return self._leaf(Leaf(path, t, Sym(t, present, v), v, item=item))
+        raw = self._var(path, "int")
+        if k in ("int", "date"):
+            lo, hi = (b.ge, b.le)
+            if k == "date":
+                lo, hi = MIN_DATE.toordinal(), MAX_DATE.toordinal()
+            if lo is not None:
+                self._fixed.append(raw >= lo)
+            if hi is not None:
+                self._fixed.append(raw <= hi)
+            return self._leaf(Leaf(path, t, Sym(t, present, raw, places=0), raw, item=item))
+        if k == "money":
+            cur = self.currency if t.dim == "contract" else t.dim
+            if cur is None:
+                raise Unsupported(f"money of an unknown currency at {path}")
+            scale = 10 ** minor_unit(cur)
+            self._fixed += [raw >= 0, raw < 10 ** MAX_INTEGER_DIGITS * scale]
+            sym = Sym(t, present, z3.ToReal(raw) / scale, cur=cur, places=minor_unit(cur))
+            return self._leaf(Leaf(path, t, sym, raw, scale, item))
+        if k == "decimal":
+            scale = 10 ** RATE_PLACES
+            self._fixed += [raw >= 1, raw < 10 ** MAX_INTEGER_DIGITS * scale]
+            return self._leaf(Leaf(path, t, Sym(t, present, z3.ToReal(raw) / scale,
+                                            places=RATE_PLACES), raw, scale, item))
+        if k == "str":
+            leaf = Leaf(path, t, Sym(t, present, raw), raw, item=item)
+            if t.choices is not None:
+                self._fixed.append(z3.Or([raw == self.strings.of(c)
+                                          for c in sorted(t.choices)]))
+            else:
+                self._free.append(leaf)
+            return self._leaf(leaf)
+        raise Unsupported(f"a fact of kind {k} at {path}")
+
+    def _leaf(self, leaf: Leaf) -> Sym:
+        leaf.within = tuple(self._within)
+        self.leaves.append(leaf)
+        return leaf.sym
+
+    def _cross_checks(self) -> None:
+        for obj, (a, b) in _EXACTLY_ONE:
+            o = self.roots.get(obj)
+            if o is not None and o.fields and a in o.fields and b in o.fields:
+                self._fixed.append(o.fields[a].present != o.fields[b].present)
+        for lst, field, value in _AT_MOST_ONE:
+            s = self.roots.get(lst)
+            if s is None or not s.items or not s.items[0].fields:
+                continue
+            flags = [z3.And(s.at(i), it.fields[field].val == self.strings.of(value))
+                     for i, it in enumerate(s.items) if it.fields]
+            self._fixed.append(z3.AtMost(*flags, 1) if len(flags) > 1 else TRUE)
+
+    def constraints(self) -> list[Any]:
+        """What makes an assignment a valid document (call after encoding the rules)."""
+        codes = [i for i, s in enumerate(self.strings.items) if 0 < len(s) <= 100]
+        free = [z3.Or([leaf.raw == OTHER] + [leaf.raw == i for i in codes])
+                for leaf in self._free]
+        return [*self._fixed, *free]
+
+    # reading a model -------------------------------------------------------------------
+    def decode(self, model: Any) -> dict[str, Any]:
+        """The facts document a z3 model stands for."""
+        out = {}
+        for name, t in model_fields_types(Facts).items():
+            out[name] = self._decode(model, self.roots[name], t, name)
+        return out
+
+    def _decode(self, m: Any, sym: Sym, t: T, path: str) -> Any:
+        if t.nullable and not z3.is_true(m.eval(sym.present, model_completion=True)):
+            return None
+        k = t.kind
+        if k == "object":
+            assert t.model is not None and sym.fields is not None
+            return {f: self._decode(m, sym.fields[f], ft, f"{path}.{f}")
+                    for f, ft in model_fields_types(t.model).items()}
+        if k == "list":
+            n = m.eval(sym.length, model_completion=True).as_long()
+            item_t = t.item or T("any")
+            return [self._decode(m, it, item_t, f"{path}[{i}]")
+                    for i, it in enumerate((sym.items or [])[:n])]
+        leaf = self._leaf_at(path)
+        value = m.eval(leaf.raw, model_completion=True)
+        return self._scalar_json(leaf, value)
+
+    def _leaf_at(self, path: str) -> Leaf:
+        if not hasattr(self, "_by_path"):
+            self._by_path = {leaf.path: leaf for leaf in self.leaves}
+        return self._by_path[path]
+
+    def _scalar_json(self, leaf: Leaf, value: Any) -> Any:
+        k = leaf.t.kind
+        if k == "bool":
+            return bool(z3.is_true(value))
+        n = value.as_long()
+        if k == "int":
+            return n
+        if k == "date":
+            return dt.date.fromordinal(n).isoformat()
+        if k == "money":
+            places = len(str(leaf.scale)) - 1
+            return {"amount": format(Decimal(n).scaleb(-places), "f"),
+                    "currency": leaf.sym.cur}
+        if k == "decimal":
+            return format(Decimal(n).scaleb(-RATE_PLACES).normalize(), "f")
+        return self.strings.text(n)
+
+    def there(self, scope: str) -> Any:
+        """Whether an optional object (``inspection?``) or list item (``payments[0]``) is there."""
+        if scope.endswith("?"):
+            return self.objects[scope[:-1]].present
+        path, _, index = scope[:-1].rpartition("[")
+        return self.lists[path].at(int(index))
+
+    # pinning a document ----------------------------------------------------------------
+    def same_as(self, flat: Mapping[str, Any]) -> dict[str, Any]:
+        """For each leaf and list length, a z3 Bool: it has the value of ``flat``."""
+        out: dict[str, Any] = {}
+        for path, lst in self.lists.items():
+            n = sum(1 for p in flat if p.startswith(path + "[") and p.endswith("]#"))
+            out[path + "#"] = lst.length == int(flat.get(path + "#", n))
+        for path, obj in self.objects.items():
+            if obj.t.nullable:
+                out[path + "?"] = obj.present == z3.BoolVal(flat.get(path + "?", False))
+        for leaf in self.leaves:
+            out[leaf.path] = self._same_leaf(leaf, flat.get(leaf.path))
+        return out
+
+    def _same_leaf(self, leaf: Leaf, value: Any) -> Any:
+        if value is None:
+            return z3.Not(leaf.sym.present) if leaf.t.nullable else z3.BoolVal(False)
+        k = leaf.t.kind
+        if k == "bool":
+            v: Any = leaf.raw == z3.BoolVal(bool(value))
+        elif k == "int":
+            v = leaf.raw == int(value)
+        elif k == "date":
+            v = leaf.raw == dt.date.fromisoformat(value).toordinal()
+        elif k in ("money", "decimal"):
+            amount = Decimal(value["amount"] if isinstance(value, dict) else value)
+            n = amount * (leaf.scale if k == "money" else 10 ** RATE_PLACES)
+            if n != n.to_integral_value():
+                return z3.BoolVal(False)
+            v = leaf.raw == int(n)
+        else:
+            index = self.strings.index.get(str(value), OTHER)
+            v = leaf.raw == index
+        return z3.And(leaf.sym.present, v)
+
+
+def flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A canonical facts document as {leaf path: value}.
+
+    ``path#`` keys are list lengths, ``path?`` whether an optional object is given.
+    """
+    out: dict[str, Any] = {}
+
+    def walk(path: str, value: Any, t: T) -> None:
+        if t.kind == "object" and t.model is not None:
+            if t.nullable:
+                out[path + "?"] = value is not None
+            if value is None:
+                return
+            for f, ft in model_fields_types(t.model).items():
+                walk(f"{path}.{f}" if path else f, value.get(f), ft)
+        elif t.kind == "list":
+            items = value or []
+            out[path + "#"] = len(items)
+            for i, x in enumerate(items):
+                walk(f"{path}[{i}]", x, t.item or T("any"))
+        else:
+            out[path] = value
+
+    walk("", doc, T("object", model=Facts))
+    return out
