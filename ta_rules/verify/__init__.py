@@ -52,9 +52,10 @@ def counterfactual(facts: Any, **options: Any) -> dict[str, Any]:
             list beside the rules), ``bound`` (list bound K), ``timeout`` (seconds).
 
     Returns:
-        ``{"changes": [{"path", "from", "to"}], "verdict": {...}}`` with the verdict of the
-        changed facts, or ``{"changes": None, "reason": ...}`` when no change of the
-        changeable facts makes the claim covered; the claim's own verdict, the bound and
+        ``{"changes": [{"path", "from", "to"}], "verdict": {...}, "facts": {...}}`` with the
+        verdict of the changed facts (``facts``: the changed document), or
+        ``{"changes": None, "reason": ...}`` when no change of the changeable facts makes
+        the claim covered; the claim's own verdict, the bound and
         what was fixed are included.
 
     Raises:

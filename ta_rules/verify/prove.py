@@ -121,8 +121,11 @@ def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
 def prove_rulesets(rulesets: Iterable[Ruleset], *, bound: int = DEFAULT_BOUND,
                    timeout: float = DEFAULT_TIMEOUT,
                    params: Mapping[str, Any] | None = None,
-                   only: str | None = None) -> list[Result]:
-    """Every declared property of every ruleset; a ruleset without any is an error."""
+                   only: str | None = None, from_text: bool = False) -> list[Result]:
+    """Every declared property of every ruleset; a ruleset without any is an error.
+
+    ``params`` (command-line text when ``from_text``) apply to the rulesets declaring them.
+    """
     out = []
     for rs in rulesets:
         try:
@@ -136,8 +139,9 @@ def prove_rulesets(rulesets: Iterable[Ruleset], *, bound: int = DEFAULT_BOUND,
         for prop in props.properties:
             if only is None or only == prop.id:
                 known = {k: v for k, v in (params or {}).items() if k in rs.parameters}
+                _, shown = rs.bind_parameters(known or None, from_text=from_text)
                 out.append(check_property(rs, prop, bound=bound, timeout=timeout,
-                                          params=known))
+                                          params=shown))
     return out
 
 

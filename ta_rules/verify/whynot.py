@@ -136,6 +136,8 @@ def why_not(facts: Any, *, ruleset: Any = None, version: str | None = None,
     opt.add(q.verdicts[0].outcome.present,
             q.verdicts[0].outcome.val == q.space.strings.of("covered"))
     opt.minimize(z3.Sum(cost) if cost else z3.IntVal(0))
+    # then the earliest day it can happen: as_of moves as little as it can
+    opt.minimize(next(leaf.raw for leaf in q.space.leaves if leaf.path == "as_of"))
     answer = opt.check()
     if answer == z3.unsat:
         return {**out, "changes": None, "status": "none",
@@ -149,7 +151,7 @@ def why_not(facts: Any, *, ruleset: Any = None, version: str | None = None,
     judged = evaluate(new, ruleset=rs, parameters=parameters)
     changes = diff_documents(canonical, new.model_dump(mode="json"))
     result = {**out, "changes": changes, "verdict": _short(judged.model_dump(mode="json")),
-              "status": "found"}
+              "status": "found", "facts": new.model_dump(mode="json")}
     if judged.outcome != "covered":
         result["status"] = "error"
         result["reason"] = ("encoder bug: the engine does not find the changed facts covered "
