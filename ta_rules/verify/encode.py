@@ -149,6 +149,8 @@ class ExprEncoder:
         self.function = function
         self.env: dict[str, Sym] = {}
         self._depth = 0
+        #: Divisions by a value that is not 1 (exact rationals here, see ``notes``).
+        self.divisions = 0
 
     def expr(self, node: ir.Node) -> Sym:
         """The Sym of a node."""
@@ -259,10 +261,14 @@ class ExprEncoder:
         if b.t.kind == "money":
             raise Unsupported("division by money")
         ok = z3.And(a.present, b.present, b.val != 0)
+        if z3.is_false(z3.simplify(ok)):
+            return Sym.null(n.t)
         one = z3.simplify(_real(b.val))
         if z3.is_rational_value(one) and one.as_fraction() == 1:
             return Sym(n.t, z3.And(a.present, b.present), _real(a.val), cur=a.cur,
                        places=a.places)
+        # exact here; the engine divides to 60 significant digits (said with every result)
+        self.divisions += 1
         return Sym(n.t, ok, z3.If(ok, _real(a.val) / _real(b.val), z3.RealVal(0)),
                    cur=a.cur)
 

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import z3
 
+from ta_rules.errors import TaRulesError
 from ta_rules.rulesets import _expr as ex
 from ta_rules.rulesets._types import FACT_ROOTS, T
 from ta_rules.rulesets.compile import Ruleset
@@ -43,7 +44,7 @@ __all__ = ["Properties", "Property", "PropertyEncoder", "PropertyError", "World"
 _VERDICT_NAMES: Final = ("outcome", "max_refund", "coverage_cap", "reasons", "codes")
 
 
-class PropertyError(Exception):
+class PropertyError(TaRulesError):
     """A properties file that cannot be read, or a property that cannot be encoded."""
 
 

@@ -5,7 +5,8 @@ the solver looks for a valid facts document (lists up to K items) where the prop
 None in any class: **proven** (within K). One: it is decoded, judged by the real engine, and
 the property re-checked on the engine's verdict and values: **violated** with that
 counterexample. A solver that gives up is **unknown**, never proven; an answer the engine
-does not confirm is an **error** (a bug in the encoder), never a proof.
+does not confirm is an **error** (a bug in the encoder), never a proof; rules the encoder
+cannot express are **unsupported**, with the rule and ``file:line``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Result:
     ruleset: str
     property: str
     text: str
-    status: str  # proven, violated, unknown, error
+    status: str  # proven, violated, unknown, unsupported, error
     bound: int
     currencies: list[str]
     source: str = ""
@@ -52,11 +53,12 @@ class Result:
     counterexample: dict[str, Any] | None = None
     verdict: dict[str, Any] | None = None
     seconds: float = 0.0
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON."""
         out = dataclasses.asdict(self)
-        return {k: v for k, v in out.items() if v not in (None, "")}
+        return {k: v for k, v in out.items() if v not in (None, "", [])}
 
 
 def symbolic_world(q: Query, index: int = 0) -> World:
@@ -93,6 +95,7 @@ def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
             q = Query.build([rs], [bound_params], currency=currency, bound=bound)
             s = q.solver(timeout)
             s.add(z3.Not(PropertyEncoder(symbolic_world(q)).holds(prop)))
+            result.notes += [n for n in q.encoders[0].notes if n not in result.notes]
             answer = s.check()
             if answer == z3.unsat:
                 continue
@@ -110,10 +113,13 @@ def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
                 result.detail = problem or ("encoder bug: the solver's counterexample does "
                                             "not violate the property on the engine's verdict")
             break
-    except (EncodingError, PropertyError) as exc:
+    except EncodingError as exc:
+        result.status, result.detail = "unsupported", str(exc)
+    except PropertyError as exc:
         result.status, result.detail = "error", str(exc)
     except Unsupported as exc:
-        result.status, result.detail = "error", f"{prop.source}: cannot encode {exc.what}"
+        result.status = "unsupported"
+        result.detail = f"property {prop.id} ({prop.source}): cannot encode {exc.what}"
     result.seconds = round(time.monotonic() - started, 2)
     return result
 
@@ -155,6 +161,7 @@ def render_results(results: list[Result]) -> str:
                      f"(K={r.bound}; currencies {', '.join(r.currencies)}; {r.seconds}s)")
         if r.detail:
             lines.append(f"          {r.detail}")
+        lines.extend(f"          note: {n}" for n in r.notes)
         if r.counterexample is not None:
             lines.append("          counterexample facts (judged by the engine: "
                          f"{(r.verdict or {}).get('outcome')}, max refund "
@@ -162,7 +169,7 @@ def render_results(results: list[Result]) -> str:
             lines.extend("            " + line for line in
                          json.dumps(r.counterexample, indent=2).splitlines())
     counts = {s: sum(1 for r in results if r.status == s)
-              for s in ("proven", "violated", "unknown", "error")}
+              for s in ("proven", "violated", "unknown", "unsupported", "error")}
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()) +
                  f" (within the bound K={results[0].bound if results else DEFAULT_BOUND})")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from typing import Any
 
 import z3
 
+from ta_rules.errors import TaRulesError
 from ta_rules.money import minor_unit
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._types import T
@@ -29,7 +30,7 @@ from ta_rules.verify.values import FALSE, TRUE, Entry, Strings, Sym, Unsupported
 __all__ = ["EncodingError", "RulesetEncoder", "SymVerdict"]
 
 
-class EncodingError(Exception):
+class EncodingError(TaRulesError):
     """A part of the ruleset the encoder cannot express: what, and where it is written."""
 
     def __init__(self, what: str, where: str, location: str) -> None:
@@ -86,6 +87,8 @@ class RulesetEncoder:
         self._values: dict[str, Sym] = {}
         self._groups: dict[str, list[Entry]] = {}
         self._outcome: tuple[Sym, list[Entry]] | None = None
+        #: What a reader of a result should know about the encoding of this ruleset.
+        self.notes: list[str] = []
 
     # names -----------------------------------------------------------------------------
     def _ref(self, n: ir.Ref) -> Sym:
@@ -106,11 +109,19 @@ class RulesetEncoder:
 
         ``location`` is the text, or a callable giving it (called only then).
         """
+        before = self.x.divisions
         try:
-            return fn()
+            got = fn()
         except Unsupported as exc:
             at = location() if callable(location) else location
             raise EncodingError(exc.what, where, at) from None
+        if self.x.divisions > before:
+            at = location() if callable(location) else location
+            self.notes.append(f"{where} ({at}) divides: the solver divides exactly, the "
+                              "engine to 60 significant digits (they agree unless a quotient "
+                              "lies closer to a rounding step than its 60th digit)")
+            self.x.divisions = before  # said here, not again by what uses it
+        return got
 
     def value(self, name: str) -> Sym:
         """The Sym of a named value (computed once)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import types
 import typing
 from collections.abc import Mapping
 from decimal import Decimal
@@ -73,7 +74,8 @@ def _bounds(model: type[BaseModel], name: str) -> _Bounds:
     while pending:
         a = pending.pop()
         origin = typing.get_origin(a)
-        if origin is typing.Annotated or (typing.get_args(a) and origin is not typing.Literal):
+        # into Annotated and optional types, not into a list's items (their own bounds)
+        if origin in (typing.Annotated, typing.Union, types.UnionType):
             pending.extend(typing.get_args(a))
         elif isinstance(a, annotated_types.Ge):
             found.ge = int(a.ge)  # type: ignore[call-overload]

@@ -129,14 +129,14 @@ def clash(a: Sym, b: Sym) -> bool:
 def truth(v: Sym) -> Any:
     """Python truthiness of a value, as a z3 Bool (null is false)."""
     k = v.t.kind
+    if v.entries is not None:  # a reason or a reason list: true when it gives one
+        return z3.Or([c for c, _, _ in v.entries] or [FALSE])
     if k == "bool":
         return z3.And(v.present, v.val)
     if k in ("int", "decimal"):
         return z3.And(v.present, v.val != 0)
     if k == "list":
         return z3.And(v.present, v.length > 0)
-    if k in ("reason",):
-        return z3.Or([c for c, _, _ in v.entries or []] or [FALSE])
     if k in ("money", "object", "date", "str"):
         if k == "str":
             raise Unsupported("the truth of a string")
