@@ -70,18 +70,24 @@ def _constraints(space: FactSpace, flat: Mapping[str, Any], fixed: Sequence[str]
         else:
             cost.append(z3.If(same[key], 0, 1))
     for leaf in space.leaves:
-        if not all(_old_there(w, flat) for w in leaf.within):
-            continue  # inside something the claim does not have: counted where it is added
         both = z3.And([space.there(w) for w in leaf.within] or [z3.BoolVal(True)])
+        is_date = leaf.t.kind == "date" and leaf.path != "as_of"
+        window = z3.And(leaf.raw >= old_as_of, leaf.raw <= new_as_of) if is_date else None
+        if not all(_old_there(w, flat) for w in leaf.within):
+            # inside something the claim does not have (counted where it is added): a date
+            # in it is one that can still happen
+            if is_date:
+                keep.append(z3.Implies(z3.And(both, leaf.sym.present), window))
+            continue
         old = flat.get(leaf.path)
-        past = leaf.t.kind == "date" and old is not None and \
-            dt.date.fromisoformat(old).toordinal() < old_as_of and leaf.path != "as_of"
+        past = is_date and old is not None and \
+            dt.date.fromisoformat(old).toordinal() < old_as_of
+        changed = z3.And(both, z3.Not(same[leaf.path]))
         if _is_fixed(leaf.path, fixed) or past:
-            keep.append(z3.Implies(both, same[leaf.path]))
-        elif leaf.t.kind == "date" and leaf.path != "as_of":
-            keep.append(z3.Implies(z3.And(both, leaf.sym.present, z3.Not(same[leaf.path])),
-                                   z3.And(leaf.raw >= old_as_of, leaf.raw <= new_as_of)))
-        cost.append(z3.If(z3.And(both, z3.Not(same[leaf.path])), 1, 0))
+            keep.append(z3.Not(changed))
+        elif is_date:
+            keep.append(z3.Implies(z3.And(changed, leaf.sym.present), window))
+        cost.append(z3.If(changed, 1, 0))
     return keep, cost
 
 
