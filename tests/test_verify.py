@@ -262,3 +262,35 @@ def test_without_z3_each_command_says_what_to_install(monkeypatch: pytest.Monkey
         assert main(argv, stdout=io.StringIO(), stderr=err) == 2
         lines = err.getvalue().splitlines()
         assert len(lines) == 1 and "pip install 'ta-rules[verify]'" in lines[0], lines
+
+
+def test_a_property_can_name_a_code_the_rules_never_mention(tmp_path: Path) -> None:
+    _z3()
+    from ta_rules.verify.prove import prove_rulesets
+
+    folder = _copy_rules(tmp_path, "2017.12")
+    (folder / "properties" / "trade-assurance.yaml").write_text(
+        "properties:\n"
+        "  - id: toys-never-covered\n"
+        "    when: contract.category == \"toys\"\n"
+        "    expect: outcome != \"covered\"\n", encoding="utf-8")
+    (result,) = prove_rulesets(Registry.from_folder(folder).rulesets)
+    assert result.status == "violated", result
+    assert result.counterexample is not None
+    assert result.counterexample["contract"]["category"] == "toys"
+    assert ta_rules.evaluate(result.counterexample, version="2017.12").outcome == "covered"
+
+
+def test_a_bad_properties_file_is_an_error_not_a_proof(tmp_path: Path) -> None:
+    _z3()
+    folder = _copy_rules(tmp_path, "2017.12")
+    (folder / "properties" / "trade-assurance.yaml").write_text(
+        "properties:\n  - id: x\n    expect: max_refund <=\n", encoding="utf-8")
+    out = io.StringIO()
+    assert main(["prove", str(folder)], stdout=out, stderr=io.StringIO()) == 2
+    assert "ERROR" in out.getvalue()
+    (folder / "properties" / "trade-assurance.yaml").write_text(
+        "properties:\n  - id: x\n    expect: no_such_name > 0\n", encoding="utf-8")
+    out = io.StringIO()
+    assert main(["prove", str(folder)], stdout=out) == 2
+    assert "no_such_name" in out.getvalue()

@@ -23,7 +23,7 @@ to re-check an answer.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Final
@@ -39,7 +39,7 @@ from ta_rules.verify.encode import const_sym
 from ta_rules.verify.values import FALSE, TRUE, Strings, Sym, Unsupported, eq, ite, truth
 
 __all__ = ["Properties", "Property", "PropertyEncoder", "PropertyError", "World",
-           "load_properties"]
+           "load_properties", "property_literals"]
 
 _VERDICT_NAMES: Final = ("outcome", "max_refund", "coverage_cap", "reasons", "codes")
 
@@ -283,6 +283,25 @@ def _nums(a: Sym, b: Sym) -> tuple[Any, Any]:
         x = z3.ToReal(x) if z3.is_int(x) else x
         y = z3.ToReal(y) if z3.is_int(y) else y
     return x, y
+
+
+def property_literals(props: Iterable[Property]) -> set[str]:
+    """The strings the properties mention (the solver's string universe must hold them)."""
+    out: set[str] = set()
+    for prop in props:
+        for text in (prop.expect, prop.when):
+            if text is None:
+                continue
+            stack: list[Any] = [_parse(text, prop)]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ex.Lit) and isinstance(node.value, str):
+                    out.add(node.value)
+                elif dataclasses.is_dataclass(node):
+                    for f in dataclasses.fields(node):
+                        v = getattr(node, f.name)
+                        stack.extend(v if isinstance(v, tuple) else [v])
+    return out
 
 
 def _parse(text: str, prop: Property) -> ex.Expr:

@@ -27,6 +27,7 @@ from ta_rules.verify.properties import (
     PropertyError,
     World,
     load_properties,
+    property_literals,
 )
 from ta_rules.verify.query import Query, currency_classes, literals
 from ta_rules.verify.rules_enc import EncodingError
@@ -84,26 +85,42 @@ def _confirm(rs: Ruleset, prop: Property, doc: dict[str, Any],
 
 def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
                    timeout: float = DEFAULT_TIMEOUT,
-                   params: Mapping[str, Any] | None = None) -> Result:
-    """Prove one property of one ruleset within ``bound`` (or find a counterexample)."""
+                   params: Mapping[str, Any] | None = None,
+                   queries: dict[str, tuple[Query, Any]] | None = None,
+                   extra: Iterable[str] = ()) -> Result:
+    """Prove one property of one ruleset within ``bound`` (or find a counterexample).
+
+    ``queries`` keeps the encoding of each currency class for the next property of the same
+    ruleset and parameters; ``extra`` then names the strings of all those properties.
+    """
     started = time.monotonic()
     bound_params, _ = rs.bind_parameters(params or None)
     classes = currency_classes(literals([rs], [bound_params]))
     result = Result(rs.version, prop.id, prop.text(), "proven", bound, classes, prop.source)
+    cache = {} if queries is None else queries
     try:
         for currency in classes:
-            q = Query.build([rs], [bound_params], currency=currency, bound=bound)
-            s = q.solver(timeout)
-            s.add(z3.Not(PropertyEncoder(symbolic_world(q)).holds(prop)))
-            result.notes += [n for n in q.encoders[0].notes if n not in result.notes]
-            answer = s.check()
+            if currency not in cache:
+                q = Query.build([rs], [bound_params], currency=currency, bound=bound,
+                                extra=property_literals([prop]) | set(extra))
+                cache[currency] = (q, q.solver(timeout))
+            q, s = cache[currency]
+            s.push()
+            try:
+                s.add(z3.Not(PropertyEncoder(symbolic_world(q)).holds(prop)))
+                result.notes += [n for n in q.encoders[0].notes if n not in result.notes]
+                answer = s.check()
+                model = s.model() if answer == z3.sat else None
+                why = s.reason_unknown() if answer == z3.unknown else ""
+            finally:
+                s.pop()
             if answer == z3.unsat:
                 continue
-            if answer == z3.unknown:
+            if model is None:
                 result.status = "unknown"
-                result.detail = f"the solver gave up ({s.reason_unknown()}) for {currency}"
+                result.detail = f"the solver gave up ({why}) for {currency}"
                 continue
-            doc = q.space.decode(s.model())
+            doc = q.space.decode(model)
             holds, verdict, problem = _confirm(rs, prop, doc, params, q)
             result.counterexample, result.verdict = doc, verdict
             if holds is False:
@@ -142,12 +159,18 @@ def prove_rulesets(rulesets: Iterable[Ruleset], *, bound: int = DEFAULT_BOUND,
         if not props.properties:
             out.append(Result(rs.version, "-", "", "error", bound, [],
                               detail=f"no properties declared ({props.source})"))
-        for prop in props.properties:
-            if only is None or only == prop.id:
-                known = {k: v for k, v in (params or {}).items() if k in rs.parameters}
-                _, shown = rs.bind_parameters(known or None, from_text=from_text)
-                out.append(check_property(rs, prop, bound=bound, timeout=timeout,
-                                          params=shown))
+        known = {k: v for k, v in (params or {}).items() if k in rs.parameters}
+        _, shown = rs.bind_parameters(known or None, from_text=from_text)
+        chosen = [p for p in props.properties if only is None or only == p.id]
+        try:
+            extra = property_literals(chosen)
+        except PropertyError as exc:
+            out.append(Result(rs.version, "-", "", "error", bound, [], detail=str(exc)))
+            continue
+        queries: dict[str, tuple[Query, Any]] = {}
+        for prop in chosen:
+            out.append(check_property(rs, prop, bound=bound, timeout=timeout, params=shown,
+                                      queries=queries, extra=extra))
     return out
 
 
