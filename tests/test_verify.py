@@ -294,3 +294,53 @@ def test_a_bad_properties_file_is_an_error_not_a_proof(tmp_path: Path) -> None:
     out = io.StringIO()
     assert main(["prove", str(folder)], stdout=out) == 2
     assert "no_such_name" in out.getvalue()
+
+
+def test_the_encoding_judges_every_fixture_as_the_engine_does() -> None:
+    """Each scenario's facts pinned in the symbolic document: the solver's verdict is the
+    engine's (outcome, codes, refund), and the decoded document is judged the same way."""
+    z3 = _z3()
+    from ta_rules.evaluate import order_date
+    from ta_rules.verify.query import Query
+    from ta_rules.verify.space import flatten
+
+    registry = ta_rules.default_registry()
+    paths = [str(ROOT / "examples")] + ([str(SPEC_EXAMPLES)] if SPEC_EXAMPLES.is_dir() else [])
+    queries: dict[Any, Any] = {}
+    checked = 0
+    for path, _ in find_scenario_files(paths):
+        scenarios, _ = load_scenarios(path)
+        for s in scenarios:
+            try:
+                facts = ta_rules.parse_facts(s.facts)
+                rs = registry.select(s.ruleset, s.version,
+                                     on=None if s.version else order_date(facts))
+                expected = ta_rules.evaluate(facts, ruleset=rs, parameters=s.parameters or None)
+            except ta_rules.TaRulesError:
+                continue  # scenarios of bad input
+            params, shown = rs.bind_parameters(s.parameters or None)
+            k = max(3, len(facts.payments), len(facts.claim.grounds),
+                    len(facts.contract.quality_requirements))
+            currency = facts.contract.order_amount.currency
+            key = (rs.version, repr(sorted(shown.items())), currency, k)
+            if key not in queries:
+                q = Query.build([rs], [params], currency=currency, bound=k)
+                queries[key] = (q, q.solver(60))
+            q, solver = queries[key]
+            solver.push()
+            solver.add(*q.space.pin(flatten(facts.model_dump(mode="json"))))
+            assert solver.check() == z3.sat, s.name
+            m = solver.model()
+            solver.pop()
+            v = q.verdicts[0]
+            got_outcome = q.space.strings.text(m.eval(v.outcome.val).as_long())
+            refund = m.eval(v.max_refund.val)
+            got_refund = Decimal(refund.numerator_as_long()) / refund.denominator_as_long()
+            got_codes = {c for c in v.codes() if z3.is_true(m.eval(v.has_code(c)))}
+            assert (got_outcome, got_refund, got_codes) == (
+                expected.outcome, expected.max_refund.amount, set(expected.codes)), s.name
+            decoded = ta_rules.evaluate(q.space.decode(m), ruleset=rs,
+                                        parameters=s.parameters or None)
+            assert (decoded.outcome, decoded.codes) == (expected.outcome, expected.codes), s.name
+            checked += 1
+    assert checked >= 300

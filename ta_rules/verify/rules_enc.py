@@ -52,6 +52,10 @@ class SymVerdict:
     coverage_cap: Sym
     currency: str
 
+    def codes(self) -> list[str]:
+        """Every code the verdict can give, in order."""
+        return list(dict.fromkeys(k for _, k, _ in self.reasons))
+
     def has_code(self, code: str) -> Any:
         """Whether the verdict gives ``code``."""
         return z3.Or([c for c, k, _ in self.reasons if k == code] or [FALSE])

@@ -289,6 +289,15 @@ class FactSpace:
             out[leaf.path] = self._same_leaf(leaf, flat.get(leaf.path))
         return out
 
+    def pin(self, flat: Mapping[str, Any]) -> list[Any]:
+        """Constraints that make the document exactly ``flat`` (a :func:`flatten` result)."""
+        same = self.same_as(flat)
+        out = [v for k, v in same.items() if k.endswith(("#", "?"))]
+        for leaf in self.leaves:
+            if all(_old_there(w, flat) for w in leaf.within):
+                out.append(same[leaf.path])
+        return out
+
     def _same_leaf(self, leaf: Leaf, value: Any) -> Any:
         if value is None:
             return z3.Not(leaf.sym.present) if leaf.t.nullable else z3.BoolVal(False)
@@ -309,6 +318,14 @@ class FactSpace:
             index = self.strings.index.get(str(value), OTHER)
             v = leaf.raw == index
         return z3.And(leaf.sym.present, v)
+
+
+def _old_there(scope: str, flat: Mapping[str, Any]) -> bool:
+    """Whether ``flat`` has an optional object (``inspection?``) or list item (``payments[0]``)."""
+    if scope.endswith("?"):
+        return bool(flat.get(scope))
+    path, _, index = scope[:-1].rpartition("[")
+    return int(index) < int(flat.get(path + "#", 0))
 
 
 def flatten(doc: Mapping[str, Any]) -> dict[str, Any]:

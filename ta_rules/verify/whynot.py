@@ -24,7 +24,7 @@ from ta_rules.verify.properties import load_properties
 from ta_rules.verify.prove import DEFAULT_BOUND, DEFAULT_TIMEOUT
 from ta_rules.verify.query import Query
 from ta_rules.verify.rules_enc import EncodingError
-from ta_rules.verify.space import FactSpace, flatten
+from ta_rules.verify.space import FactSpace, _old_there, flatten
 
 __all__ = ["diff_documents", "why_not"]
 
@@ -42,13 +42,6 @@ def _strings(value: Any) -> set[str]:
 def _is_fixed(key: str, fixed: Sequence[str]) -> bool:
     base = key.rstrip("#?")
     return any(base == f or base.startswith((f + ".", f + "[")) for f in fixed)
-
-
-def _old_there(scope: str, flat: Mapping[str, Any]) -> bool:
-    if scope.endswith("?"):
-        return bool(flat.get(scope))
-    path, _, index = scope[:-1].rpartition("[")
-    return int(index) < int(flat.get(path + "#", 0))
 
 
 def _constraints(space: FactSpace, flat: Mapping[str, Any], fixed: Sequence[str]
