@@ -344,3 +344,18 @@ def test_the_encoding_judges_every_fixture_as_the_engine_does() -> None:
             assert (decoded.outcome, decoded.codes) == (expected.outcome, expected.codes), s.name
             checked += 1
     assert checked >= 300
+
+
+def test_bounds_out_of_range_and_huge_lists_are_clear_errors() -> None:
+    _z3()
+    for argv in (["prove", "--bound", "0"], ["diff", "2015.1", "2017.12", "--symbolic",
+                                              "--bound", "500"]):
+        err = io.StringIO()
+        assert main(argv, stdout=io.StringIO(), stderr=err) == 2
+        assert "--bound must be from 1 to 20" in err.getvalue()
+    claim = ta_rules.parse_facts(__import__("json").loads(
+        (ROOT / "examples" / "claims" / "late-shipment.json").read_text())).model_dump(
+        mode="json")
+    claim["contract"]["quality_requirements"] = ["x"] * 900
+    with pytest.raises(ta_rules.TaRulesError, match="900 items"):
+        ta_rules.counterfactual(claim)

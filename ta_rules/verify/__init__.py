@@ -19,14 +19,34 @@ from typing import Any, Final
 
 from ta_rules.errors import TaRulesError
 
-__all__ = ["INSTALL_HINT", "VerifyUnavailableError", "counterfactual", "require_z3"]
+__all__ = ["INSTALL_HINT", "MAX_BOUND", "BoundError", "VerifyUnavailableError", "check_bound",
+           "counterfactual", "require_z3"]
 
 #: What to install when z3 is missing (one line).
 INSTALL_HINT: Final = "this needs the z3 solver: pip install 'ta-rules[verify]'"
 
 
+#: The largest list bound K a query may use (the encoding grows with K).
+MAX_BOUND: Final = 20
+
+
 class VerifyUnavailableError(TaRulesError):
     """The ``verify`` extra (z3-solver) is not installed."""
+
+
+class BoundError(TaRulesError):
+    """A list bound K out of range, or facts with longer lists than a query can hold."""
+
+
+def check_bound(bound: int, what: str = "--bound") -> int:
+    """``bound`` when it is from 1 to :data:`MAX_BOUND`.
+
+    Raises:
+        BoundError: Naming the value and the range.
+    """
+    if not 1 <= bound <= MAX_BOUND:
+        raise BoundError(f"{what} must be from 1 to {MAX_BOUND}, found {bound}")
+    return bound
 
 
 def require_z3() -> Any:

@@ -34,7 +34,7 @@ from ta_rules.money import MAX_INTEGER_DIGITS, minor_unit
 from ta_rules.rulesets._types import T, model_fields_types
 from ta_rules.verify.values import OTHER, TRUE, Strings, Sym, Unsupported
 
-__all__ = ["RATE_PLACES", "FactSpace", "Leaf", "flatten"]
+__all__ = ["RATE_PLACES", "FactSpace", "Leaf", "flatten", "present_in"]
 
 #: Decimal places of a decimal fact (an exchange rate) the solver may choose.
 RATE_PLACES: Final = 6
@@ -294,7 +294,7 @@ class FactSpace:
         same = self.same_as(flat)
         out = [v for k, v in same.items() if k.endswith(("#", "?"))]
         for leaf in self.leaves:
-            if all(_old_there(w, flat) for w in leaf.within):
+            if all(present_in(w, flat) for w in leaf.within):
                 out.append(same[leaf.path])
         return out
 
@@ -320,7 +320,7 @@ class FactSpace:
         return z3.And(leaf.sym.present, v)
 
 
-def _old_there(scope: str, flat: Mapping[str, Any]) -> bool:
+def present_in(scope: str, flat: Mapping[str, Any]) -> bool:
     """Whether ``flat`` has an optional object (``inspection?``) or list item (``payments[0]``)."""
     if scope.endswith("?"):
         return bool(flat.get(scope))

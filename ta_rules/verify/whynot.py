@@ -20,11 +20,12 @@ import z3
 
 from ta_rules.evaluate import evaluate, select_ruleset
 from ta_rules.facts import parse_facts
+from ta_rules.verify import MAX_BOUND, BoundError, check_bound
 from ta_rules.verify.properties import load_properties
 from ta_rules.verify.prove import DEFAULT_BOUND, DEFAULT_TIMEOUT
 from ta_rules.verify.query import Query
 from ta_rules.verify.rules_enc import EncodingError
-from ta_rules.verify.space import FactSpace, _old_there, flatten
+from ta_rules.verify.space import FactSpace, flatten, present_in
 
 __all__ = ["diff_documents", "why_not"]
 
@@ -66,7 +67,7 @@ def _constraints(space: FactSpace, flat: Mapping[str, Any], fixed: Sequence[str]
         both = z3.And([space.there(w) for w in leaf.within] or [z3.BoolVal(True)])
         is_date = leaf.t.kind == "date" and leaf.path != "as_of"
         window = z3.And(leaf.raw >= old_as_of, leaf.raw <= new_as_of) if is_date else None
-        if not all(_old_there(w, flat) for w in leaf.within):
+        if not all(present_in(w, flat) for w in leaf.within):
             # inside something the claim does not have (counted where it is added): a date
             # in it is one that can still happen
             if is_date:
@@ -113,9 +114,13 @@ def why_not(facts: Any, *, ruleset: Any = None, version: str | None = None,
     canonical = valid.model_dump(mode="json")
     if fixed is None:
         fixed = load_properties(rs).fixed
-    longest = max([len(valid.payments), len(valid.claim.grounds),
-                   len(valid.contract.quality_requirements)])
-    k = max(bound or DEFAULT_BOUND, longest)
+    lists = {"payments": len(valid.payments), "claim.grounds": len(valid.claim.grounds),
+             "contract.quality_requirements": len(valid.contract.quality_requirements)}
+    longest = max(lists, key=lambda name: lists[name])
+    if lists[longest] > MAX_BOUND:
+        raise BoundError(f"{longest} has {lists[longest]} items; the fewest changes are "
+                         f"searched for lists of at most {MAX_BOUND} items")
+    k = max(check_bound(bound or DEFAULT_BOUND), lists[longest])
     out: dict[str, Any] = {
         "ruleset": {"name": rs.name, "version": rs.version}, "bound": k,
         "fixed": list(fixed), "claim": _short(verdict.model_dump(mode="json"))}
