@@ -359,3 +359,18 @@ def test_bounds_out_of_range_and_huge_lists_are_clear_errors() -> None:
     claim["contract"]["quality_requirements"] = ["x"] * 900
     with pytest.raises(ta_rules.TaRulesError, match="900 items"):
         ta_rules.counterfactual(claim)
+
+
+def test_covered_pays_something_needs_the_default_currency_handling() -> None:
+    """With conversion, a limit of cents rounded down in a dearer currency caps at 0."""
+    _z3()
+    from ta_rules.verify.prove import prove_rulesets
+
+    rs = ta_rules.default_registry().select(None, "2015.1")
+    (result,) = prove_rulesets([rs], only="covered-pays-something",
+                               params={"currency_handling": "convert"})
+    assert result.status == "violated", result
+    verdict = ta_rules.evaluate(result.counterexample, ruleset=rs,
+                                parameters={"currency_handling": "convert"})
+    assert verdict.outcome == "covered" and verdict.max_refund.amount == 0
+    assert result.counterexample["contract"]["order_amount"]["currency"] != "USD"
