@@ -374,3 +374,23 @@ def test_covered_pays_something_needs_the_default_currency_handling() -> None:
                                 parameters={"currency_handling": "convert"})
     assert verdict.outcome == "covered" and verdict.max_refund.amount == 0
     assert result.counterexample["contract"]["order_amount"]["currency"] != "USD"
+
+
+def test_two_codes_no_rule_mentions_can_differ() -> None:
+    """Free codes (a category, a damage stage) unmentioned by the rules are not all one value."""
+    z3 = _z3()
+    from ta_rules.verify.query import Query
+
+    rs = ta_rules.default_registry().select(None, "2017.12")
+    params, _ = rs.bind_parameters(None)
+    q = Query.build([rs], [params], currency="USD", bound=3)
+    category = q.space.roots["contract"].fields["category"]  # type: ignore[index]
+    stage = q.space.roots["shipment"].fields["damage_stage"]  # type: ignore[index]
+    s = q.solver(30)
+    s.add(stage.present, category.val < 0, stage.val < 0, category.val != stage.val)
+    assert s.check() == z3.sat
+    doc = q.space.decode(s.model())
+    ta_rules.parse_facts(doc)
+    mentioned = set(q.space.strings.items)
+    assert doc["contract"]["category"] != doc["shipment"]["damage_stage"]
+    assert not {doc["contract"]["category"], doc["shipment"]["damage_stage"]} & mentioned

@@ -7,7 +7,8 @@ field's own, USD for limits), never negative and with at most 15 digits before t
 dates are day numbers from 1900-01-01 to 2999-12-31; a decimal fact (a rate) is positive
 with at most :data:`RATE_PLACES` places; strings are indexes of the query's
 :class:`~ta_rules.verify.values.Strings` (a field with choices takes one of them, a free
-code any literal the rules mention or "other"); nullable facts have a presence flag; lists
+code any literal the rules mention or one of as many unmentioned codes as there are free
+codes); nullable facts have a presence flag; lists
 hold at most K items (the bound). The facts model's cross-field checks (exactly one of
 ``ship_by`` and ``ship_within_days``, at most one initial payment) are added as formulas.
 
@@ -217,8 +218,9 @@ class FactSpace:
     def constraints(self) -> list[Any]:
         """What makes an assignment a valid document (call after encoding the rules)."""
         codes = [i for i, s in enumerate(self.strings.items) if 0 < len(s) <= 100]
-        free = [z3.Or([leaf.raw == OTHER] + [leaf.raw == i for i in codes])
-                for leaf in self._free]
+        # as many unmentioned codes as free facts: any pattern of equal and different ones
+        others = [OTHER - j for j in range(len(self._free))]
+        free = [z3.Or([leaf.raw == i for i in codes + others]) for leaf in self._free]
         return [*self._fixed, *free]
 
     # reading a model -------------------------------------------------------------------
@@ -285,6 +287,7 @@ class FactSpace:
         for path, obj in self.objects.items():
             if obj.t.nullable:
                 out[path + "?"] = obj.present == z3.BoolVal(flat.get(path + "?", False))
+        self._unmentioned: dict[str, int] = {}
         for leaf in self.leaves:
             out[leaf.path] = self._same_leaf(leaf, flat.get(leaf.path))
         return out
@@ -315,7 +318,10 @@ class FactSpace:
                 return z3.BoolVal(False)
             v = leaf.raw == int(n)
         else:
-            index = self.strings.index.get(str(value), OTHER)
+            index = self.strings.index.get(str(value))
+            if index is None:  # unmentioned codes: equal ones share an index
+                index = self._unmentioned.setdefault(str(value),
+                                                     OTHER - len(self._unmentioned))
             v = leaf.raw == index
         return z3.And(leaf.sym.present, v)
 

@@ -29,7 +29,8 @@ from ta_rules.rulesets._types import T
 __all__ = ["OTHER", "Entry", "Strings", "Sym", "Unsupported", "clash", "eq", "ite", "join_places",
            "truth"]
 
-#: The index of "a string none of the rules mention".
+#: The index of "a string none of the rules mention"; -2, -3... are more such strings, each
+#: different (so two free codes can be equal or not, as in a real document).
 OTHER: Final = -1
 
 
@@ -42,7 +43,7 @@ class Unsupported(Exception):
 
 
 class Strings:
-    """The strings a query can tell apart: each literal an index, the rest ``OTHER``."""
+    """The strings a query can tell apart: each literal an index, others ``OTHER - j``."""
 
     def __init__(self, literals: Iterable[str]) -> None:
         self.items: list[str] = sorted(set(literals))
@@ -57,13 +58,14 @@ class Strings:
         return got
 
     def text(self, index: int) -> str:
-        """The string an index stands for; ``OTHER`` is a code no rule mentions."""
+        """The string an index stands for; ``OTHER - j``: a j-th code no rule mentions."""
         if 0 <= index < len(self.items):
             return self.items[index]
-        n = 0
-        while f"other-{n}" in self.index:
-            n += 1
-        return f"other-{n}"
+        j = OTHER - index
+        prefix = "other"
+        while any(s.startswith(prefix + "-") for s in self.index):
+            prefix += "x"
+        return f"{prefix}-{j}"
 
 
 #: (condition, reason code, subject) of a reason list.
