@@ -129,7 +129,7 @@ def test_what_cannot_be_encoded_is_reported_with_the_rule_and_line(tmp_path: Pat
 def _fixture_transitions() -> set[tuple[str, str]]:
     old, new = ta_rules.default_registry().versions("trade-assurance")
     found = set()
-    for path, problem in find_scenario_files([str(ROOT / "examples")]):
+    for path, problem in find_scenario_files([str(ROOT / "examples" / "scenarios")]):
         assert problem is None
         scenarios, _ = load_scenarios(path)
         for s in scenarios:
@@ -300,12 +300,13 @@ def test_the_encoding_judges_every_fixture_as_the_engine_does() -> None:
     """Each scenario's facts pinned in the symbolic document: the solver's verdict is the
     engine's (outcome, codes, refund), and the decoded document is judged the same way."""
     z3 = _z3()
-    from ta_rules.evaluate import order_date
+    from ta_rules.evaluate import select_ruleset
     from ta_rules.verify.query import Query
     from ta_rules.verify.space import flatten
 
     registry = ta_rules.default_registry()
-    paths = [str(ROOT / "examples")] + ([str(SPEC_EXAMPLES)] if SPEC_EXAMPLES.is_dir() else [])
+    paths = [str(ROOT / "examples" / "scenarios")]
+    paths += [str(SPEC_EXAMPLES)] if SPEC_EXAMPLES.is_dir() else []
     queries: dict[Any, Any] = {}
     checked = 0
     for path, _ in find_scenario_files(paths):
@@ -313,8 +314,8 @@ def test_the_encoding_judges_every_fixture_as_the_engine_does() -> None:
         for s in scenarios:
             try:
                 facts = ta_rules.parse_facts(s.facts)
-                rs = registry.select(s.ruleset, s.version,
-                                     on=None if s.version else order_date(facts))
+                rs = select_ruleset(facts, ruleset=s.ruleset, version=s.version,
+                                    registry=registry)
                 expected = ta_rules.evaluate(facts, ruleset=rs, parameters=s.parameters or None)
             except ta_rules.TaRulesError:
                 continue  # scenarios of bad input
@@ -328,7 +329,7 @@ def test_the_encoding_judges_every_fixture_as_the_engine_does() -> None:
                 queries[key] = (q, q.solver(60))
             q, solver = queries[key]
             solver.push()
-            solver.add(*q.space.pin(flatten(facts.model_dump(mode="json"))))
+            solver.add(*q.space.pin(flatten(facts.model_dump(mode="json"), q.space.env)))
             assert solver.check() == z3.sat, s.name
             m = solver.model()
             solver.pop()

@@ -22,11 +22,12 @@ from ta_rules.errors import Location
 from ta_rules.evaluate import DECISION_CONTEXT, evaluate
 from ta_rules.facts import Facts, parse_facts
 from ta_rules.money import Money
-from ta_rules.rulesets._types import T, model_fields_types
+from ta_rules.rulesets._types import T, TypeEnv
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.verdict import Verdict
 from ta_rules.verify.encode import const_sym
 from ta_rules.verify.properties import World
+from ta_rules.verify.query import env_of
 from ta_rules.verify.values import TRUE, Strings, Sym
 
 __all__ = ["engine_world", "judge", "value_program"]
@@ -64,13 +65,13 @@ def judge(rs: Ruleset, doc: Mapping[str, Any], params: Mapping[str, Any] | None
     return evaluate(doc, ruleset=rs, parameters=params or None)
 
 
-def _sym(value: Any, t: T, strings: Strings) -> Sym:
+def _sym(value: Any, t: T, strings: Strings, env: TypeEnv) -> Sym:
     if isinstance(value, BaseModel):
-        fields = {f: _sym(getattr(value, f), ft, strings)
-                  for f, ft in model_fields_types(type(value)).items()}
+        fields = {f: _sym(getattr(value, f), ft, strings, env)
+                  for f, ft in env.fields(type(value)).items()}
         return Sym(t, TRUE, fields=fields)
     if isinstance(value, list | tuple) and t.kind == "list":
-        items = [_sym(x, t.item or T("any"), strings) for x in value]
+        items = [_sym(x, t.item or T("any"), strings, env) for x in value]
         return Sym(t, items=items, length=z3.IntVal(len(items)))
     if isinstance(value, Money | Decimal | dt.date | str | bool | int) or value is None:
         return const_sym(value, t, strings)
@@ -85,20 +86,21 @@ def engine_world(rs: Ruleset, doc: Mapping[str, Any], params: Mapping[str, Any] 
                  strings: Strings) -> tuple[World, Verdict]:
     """The verdict and values the engine gives for ``doc``, as a concrete world."""
     verdict = judge(rs, doc, params)
-    facts: Facts = parse_facts(doc)
+    env = env_of(rs)
+    facts: Facts = parse_facts(doc, rs.vocabulary)
     bound, _ = rs.bind_parameters(params or None)
     with decimal.localcontext(DECISION_CONTEXT):
-        env = value_program(rs)(facts, bound, None)
-    roots = {name: _sym(getattr(facts, name), t, strings)
-             for name, t in model_fields_types(Facts).items()}
+        values = value_program(rs)(facts, bound, None)
+    roots = {name: _sym(getattr(facts, name), t, strings, env)
+             for name, t in env.roots.items()}
     reasons = [(TRUE, r.code, None) for r in verdict.reasons]
 
     def value(name: str) -> Sym:
         node_t = rs.ir.values[name].node.t if rs.ir else T("any")
-        return _sym(env[f"v_{name}"], node_t, strings)
+        return _sym(values[f"v_{name}"], node_t, strings, env)
 
     def group(name: str) -> list[Any]:
-        return _entries(env.get(f"g_{name}"))
+        return _entries(values.get(f"g_{name}"))
 
     cap = verdict.coverage_cap
     world = World(

@@ -32,7 +32,7 @@ import z3
 
 from ta_rules.errors import TaRulesError
 from ta_rules.rulesets import _expr as ex
-from ta_rules.rulesets._types import FACT_ROOTS, T
+from ta_rules.rulesets._types import T
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.resolve import KINDS
 from ta_rules.verify.encode import const_sym
@@ -310,5 +310,3 @@ def _parse(text: str, prop: Property) -> ex.Expr:
     except ex.ParseError as exc:
         raise PropertyError(f"{prop.source}: property {prop.id}: {exc}") from None
 
-
-_ = FACT_ROOTS

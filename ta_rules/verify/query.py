@@ -17,13 +17,21 @@ import z3
 
 from ta_rules.money import Money, is_known_currency, minor_unit
 from ta_rules.rulesets import ir
+from ta_rules.rulesets._types import TypeEnv, type_env
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.resolve import OUTCOMES
-from ta_rules.verify.rules_enc import RulesetEncoder, SymVerdict
+from ta_rules.verify.rules_enc import EncodingError, RulesetEncoder, SymVerdict
 from ta_rules.verify.space import FactSpace
 from ta_rules.verify.values import Strings
 
-__all__ = ["Query", "currency_classes", "literals"]
+__all__ = ["Query", "currency_classes", "env_of", "literals"]
+
+
+def env_of(rs: Ruleset) -> TypeEnv:
+    """The rule-language types of the facts vocabulary a ruleset is written against."""
+    if rs.vocabulary is None:
+        raise EncodingError("a ruleset without a facts vocabulary", rs.version, rs.source)
+    return type_env(rs.vocabulary)
 
 _REPRESENTATIVES = {2: "EUR", 0: "JPY", 3: "BHD", 4: "CLF"}
 
@@ -103,7 +111,12 @@ class Query:
               currency: str, bound: int, extra: Iterable[str] = ()) -> Query:
         """Encode ``rulesets`` (with their parameter values) over one facts space."""
         strings = Strings(literals(rulesets, params) | set(extra) | {currency})
-        space = FactSpace(strings, currency, bound)
+        vocabularies = {id(rs.vocabulary) for rs in rulesets}
+        if len(vocabularies) != 1 or rulesets[0].vocabulary is None:
+            raise EncodingError("rulesets written against different facts vocabularies",
+                                ", ".join(rs.version for rs in rulesets),
+                                ", ".join(rs.source for rs in rulesets))
+        space = FactSpace(strings, currency, bound, env_of(rulesets[0]))
         encoders = [RulesetEncoder(rs, space.roots, strings, currency, p)
                     for rs, p in zip(rulesets, params, strict=True)]
         verdicts = [e.verdict() for e in encoders]

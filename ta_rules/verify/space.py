@@ -1,16 +1,16 @@
 """The symbolic facts document: every fact a z3 variable, every model constraint a formula.
 
-:class:`FactSpace` is built from the facts model's types (:mod:`ta_rules.rulesets._types`),
-not from a ruleset: each field becomes a :class:`~ta_rules.verify.values.Sym`. Money is a
-whole number of minor units of its currency (the contract currency of the query, or the
-field's own, USD for limits), never negative and with at most 15 digits before the point;
-dates are day numbers from 1900-01-01 to 2999-12-31; a decimal fact (a rate) is positive
-with at most :data:`RATE_PLACES` places; strings are indexes of the query's
-:class:`~ta_rules.verify.values.Strings` (a field with choices takes one of them, a free
-code any literal the rules mention or one of as many unmentioned codes as there are free
-codes); nullable facts have a presence flag; lists
-hold at most K items (the bound). The facts model's cross-field checks (exactly one of
-``ship_by`` and ``ship_within_days``, at most one initial payment) are added as formulas.
+:class:`FactSpace` is built from a facts vocabulary (its types,
+:class:`~ta_rules.rulesets._types.TypeEnv`), not from a ruleset: each field becomes a
+:class:`~ta_rules.verify.values.Sym`. Money is a whole number of minor units of its currency
+(the currency dimension's is the query's, USD limits are USD), never negative and with at
+most 15 digits before the point; dates are day numbers from 1900-01-01 to 2999-12-31; a
+decimal fact (a rate) has at most :data:`RATE_PLACES` places; strings are indexes of the
+query's :class:`~ta_rules.verify.values.Strings` (a closed code set's field takes one of its
+codes, a free code or text any literal the rules mention that fits it, or one of as many
+unmentioned values as there are free facts); nullable facts have a presence flag; lists hold
+at most K items (the bound). The vocabulary's bounds (minimum, maximum, lengths) and its
+rules between fields (``exactly_one_of``, a list's ``at_most_one``) are formulas too.
 
 :meth:`FactSpace.decode` turns a z3 model into a facts document that
 :func:`ta_rules.parse_facts` accepts.
@@ -20,30 +20,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import types
-import typing
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
 
-import annotated_types
 import z3
 from pydantic import BaseModel
 
-from ta_rules.facts import MAX_DATE, MIN_DATE, Facts
+from ta_rules.facts import MAX_DATE, MIN_DATE, TEXT_MAX_LENGTH
 from ta_rules.money import MAX_INTEGER_DIGITS, minor_unit
-from ta_rules.rulesets._types import T, model_fields_types
+from ta_rules.rulesets._types import T, TypeEnv
 from ta_rules.verify.values import OTHER, TRUE, Strings, Sym, Unsupported
+from ta_rules.vocabulary import CODE_MAX_LENGTH, CODE_PATTERN, FieldDef
 
 __all__ = ["RATE_PLACES", "FactSpace", "Leaf", "flatten", "present_in"]
 
 #: Decimal places of a decimal fact (an exchange rate) the solver may choose.
 RATE_PLACES: Final = 6
-
-# The facts model's own cross-field checks, which its types do not show.
-_EXACTLY_ONE: Final = (("contract", ("ship_by", "ship_within_days")),)
-_AT_MOST_ONE: Final = (("payments", "role", "initial"),)
-
 
 @dataclasses.dataclass
 class Leaf:
@@ -57,64 +51,45 @@ class Leaf:
     item: tuple[str, int] | None = None
     #: The optional objects and list items it is inside: ``inspection?``, ``payments[0]``.
     within: tuple[str, ...] = ()
-
-
-@dataclasses.dataclass
-class _Bounds:
-    ge: int | None = None
-    le: int | None = None
-    min_len: int = 0
-    max_len: int | None = None
-
-
-def _bounds(model: type[BaseModel], name: str) -> _Bounds:
-    """Numeric and length bounds of a model field, read from its annotations."""
-    info = model.model_fields[name]
-    found = _Bounds()
-    pending: list[Any] = [info.annotation, *info.metadata]
-    while pending:
-        a = pending.pop()
-        origin = typing.get_origin(a)
-        # into Annotated and optional types, not into a list's items (their own bounds)
-        if origin in (typing.Annotated, typing.Union, types.UnionType):
-            pending.extend(typing.get_args(a))
-        elif isinstance(a, annotated_types.Ge):
-            found.ge = int(a.ge)  # type: ignore[call-overload]
-        elif isinstance(a, annotated_types.Le):
-            found.le = int(a.le)  # type: ignore[call-overload]
-        elif isinstance(a, annotated_types.MinLen):
-            found.min_len = a.min_length
-        elif isinstance(a, annotated_types.MaxLen):
-            found.max_len = a.max_length
-        elif hasattr(a, "metadata") and isinstance(getattr(a, "metadata", None), list):
-            pending.extend(a.metadata)
-    return found
+    #: For strings: the longest value allowed (codes also match the code pattern).
+    max_length: int = TEXT_MAX_LENGTH
 
 
 class FactSpace:
-    """A symbolic facts document for one query.
+    """A symbolic facts document for one query, built from a facts vocabulary.
 
     Args:
         strings: The string universe (literals of the rules; filled before the space).
-        currency: The contract currency of the query.
+        currency: The contract currency of the query (that of the vocabulary's currency
+            dimension).
         bound: K, the most items a list holds.
+        env: The rule-language types of the vocabulary (a ruleset's).
         prefix: Names z3 variables apart when one query has several documents.
     """
 
-    def __init__(self, strings: Strings, currency: str, bound: int, prefix: str = "") -> None:
+    def __init__(self, strings: Strings, currency: str, bound: int, env: TypeEnv,
+                 prefix: str = "") -> None:
         self.strings, self.currency, self.bound, self.prefix = strings, currency, bound, prefix
+        self.env = env
+        if len(env.vocabulary.dimensions) > 1:
+            raise Unsupported("a vocabulary with more than one currency dimension")
         self.leaves: list[Leaf] = []
         self.lists: dict[str, Sym] = {}
         self.objects: dict[str, Sym] = {}
         self._fixed: list[Any] = []
         self._free: list[Leaf] = []
         self._within: list[str] = []
+        root = env.models.root
         self.roots: dict[str, Sym] = {
-            name: self._make(name, t, Facts, name, None) for name, t in
-            model_fields_types(Facts).items()}
-        self._cross_checks()
+            name: self._make(name, t, self._field(root, name), None)
+            for name, t in env.roots.items()}
+        self._exactly_one(root, self.roots, TRUE)
 
     # building --------------------------------------------------------------------------
+    def _field(self, model: type[BaseModel], name: str) -> FieldDef:
+        record = self.env.vocabulary.record_map[self.env.models.record_of[model]]
+        return record.by_name[name]
+
     def _var(self, path: str, sort: str) -> Any:
         name = self.prefix + path
         return z3.Bool(name) if sort == "bool" else z3.Int(name)
@@ -122,51 +97,69 @@ class FactSpace:
     def _presence(self, path: str, t: T) -> Any:
         return z3.Bool(f"{self.prefix}{path}?") if t.nullable else TRUE
 
-    def _make(self, path: str, t: T, model: type[BaseModel], name: str,
-              item: tuple[str, int] | None) -> Sym:
+    def _make(self, path: str, t: T, f: FieldDef, item: tuple[str, int] | None) -> Sym:
         k = t.kind
         if k == "object":
             assert t.model is not None
             scope = [f"{path}?"] if t.nullable else []
             self._within += scope
-            fields = {f: self._make(f"{path}.{f}", ft, t.model, f, item)
-                      for f, ft in model_fields_types(t.model).items()}
+            model = t.model
+            fields = {name: self._make(f"{path}.{name}", ft, self._field(model, name), item)
+                      for name, ft in self.env.fields(model).items()}
             del self._within[len(self._within) - len(scope):]
             sym = Sym(t, self._presence(path, t), fields=fields)
+            self._exactly_one(model, fields, sym.present)
             self.objects[path] = sym
             return sym
         if k == "list":
-            return self._list(path, t, model, name)
-        return self._scalar(path, t, _bounds(model, name), item)
+            return self._list(path, t, f)
+        limit = (f.max_length if f.max_length is not None else TEXT_MAX_LENGTH) \
+            if item is None or k != "str" else (f.item_max_length or TEXT_MAX_LENGTH)
+        return self._scalar(path, t, f, item, limit)
 
-    def _list(self, path: str, t: T, model: type[BaseModel], name: str) -> Sym:
-        b = _bounds(model, name)
+    def _exactly_one(self, model: type[BaseModel], fields: Mapping[str, Sym],
+                     present: Any) -> None:
+        """The record's "exactly one of these fields is given" rules (when it is given)."""
+        record = self.env.vocabulary.record_map[self.env.models.record_of[model]]
+        for group in record.exactly_one_of:
+            flags = [z3.If(fields[n].present, 1, 0) for n in group.fields if n in fields]
+            self._fixed.append(z3.Implies(present, z3.Sum(flags) == 1))
+
+    def _list(self, path: str, t: T, f: FieldDef) -> Sym:
         item_t = t.item or T("any")
-        most = self.bound if b.max_len is None else min(self.bound, b.max_len)
-        if b.min_len > most:
-            raise Unsupported(f"{path} needs at least {b.min_len} items; the bound is {most}")
+        most = self.bound if f.max_length is None else min(self.bound, f.max_length)
+        least = f.min_length or 0
+        if least > most:
+            raise Unsupported(f"{path} needs at least {least} items; the bound is {most}")
         length = z3.Int(f"{self.prefix}{path}#")
-        self._fixed += [length >= b.min_len, length <= most]
+        self._fixed += [length >= least, length <= most]
         items = []
         for i in range(most):
             self._within.append(f"{path}[{i}]")
-            if item_t.kind == "object":
-                items.append(self._make(f"{path}[{i}]", item_t, model, name, (path, i)))
-            else:
-                items.append(self._scalar(f"{path}[{i}]", item_t, _Bounds(), (path, i)))
+            items.append(self._make(f"{path}[{i}]", item_t, f, (path, i)))
             self._within.pop()
         sym = Sym(t, self._presence(path, t), items=items, length=length)
         self.lists[path] = sym
+        if f.at_most_one is not None:
+            field, value = f.at_most_one
+            flags = [z3.And(sym.at(i), it.fields[field].present,
+                            it.fields[field].val == self.strings.of(value))
+                     for i, it in enumerate(items) if it.fields and field in it.fields]
+            if len(flags) > 1:
+                self._fixed.append(z3.AtMost(*flags, 1))
         return sym
 
-    def _scalar(self, path: str, t: T, b: _Bounds, item: tuple[str, int] | None) -> Sym:
+    def _scalar(self, path: str, t: T, f: FieldDef, item: tuple[str, int] | None,
+                limit: int) -> Sym:
         k, present = t.kind, self._presence(path, t)
         if k == "bool":
             v = self._var(path, "bool")
             return self._leaf(Leaf(path, t, Sym(t, present, v), v, item=item))
         raw = self._var(path, "int")
         if k in ("int", "date"):
-            lo, hi = (b.ge, b.le)
+            lo, hi = f.minimum, f.maximum
+            if f.greater_than is not None:
+                lo = max(lo if lo is not None else f.greater_than + 1, f.greater_than + 1)
             if k == "date":
                 lo, hi = MIN_DATE.toordinal(), MAX_DATE.toordinal()
             if lo is not None:
@@ -175,7 +168,7 @@ class FactSpace:
                 self._fixed.append(raw <= hi)
             return self._leaf(Leaf(path, t, Sym(t, present, raw, places=0), raw, item=item))
         if k == "money":
-            cur = self.currency if t.dim == "contract" else t.dim
+            cur = self.currency if t.dim in self.env.vocabulary.dimension_map else t.dim
             if cur is None:
                 raise Unsupported(f"money of an unknown currency at {path}")
             scale = 10 ** minor_unit(cur)
@@ -183,12 +176,9 @@ class FactSpace:
             sym = Sym(t, present, z3.ToReal(raw) / scale, cur=cur, places=minor_unit(cur))
             return self._leaf(Leaf(path, t, sym, raw, scale, item))
         if k == "decimal":
-            scale = 10 ** RATE_PLACES
-            self._fixed += [raw >= 1, raw < 10 ** MAX_INTEGER_DIGITS * scale]
-            return self._leaf(Leaf(path, t, Sym(t, present, z3.ToReal(raw) / scale,
-                                            places=RATE_PLACES), raw, scale, item))
+            return self._decimal(path, t, f, item, present, raw)
         if k == "str":
-            leaf = Leaf(path, t, Sym(t, present, raw), raw, item=item)
+            leaf = Leaf(path, t, Sym(t, present, raw), raw, item=item, max_length=limit)
             if t.choices is not None:
                 self._fixed.append(z3.Or([raw == self.strings.of(c)
                                           for c in sorted(t.choices)]))
@@ -197,37 +187,44 @@ class FactSpace:
             return self._leaf(leaf)
         raise Unsupported(f"a fact of kind {k} at {path}")
 
+    def _decimal(self, path: str, t: T, f: FieldDef, item: tuple[str, int] | None,
+                 present: Any, raw: Any) -> Sym:
+        scale = 10 ** RATE_PLACES
+        self._fixed += [raw >= 0, raw < 10 ** MAX_INTEGER_DIGITS * scale]
+        if f.greater_than is not None:
+            self._fixed.append(raw > f.greater_than * scale)
+        if f.minimum is not None:
+            self._fixed.append(raw >= f.minimum * scale)
+        if f.maximum is not None:
+            self._fixed.append(raw <= f.maximum * scale)
+        return self._leaf(Leaf(path, t, Sym(t, present, z3.ToReal(raw) / scale,
+                                        places=RATE_PLACES), raw, scale, item))
+
     def _leaf(self, leaf: Leaf) -> Sym:
         leaf.within = tuple(self._within)
         self.leaves.append(leaf)
         return leaf.sym
 
-    def _cross_checks(self) -> None:
-        for obj, (a, b) in _EXACTLY_ONE:
-            o = self.roots.get(obj)
-            if o is not None and o.fields and a in o.fields and b in o.fields:
-                self._fixed.append(o.fields[a].present != o.fields[b].present)
-        for lst, field, value in _AT_MOST_ONE:
-            s = self.roots.get(lst)
-            if s is None or not s.items or not s.items[0].fields:
-                continue
-            flags = [z3.And(s.at(i), it.fields[field].val == self.strings.of(value))
-                     for i, it in enumerate(s.items) if it.fields]
-            self._fixed.append(z3.AtMost(*flags, 1) if len(flags) > 1 else TRUE)
-
     def constraints(self) -> list[Any]:
         """What makes an assignment a valid document (call after encoding the rules)."""
-        codes = [i for i, s in enumerate(self.strings.items) if 0 < len(s) <= 100]
+        code = re.compile(CODE_PATTERN)
         # as many unmentioned codes as free facts: any pattern of equal and different ones
         others = [OTHER - j for j in range(len(self._free))]
-        free = [z3.Or([leaf.raw == i for i in codes + others]) for leaf in self._free]
+        free = []
+        for leaf in self._free:
+            is_code = leaf.t.code is not None
+            allowed = [i for i, s in enumerate(self.strings.items)
+                       if len(s) <= min(leaf.max_length, CODE_MAX_LENGTH if is_code else
+                                        leaf.max_length)
+                       and (code.fullmatch(s) if is_code else True)]
+            free.append(z3.Or([leaf.raw == i for i in allowed + others]))
         return [*self._fixed, *free]
 
     # reading a model -------------------------------------------------------------------
     def decode(self, model: Any) -> dict[str, Any]:
         """The facts document a z3 model stands for."""
         out = {}
-        for name, t in model_fields_types(Facts).items():
+        for name, t in self.env.roots.items():
             out[name] = self._decode(model, self.roots[name], t, name)
         return out
 
@@ -238,7 +235,7 @@ class FactSpace:
         if k == "object":
             assert t.model is not None and sym.fields is not None
             return {f: self._decode(m, sym.fields[f], ft, f"{path}.{f}")
-                    for f, ft in model_fields_types(t.model).items()}
+                    for f, ft in self.env.fields(t.model).items()}
         if k == "list":
             n = m.eval(sym.length, model_completion=True).as_long()
             item_t = t.item or T("any")
@@ -334,8 +331,8 @@ def present_in(scope: str, flat: Mapping[str, Any]) -> bool:
     return int(index) < int(flat.get(path + "#", 0))
 
 
-def flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A canonical facts document as {leaf path: value}.
+def flatten(doc: Mapping[str, Any], env: TypeEnv) -> dict[str, Any]:
+    """A canonical facts document (of ``env``'s vocabulary) as {leaf path: value}.
 
     ``path#`` keys are list lengths, ``path?`` whether an optional object is given.
     """
@@ -347,7 +344,7 @@ def flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
                 out[path + "?"] = value is not None
             if value is None:
                 return
-            for f, ft in model_fields_types(t.model).items():
+            for f, ft in env.fields(t.model).items():
                 walk(f"{path}.{f}" if path else f, value.get(f), ft)
         elif t.kind == "list":
             items = value or []
@@ -357,5 +354,5 @@ def flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[path] = value
 
-    walk("", doc, T("object", model=Facts))
+    walk("", doc, T("object", model=env.models.root))
     return out

@@ -23,7 +23,7 @@ from ta_rules.facts import parse_facts
 from ta_rules.verify import MAX_BOUND, BoundError, check_bound
 from ta_rules.verify.properties import load_properties
 from ta_rules.verify.prove import DEFAULT_BOUND, DEFAULT_TIMEOUT
-from ta_rules.verify.query import Query
+from ta_rules.verify.query import Query, env_of
 from ta_rules.verify.rules_enc import EncodingError
 from ta_rules.verify.space import FactSpace, flatten, present_in
 
@@ -108,19 +108,20 @@ def why_not(facts: Any, *, ruleset: Any = None, version: str | None = None,
             fixed: Sequence[str] | None = None, bound: int | None = None,
             timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     """See :func:`ta_rules.counterfactual`."""
-    valid = parse_facts(facts)
-    rs = select_ruleset(valid, ruleset=ruleset, version=version, registry=registry)
+    rs = select_ruleset(facts, ruleset=ruleset, version=version, registry=registry)
+    valid = parse_facts(facts, rs.vocabulary)
     verdict = evaluate(valid, ruleset=rs, parameters=parameters)
     canonical = valid.model_dump(mode="json")
     if fixed is None:
         fixed = load_properties(rs).fixed
-    lists = {"payments": len(valid.payments), "claim.grounds": len(valid.claim.grounds),
-             "contract.quality_requirements": len(valid.contract.quality_requirements)}
-    longest = max(lists, key=lambda name: lists[name])
-    if lists[longest] > MAX_BOUND:
+    env = env_of(rs)
+    flat = flatten(canonical, env)
+    lists = {key[:-1]: int(n) for key, n in flat.items() if key.endswith("#")}
+    longest = max(lists, key=lambda name: lists[name], default="")
+    if lists.get(longest, 0) > MAX_BOUND:
         raise BoundError(f"{longest} has {lists[longest]} items; the fewest changes are "
                          f"searched for lists of at most {MAX_BOUND} items")
-    k = max(check_bound(bound or DEFAULT_BOUND), lists[longest])
+    k = max(check_bound(bound or DEFAULT_BOUND), lists.get(longest, 0))
     out: dict[str, Any] = {
         "ruleset": {"name": rs.name, "version": rs.version}, "bound": k,
         "fixed": list(fixed), "claim": _short(verdict.model_dump(mode="json"))}
@@ -128,12 +129,11 @@ def why_not(facts: Any, *, ruleset: Any = None, version: str | None = None,
         return {**out, "changes": [], "verdict": out["claim"],
                 "reason": "the claim is already covered"}
     params, _ = rs.bind_parameters(parameters or None)
-    currency = valid.contract.order_amount.currency
+    currency = _currency(valid, rs)
     try:
         q = Query.build([rs], [params], currency=currency, bound=k, extra=_strings(canonical))
     except EncodingError as exc:
         return {**out, "changes": None, "status": "error", "reason": str(exc)}
-    flat = flatten(canonical)
     keep, cost = _constraints(q.space, flat, fixed)
     opt = q.solver(timeout, optimize=True)
     opt.add(*keep)
@@ -151,7 +151,7 @@ def why_not(facts: Any, *, ruleset: Any = None, version: str | None = None,
         return {**out, "changes": None, "status": "unknown",
                 "reason": f"the solver gave up ({opt.reason_unknown()})"}
     doc = q.space.decode(opt.model())
-    new = parse_facts(doc)
+    new = parse_facts(doc, rs.vocabulary)
     judged = evaluate(new, ruleset=rs, parameters=parameters)
     changes = diff_documents(canonical, new.model_dump(mode="json"))
     result = {**out, "changes": changes, "verdict": _short(judged.model_dump(mode="json")),
@@ -161,6 +161,17 @@ def why_not(facts: Any, *, ruleset: Any = None, version: str | None = None,
         result["reason"] = ("encoder bug: the engine does not find the changed facts covered "
                             f"({judged.outcome})")
     return result
+
+
+def _currency(facts: Any, rs: Any) -> str:
+    """The currency of the vocabulary's currency dimension in these facts (else USD)."""
+    for dim in rs.vocabulary.dimensions:
+        value: Any = facts
+        for part in dim.source:
+            value = getattr(value, part, None)
+        if value is not None:
+            return str(value.currency)
+    return "USD"
 
 
 def _short(v: Mapping[str, Any]) -> dict[str, Any]:
