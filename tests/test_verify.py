@@ -395,3 +395,24 @@ def test_two_codes_no_rule_mentions_can_differ() -> None:
     mentioned = set(q.space.strings.items)
     assert doc["contract"]["category"] != doc["shipment"]["damage_stage"]
     assert not {doc["contract"]["category"], doc["shipment"]["damage_stage"]} & mentioned
+
+
+def test_a_ruleset_of_an_extended_vocabulary_is_encoded_the_same_way(tmp_path: Path) -> None:
+    """Nothing is written per ruleset: the counterfeit extension (its own vocabulary, ground
+    and fact) is proven and refuted like the bundled rules."""
+    _z3()
+    from ta_rules.verify.prove import prove_rulesets
+
+    folder = tmp_path / "rules"
+    shutil.copytree(ROOT / "examples" / "extending" / "rules", folder)
+    (folder / "properties").mkdir()
+    (folder / "properties" / "counterfeit-cover.yaml").write_text(
+        "properties:\n"
+        "  - id: within-order\n    expect: max_refund <= contract.order_amount\n"
+        "  - id: gates\n    when: not empty(gates.denial)\n    expect: outcome == \"denied\"\n"
+        "  - id: no-name\n    expect: qualifying_amount > 0\n", encoding="utf-8")
+    results = {r.property: r for r in prove_rulesets(Registry.from_folder(folder).rulesets)}
+    assert results["within-order"].status == "proven", results["within-order"]
+    assert results["gates"].status == "proven", results["gates"]
+    assert results["no-name"].status == "error"
+    assert "unknown name 'qualifying_amount'" in results["no-name"].detail

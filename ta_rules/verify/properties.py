@@ -191,8 +191,8 @@ class PropertyEncoder:
             return w.facts[name]
         if name in w.ruleset.spec.groups:
             return Sym(T("list", item=T("reason")), entries=list(w.group(name)))
-        raise Unsupported(f"the name {name!r} (not a verdict field, value, parameter, fact "
-                          "or group of this ruleset)")
+        raise PropertyError(f"unknown name {name!r}: not a verdict field, value, parameter, "
+                            f"fact or group of {w.ruleset.name} {w.ruleset.version}")
 
     def x_Attr(self, n: ex.Attr) -> Sym:
         obj = self.expr(n.obj)

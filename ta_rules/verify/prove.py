@@ -133,7 +133,7 @@ def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
     except EncodingError as exc:
         result.status, result.detail = "unsupported", str(exc)
     except PropertyError as exc:
-        result.status, result.detail = "error", str(exc)
+        result.status, result.detail = "error", f"property {prop.id} ({prop.source}): {exc}"
     except Unsupported as exc:
         result.status = "unsupported"
         result.detail = f"property {prop.id} ({prop.source}): cannot encode {exc.what}"
@@ -180,16 +180,16 @@ def render_results(results: list[Result]) -> str:
 
     lines = []
     for r in results:
-        lines.append(f"{r.status.upper():9} {r.ruleset} {r.property}: {r.text}  "
+        lines.append(f"{r.status.upper():11} {r.ruleset} {r.property}: {r.text}  "
                      f"(K={r.bound}; currencies {', '.join(r.currencies)}; {r.seconds}s)")
         if r.detail:
-            lines.append(f"          {r.detail}")
-        lines.extend(f"          note: {n}" for n in r.notes)
+            lines.append(f"            {r.detail}")
+        lines.extend(f"            note: {n}" for n in r.notes)
         if r.counterexample is not None:
-            lines.append("          counterexample facts (judged by the engine: "
+            lines.append("            counterexample facts (judged by the engine: "
                          f"{(r.verdict or {}).get('outcome')}, max refund "
                          f"{(r.verdict or {}).get('max_refund')}):")
-            lines.extend("            " + line for line in
+            lines.extend("              " + line for line in
                          json.dumps(r.counterexample, indent=2).splitlines())
     counts = {s: sum(1 for r in results if r.status == s)
               for s in ("proven", "violated", "unknown", "unsupported", "error")}
