@@ -31,6 +31,7 @@ from ta_rules.rulesets.load import load_ruleset, load_ruleset_spec, loads_rulese
 from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.verdict import Reason, RulesetRef, TraceEntry, Verdict
+from ta_rules.verify import counterfactual
 
 __all__ = [
     "CurrencyMismatchError",
@@ -58,6 +59,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "compile_ruleset",
+    "counterfactual",
     "default_registry",
     "evaluate",
     "evaluate_many",

@@ -179,7 +179,14 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError("ta-rules eval: give a facts file (or - for stdin), or --batch FILE")
     data, content, source = _read_source(args.facts)
     registry, choice = _rules(args.rules)
-    if isinstance(data, dict) and ("scenarios" in data or ("facts" in data and "expect" in data)):
+    scenario = isinstance(data, dict) and "facts" in data and "expect" in data
+    if args.why_not:
+        if isinstance(data, dict) and "scenarios" in data:
+            raise UsageError(f"{source}: --why-not takes one claim: a facts file or a file "
+                             "with one scenario")
+        return _why_not(data["facts"] if scenario else data, args, registry,
+                        data if scenario else {}, out)
+    if isinstance(data, dict) and ("scenarios" in data or scenario):
         return _eval_scenarios(args, registry, choice, out, (content, source),
                                many="scenarios" in data)
     verdict, ruleset = _judge(data, args, registry)  # read with the judging ruleset's vocabulary
@@ -200,6 +207,19 @@ def _judge(facts: Any, args: argparse.Namespace, registry: Any, *, ruleset: str 
                                text_parameters=_parse_sets(args.set), trace=args.trace,
                                locale=args.locale, engine=args.engine, registry=registry)
     return verdict, registry.select(verdict.ruleset.name, verdict.ruleset.version)
+
+
+def _why_not(data: Any, args: argparse.Namespace, registry: Any, pins: dict[str, Any],
+             out: TextIO) -> int:
+    """``eval --why-not``: the claim judged as ``eval`` would, then what would cover it."""
+    from ta_rules.facts import parse_facts
+    from ta_rules.verify.commands import why_not_command
+
+    facts = parse_facts(data)
+    verdict, ruleset = _judge(facts, args, registry, ruleset=pins.get("ruleset"),
+                              version=pins.get("version"), parameters=pins.get("parameters"))
+    return why_not_command(facts, ruleset=ruleset, parameters=dict(verdict.parameters) or None,
+                           bound=args.bound, fmt=args.format, out=out)
 
 
 def _eval_scenarios(args: argparse.Namespace, registry: Any, choice: Any, out: TextIO,
@@ -429,6 +449,11 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     registry, choice = _rules(args.rules)
     old = _resolve_ruleset(args.old, registry)
     new = _resolve_ruleset(args.new, registry)
+    if args.symbolic:
+        from ta_rules.verify.commands import symbolic_diff_command
+
+        return symbolic_diff_command(old, new, bound=args.bound or 3, timeout=args.timeout,
+                                     fmt=args.format, out=out)
     changes = diff_rulesets(old, new)
     scenarios = scenario_changes(old, new, args.scenarios) if args.scenarios else None
     if args.format == "json":
@@ -480,6 +505,20 @@ def _cmd_messages(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.writelines(line + "\n" for line in run(args.action, folder, base=base,
                                                 new_locales=args.locale))
     return ExitCode.OK
+
+
+# --- prove -----------------------------------------------------------------------------
+
+
+def _cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.project import choose_rules
+    from ta_rules.verify.commands import prove_command
+
+    # no rules named: the project's rules folder ([tool.ta-rules]), else the bundled rules
+    folder = choose_rules(None).folder if not args.rules else None
+    return prove_command(args.rules or ([folder] if folder else []), bound=args.bound,
+                         timeout=args.timeout, only=args.property,
+                         params=_parse_sets(args.set), fmt=args.format, out=out)
 
 
 # --- replay ----------------------------------------------------------------------------
@@ -631,6 +670,9 @@ def _parser() -> _Parser:
                    "whose name contains this")
     p.add_argument("--rules", metavar="FOLDER", help="a folder of rulesets (default: the "
                    "project's, see [tool.ta-rules], else the bundled ones)")
+    p.add_argument("--why-not", action="store_true", help="the fewest fact changes that "
+                   "would make the claim covered (needs the verify extra)")
+    p.add_argument("--bound", type=int, metavar="K", help="with --why-not: most list items")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("check", help="load and compile rule files, printing every problem")
@@ -668,9 +710,25 @@ def _parser() -> _Parser:
     p.add_argument("new", help="ruleset file, or a bundled version such as 2017.12")
     p.add_argument("--scenarios", nargs="+", metavar="PATH",
                    help="also list the scenarios whose verdict changes")
+    p.add_argument("--symbolic", action="store_true", help="a witness facts document for "
+                   "every change of outcome or refund, or a proof of none (verify extra)")
+    p.add_argument("--bound", type=int, metavar="K", help="with --symbolic: most list items")
+    p.add_argument("--timeout", type=float, default=60.0, help="solver seconds per question")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--rules", metavar="FOLDER")
     p.set_defaults(func=_cmd_diff)
+
+    p = sub.add_parser("prove", help="prove the properties declared beside the rules "
+                       "(verify extra)")
+    p.add_argument("rules", nargs="*", help="ruleset files or folders (default: the project's "
+                   "rules folder, else the bundled rules)")
+    p.add_argument("--bound", type=int, default=3, metavar="K", help="most items of a list")
+    p.add_argument("--timeout", type=float, default=60.0, help="solver seconds per query")
+    p.add_argument("--property", metavar="ID", help="only this property")
+    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                   help="prove under a parameter override (repeatable)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_prove)
 
     p = sub.add_parser("show", help="show what a ruleset compiles to")
     p.add_argument("ruleset", help="a bundled version such as 2015.1, or a ruleset file")

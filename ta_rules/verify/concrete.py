@@ -1,0 +1,112 @@
+"""The engine's side of every answer: judge a facts document and re-check a property on it.
+
+A solver answer is only reported when the real engine agrees: :func:`engine_world` judges
+the document with :func:`ta_rules.evaluate` (the verdict) and with the Python backend's own
+program for the ruleset (the values and group reasons a property may name, computed by the
+code the emitter generates, not by the encoder), and gives them as a concrete
+:class:`~ta_rules.verify.properties.World`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import z3
+from pydantic import BaseModel
+
+from ta_rules.errors import Location
+from ta_rules.evaluate import DECISION_CONTEXT, evaluate
+from ta_rules.facts import Facts, parse_facts
+from ta_rules.money import Money
+from ta_rules.rulesets._types import T, TypeEnv
+from ta_rules.rulesets.compile import Ruleset
+from ta_rules.verdict import Verdict
+from ta_rules.verify.encode import const_sym
+from ta_rules.verify.properties import World
+from ta_rules.verify.query import env_of
+from ta_rules.verify.values import TRUE, Strings, Sym
+
+__all__ = ["engine_world", "judge", "value_program"]
+
+_RETURN = "    return (o_outcome, o_reasons, am_max_refund, am_coverage_cap)\n"
+_PROGRAMS: dict[int, tuple[Ruleset, Any]] = {}
+
+
+def value_program(rs: Ruleset) -> Any:
+    """The ruleset's plain program, returning every value and group instead of the verdict."""
+    got = _PROGRAMS.get(id(rs))
+    if got is not None and got[0] is rs:
+        return got[1]
+    from ta_rules.rulesets._lower import RUNTIME
+    from ta_rules.rulesets._runtime import HELPERS
+    from ta_rules.rulesets.compile import _SAFE_BUILTINS, _none_table
+    from ta_rules.rulesets.emit_python import Emitter
+
+    assert rs.ir is not None
+    emitter = Emitter(rs.ir, lambda at: Location(rs.source))
+    source, _ = emitter.program(traced=False)
+    if not source.endswith(_RETURN):
+        raise RuntimeError("the Python backend's program no longer ends as expected")
+    source = source[: -len(_RETURN)] + "    return dict(locals())\n"
+    ns: dict[str, Any] = {"__builtins__": {**_SAFE_BUILTINS, "locals": locals, "dict": dict},
+                          **HELPERS, **RUNTIME, **emitter.consts, "_none_table": _none_table}
+    exec(compile(source, f"<values of {rs.name} {rs.version}>", "exec"), ns)
+    _PROGRAMS[id(rs)] = (rs, ns["_decide"])
+    return ns["_decide"]
+
+
+def judge(rs: Ruleset, doc: Mapping[str, Any], params: Mapping[str, Any] | None
+          ) -> Verdict:
+    """The engine's verdict on a document under ``rs`` (pinned, not chosen by date)."""
+    return evaluate(doc, ruleset=rs, parameters=params or None)
+
+
+def _sym(value: Any, t: T, strings: Strings, env: TypeEnv) -> Sym:
+    if isinstance(value, BaseModel):
+        fields = {f: _sym(getattr(value, f), ft, strings, env)
+                  for f, ft in env.fields(type(value)).items()}
+        return Sym(t, TRUE, fields=fields)
+    if isinstance(value, list | tuple) and t.kind == "list":
+        items = [_sym(x, t.item or T("any"), strings, env) for x in value]
+        return Sym(t, items=items, length=z3.IntVal(len(items)))
+    if isinstance(value, Money | Decimal | dt.date | str | bool | int) or value is None:
+        return const_sym(value, t, strings)
+    raise TypeError(f"no concrete Sym for {type(value).__name__}")
+
+
+def _entries(raw: Any) -> list[Any]:
+    return [(TRUE, r[0], None) for r in raw or []]
+
+
+def engine_world(rs: Ruleset, doc: Mapping[str, Any], params: Mapping[str, Any] | None,
+                 strings: Strings) -> tuple[World, Verdict]:
+    """The verdict and values the engine gives for ``doc``, as a concrete world."""
+    verdict = judge(rs, doc, params)
+    env = env_of(rs)
+    facts: Facts = parse_facts(doc, rs.vocabulary)
+    bound, _ = rs.bind_parameters(params or None)
+    with decimal.localcontext(DECISION_CONTEXT):
+        values = value_program(rs)(facts, bound, None)
+    roots = {name: _sym(getattr(facts, name), t, strings, env)
+             for name, t in env.roots.items()}
+    reasons = [(TRUE, r.code, None) for r in verdict.reasons]
+
+    def value(name: str) -> Sym:
+        node_t = rs.ir.values[name].node.t if rs.ir else T("any")
+        return _sym(values[f"v_{name}"], node_t, strings, env)
+
+    def group(name: str) -> list[Any]:
+        return _entries(values.get(f"g_{name}"))
+
+    cap = verdict.coverage_cap
+    world = World(
+        outcome=const_sym(verdict.outcome, T("str"), strings),
+        max_refund=const_sym(verdict.max_refund, T("money"), strings),
+        coverage_cap=const_sym(cap, T("money", nullable=True), strings),
+        reasons=reasons, facts=roots, value=value, group=group, params=bound,
+        ruleset=rs, strings=strings)
+    return world, verdict
