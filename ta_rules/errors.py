@@ -19,6 +19,7 @@ __all__ = [
     "EvaluationError",
     "FactsError",
     "Location",
+    "OutOfRangeError",
     "ParameterError",
     "RulesetError",
     "ScenarioError",
@@ -223,6 +224,24 @@ class FactsError(TaRulesError, ValueError):
 
 class ParameterError(TaRulesError, ValueError):
     """A parameter override names an unknown parameter or has a value of the wrong type."""
+
+
+class OutOfRangeError(TaRulesError, ValueError):
+    """The facts and parameters lead a rule to a value that cannot exist (not a bug).
+
+    For example a date after 9999-12-31 (a ship-by date plus a huge grace period). No verdict
+    is given: the message names the value, and the rule and its ``file:line:column``.
+
+    Attributes:
+        rule: The rule (or ``value NAME``...) that was being evaluated, once known.
+        location: Where it is written, once known.
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None,
+                 location: Location | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.location = location
 
 
 class UnknownRulesetError(TaRulesError, LookupError):

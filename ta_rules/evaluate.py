@@ -26,6 +26,7 @@ from ta_rules.errors import (
     EvaluationError,
     FactProblem,
     FactsError,
+    OutOfRangeError,
     ParameterError,
     TaRulesError,
     UnknownRulesetError,
@@ -171,6 +172,13 @@ def decide(
     with decimal.localcontext(DECISION_CONTEXT):
         try:
             return program.run(facts, params, trace)
+        except OutOfRangeError as exc:  # bad data, not a bug: say which rule met it
+            where = ruleset.failure(exc)
+            if where is None or exc.location is not None:
+                raise
+            what, location = where
+            raise OutOfRangeError(f"{what} ({location}): {exc}", rule=what.removeprefix(
+                "rule "), location=location) from None
         except TaRulesError:
             raise
         except Exception as exc:

@@ -1,4 +1,8 @@
-"""Helpers called by compiled rulesets. Every helper is total: null in, null out; no raise.
+"""Helpers called by compiled rulesets: null in, null out.
+
+The one raise: date arithmetic that leaves the calendar (years 1 to 9999) is an
+:class:`~ta_rules.errors.OutOfRangeError` (evaluation names the rule and its place in the
+rule file), never a silent null (a null deadline would change the verdict).
 
 A compiled ruleset is generated Python that calls these for the operations whose operands may
 be null (the compiler emits plain operators where the types say both sides are present).
@@ -11,6 +15,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ta_rules.errors import OutOfRangeError
 from ta_rules.money import ROUNDING_MODES, Money
 
 __all__ = ["HELPERS"]
@@ -49,7 +54,10 @@ def _add_days(d: dt.date | None, n: int | None) -> dt.date | None:
     try:
         return d + dt.timedelta(days=n)
     except (OverflowError, ValueError):
-        return None
+        raise OutOfRangeError(
+            f"{d.isoformat()} {'+' if n >= 0 else '-'} {abs(n)} days is outside the "
+            f"calendar ({dt.date.min.isoformat()} to {dt.date.max.isoformat()}); check the "
+            "day counts in the facts and parameters") from None
 
 
 def _sub_days(d: dt.date | None, n: int | None) -> dt.date | None:
