@@ -14,7 +14,6 @@ import functools
 import hashlib
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from decimal import Decimal
 from typing import Any, Final, Literal, overload
 
 from pydantic import BaseModel
@@ -32,7 +31,7 @@ from ta_rules.errors import (
     UnknownRulesetError,
 )
 from ta_rules.facts import Facts, parse_facts, read_date
-from ta_rules.messages import json_value, render, require_catalog, resolve_locale
+from ta_rules.messages import exact_key, json_value, render, require_catalog, resolve_locale
 from ta_rules.money import Money
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
@@ -214,17 +213,17 @@ def _reason(rs: Ruleset, code: str, rule_id: str, subject: Any,
     Identical reasons (same rule, values and locale) are shared: reasons are immutable, and
     rendering a message is the costly part.
     """
-    # values that compare equal but print differently (1 and Decimal("1.0")) are different
-    # keys, so a cached reason is exactly the one this claim would render
-    key: tuple[Any, ...] | None = (code, rule_id, subject, loc, tuple(
-        (k, type(v), str(v) if isinstance(v, Decimal) else v) for k, v in values.items()
-    ) if values else ())
+    # values that compare equal but print differently (1 and Decimal("1.0"), -0.00 and 0.00
+    # USD) are different keys, so a cached reason is exactly the one this claim would render
     cache = _REASONS.get(rs)
     if cache is None:
         cache = _REASONS.setdefault(rs, {})
+    key: tuple[Any, ...] | None
     try:
-        hit = cache.get(key)  # type: ignore[arg-type]
-    except TypeError:  # a value that cannot be a key (a list): render without the cache
+        key = (code, rule_id, exact_key(subject), str(loc), tuple(
+            (k, exact_key(v)) for k, v in values.items()) if values else ())
+        hit = cache.get(key)
+    except TypeError:  # a value that cannot be a key (a fact object): render without the cache
         key, hit = None, None
     if hit is not None:
         return hit

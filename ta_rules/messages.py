@@ -39,6 +39,7 @@ from ta_rules.money import Money
 __all__ = [
     "DOMAIN",
     "catalog_entries",
+    "exact_key",
     "extract_rules",
     "find_catalog_root",
     "format_value",
@@ -192,15 +193,37 @@ def require_catalog(locale: Locale, domain: str, root: str | None = None) -> Non
         f"are: {', '.join(available) or 'none'}")
 
 
+def exact_key(value: Any) -> Any:
+    """A hashable key equal for two values exactly when they print the same way.
+
+    Equality is not enough for caches of printed values: ``Decimal("1.0") == Decimal("1.00")``,
+    ``Money(-0.00) == Money(0.00)`` and ``1 == True`` print differently.
+
+    Raises:
+        TypeError: For a value that cannot be a key (a mapping, a fact object).
+    """
+    if isinstance(value, Money):
+        return (Money, value.currency, str(value.amount))
+    if isinstance(value, Decimal):
+        return (Decimal, str(value))
+    if isinstance(value, tuple | list | frozenset):
+        items = sorted(value, key=repr) if isinstance(value, frozenset) else value
+        return (type(value), tuple(exact_key(v) for v in items))
+    if value is None or isinstance(value, bool | int | str | dt.date):
+        return (type(value), value)
+    raise TypeError(f"no exact key for {type(value).__name__}")
+
+
 def format_value(value: Any, locale: Locale) -> str:
     """Format one message value for ``locale``: money, dates, numbers, lists, text."""
     if isinstance(value, Money | dt.date | Decimal | int | str):
-        return _format_cached(value, locale)
+        return _format_cached(exact_key(value), value, locale)
     return _format(value, locale)
 
 
 @functools.lru_cache(maxsize=4096)
-def _format_cached(value: Any, locale: Locale) -> str:
+def _format_cached(key: Any, value: Any, locale: Locale) -> str:
+    # ``key`` tells apart equal values that print differently; ``value`` rides along
     return _format(value, locale)
 
 

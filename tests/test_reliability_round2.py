@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -36,3 +35,49 @@ def test_date_overflow_on_the_command_line(tmp_path: Path,
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "outside the calendar" in err
     assert "internal error" not in err
+
+
+# --- verdicts must not depend on earlier claims -------------------------------------------
+
+
+def _eur_claim(amount: str, rate: str) -> dict[str, Any]:
+    f = base_facts()
+    f["contract"]["order_amount"] = {"amount": amount, "currency": "EUR"}
+    f["contract"]["fx_rate_to_usd"] = rate
+    f["payments"][0]["amount"] = {"amount": amount, "currency": "EUR"}
+    f["supplier"]["ta_limit"] = {"amount": "5000.00", "currency": "USD"}
+    return f
+
+
+def test_equal_money_printing_differently_is_not_shared_between_claims() -> None:
+    params = {"currency_handling": "convert", "fx_rounding": "compare_unrounded",
+              "limit_exceeded_handling": "deny"}
+    first, second = _eur_claim("5000", "1.10"), _eur_claim("5000.00", "1.1")
+    alone = ta_rules.evaluate(second, parameters=params,
+                              ruleset=ta_rules.loads_ruleset(rules_text(), "fresh.yaml"))
+    shared = ta_rules.loads_ruleset(rules_text(), "fresh.yaml")
+    ta_rules.evaluate(first, parameters=params, ruleset=shared)
+    after = ta_rules.evaluate(second, parameters=params, ruleset=shared)
+    assert "ORDER_EXCEEDS_TA_LIMIT" in after.codes
+    assert after.model_dump_json() == alone.model_dump_json()
+
+
+def test_reasons_are_keyed_by_how_their_values_print() -> None:
+    from decimal import Decimal
+
+    from ta_rules.evaluate import _reason
+    from ta_rules.messages import resolve_locale
+    from ta_rules.money import Money
+
+    en = resolve_locale("en")
+
+    def render(prior: str, ruleset: ta_rules.Ruleset) -> str:
+        values = {"prior": Money(Decimal(prior), "USD"), "cap": Money(Decimal("1.00"), "USD")}
+        return _reason(ruleset, "ALREADY_COMPENSATED", "gate.already-compensated", None,
+                       values, en).model_dump_json()
+
+    shared = ta_rules.loads_ruleset(rules_text(), "fresh.yaml")
+    render("-0.00", shared)
+    alone = render("0.00", ta_rules.loads_ruleset(rules_text(), "fresh.yaml"))
+    assert render("0.00", shared) == alone
+    assert '"amount":"0.00"' in alone and "$0.00" in alone
