@@ -125,7 +125,11 @@ def parse_amount(value: object) -> Decimal:
         raise ValueError(
             f"amount has {len(integer)} digits before the point; at most {MAX_INTEGER_DIGITS}"
         )
-    return Decimal(text)
+    amount = Decimal(text)
+    if amount.is_zero() and amount.is_signed():
+        # -0.00 equals 0.00 yet prints as "-0.00" in verdicts and messages
+        raise ValueError(f"expected an amount, found the negative zero {value!r}; write 0")
+    return amount
 
 
 class Money:

@@ -81,3 +81,28 @@ def test_reasons_are_keyed_by_how_their_values_print() -> None:
     alone = render("0.00", ta_rules.loads_ruleset(rules_text(), "fresh.yaml"))
     assert render("0.00", shared) == alone
     assert '"amount":"0.00"' in alone and "$0.00" in alone
+
+
+# --- negative zero ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("amount", ["-0.00", "-0", "-0.0", 0])
+def test_negative_zero_is_not_an_amount(amount: Any) -> None:
+    f = base_facts()
+    f["claim"]["prior_payouts"] = {"amount": amount, "currency": "USD"}
+    if amount == 0:
+        assert ta_rules.evaluate(f).outcome == "covered"
+        return
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(f)
+    assert info.value.paths == ("claim.prior_payouts.amount",)
+    with pytest.raises(ta_rules.ParameterError, match="min_order_amount_usd"):
+        ta_rules.evaluate(base_facts(), parameters={"min_order_amount_usd": amount})
+
+
+def test_negative_zero_on_the_command_line(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps(base_facts()))
+    assert main(["eval", str(path), "--set", "min_order_amount_usd=-0"]) == 2
+    assert "negative zero" in capsys.readouterr().err
