@@ -45,7 +45,7 @@ from pydantic import (
 )
 
 from ta_rules.errors import FactProblem, FactsError
-from ta_rules.money import Money, is_known_currency, parse_amount
+from ta_rules.money import Money, is_known_currency, parse_amount, parse_decimal
 from ta_rules.vocabulary import (
     CODE_MAX_LENGTH,
     CODE_PATTERN,
@@ -493,7 +493,7 @@ def _replaced(data: Mapping[str, Any], owner: tuple[str, ...], name: str,
 
 def _decimal(minimum: int | None, greater_than: int | None) -> Callable[[Any], Decimal]:
     def read(value: Any) -> Decimal:
-        amount = parse_amount(value)
+        amount = parse_decimal(value)
         if greater_than is not None and amount <= greater_than:
             raise ValueError(f"must be greater than {greater_than}, found {amount}")
         if minimum is not None and amount < minimum:

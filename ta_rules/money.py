@@ -33,6 +33,7 @@ __all__ = [
     "is_known_currency",
     "minor_unit",
     "parse_amount",
+    "parse_decimal",
     "round_to",
 ]
 
@@ -130,6 +131,31 @@ def parse_amount(value: object) -> Decimal:
         # -0.00 equals 0.00 yet prints as "-0.00" in verdicts and messages
         raise ValueError(f"expected an amount, found the negative zero {value!r}; write 0")
     return amount
+
+
+#: Most decimal places of a decimal fact (an exchange rate, ...), so that it is at least
+#: 1e-12 when not zero. With at most :data:`MAX_INTEGER_DIGITS` digits before the point, a
+#: computed amount (amount x rate, amount / rate) then has at most 27 integer digits, well
+#: inside the 60 digits decisions compute with: every computation is defined.
+MAX_DECIMAL_PLACES: Final = 12
+
+
+def parse_decimal(value: object) -> Decimal:
+    """Parse a decimal fact (a decimal string or int) as :func:`parse_amount` does.
+
+    At most :data:`MAX_DECIMAL_PLACES` decimal places that are not zeros.
+
+    Raises:
+        ValueError: With a message saying what was expected and found.
+    """
+    number = parse_amount(value)
+    exp = number.as_tuple().exponent
+    if isinstance(exp, int) and -exp > MAX_DECIMAL_PLACES and number != number.quantize(
+            Decimal(1).scaleb(-MAX_DECIMAL_PLACES), rounding=decimal.ROUND_DOWN):
+        raise ValueError(f"at most {MAX_DECIMAL_PLACES} decimal places (so at least "
+                         f"0.{'0' * (MAX_DECIMAL_PLACES - 1)}1 when not zero), found {value!r}"
+                         [:200])
+    return number
 
 
 class Money:
