@@ -7,12 +7,13 @@ stderr, and the exit status says what happened (:class:`ExitCode`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import enum
 import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -117,45 +118,49 @@ def _rules_line(choice: Any, rulesets: Any) -> str:
 
 
 def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.batch import batch_options, run_batch
+    from ta_rules.batch import BatchError, batch_options, partial_path, run_batch, run_batch_file
 
     if args.facts is not None:
         raise UsageError("ta-rules eval: give either a facts file or --batch FILE, not both")
     if args.workers < 1:
         raise UsageError("ta-rules eval: --workers must be at least 1")
+    to_file = args.out not in (None, "-")
+    if args.resume and not to_file:
+        raise UsageError("ta-rules eval: --resume needs --out FILE (the run to continue)")
     registry, choice = _rules(args.rules)
     options = batch_options(registry, ruleset=args.ruleset, version=args.version,
                             text_parameters=_parse_sets(args.set), locale=args.locale,
                             engine=args.engine, trace=args.trace)
-    if args.batch != "-" and Path(args.batch).is_dir():
-        raise UsageError(f"{args.batch}: is a folder, expected a JSON Lines file")
+    if args.batch != "-":
+        if Path(args.batch).is_dir():
+            raise UsageError(f"{args.batch}: is a folder, expected a JSON Lines file")
+        try:
+            with open(args.batch, "rb"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"{args.batch}: cannot read: {exc.strerror or exc}") from None
+    common: dict[str, Any] = {"workers": args.workers, "strict": args.strict,
+                              "options": options, "report": err, "progress": err.isatty()}
     try:
-        source = sys.stdin if args.batch == "-" else open(  # noqa: SIM115
-            args.batch, encoding="utf-8", errors="strict", newline="")
+        with _sigterm_as_interrupt():
+            if to_file:
+                summary = run_batch_file(args.batch, args.out, resume=args.resume, **common)
+                summary_stream = out
+            else:
+                with (contextlib.nullcontext(sys.stdin.buffer) if args.batch == "-"
+                      else open(args.batch, "rb")) as source:
+                    summary = run_batch(source, out, source=args.batch, summary_record=True,
+                                        **common)
+                summary_stream = err
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"{args.batch}: cannot read: {exc.strerror or exc}") from None
-    target: TextIO
-    if args.out in (None, "-"):
-        target, summary_stream = out, err
-    else:
-        try:
-            target = open(args.out, "w", encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:
-            source.close()
-            raise UsageError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
-        summary_stream = out
-    try:
-        summary = run_batch(source, target, workers=args.workers, strict=args.strict,
-                            options=options, report=err, progress=err.isatty(),
-                            source=args.batch)
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{args.batch}: not UTF-8 text ({exc.reason} at byte "
-                         f"{exc.start})") from None
-    finally:
-        if source is not sys.stdin:
-            source.close()
-        if target is not out:
-            target.close()
+    except KeyboardInterrupt:
+        kept = f"; the lines judged so far are kept in {partial_path(args.out)}: run the " \
+            "same command with --resume to continue" if to_file else ""
+        err.write(f"interrupted{kept}\n")
+        return 130
     if args.format == "json":
         from ta_rules.project import rules_json
 
@@ -168,6 +173,26 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if summary.stopped_at is not None:
         return ExitCode.PROBLEMS
     return ExitCode.OK if summary.errors == 0 else ExitCode.PROBLEMS
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a batch the way Ctrl-C does (workers ended, partial results kept)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -657,6 +682,8 @@ def _parser() -> _Parser:
     p.add_argument("--workers", type=int, default=1, help="with --batch: worker processes")
     p.add_argument("--strict", action="store_true", help="with --batch: stop at the first "
                    "line that cannot be judged")
+    p.add_argument("--resume", action="store_true", help="with --batch and --out: continue "
+                   "an interrupted run from its kept partial file")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--ruleset", help="ruleset name (default: trade-assurance)")
     p.add_argument("--version", dest="version", help="pin a version instead of the one in "

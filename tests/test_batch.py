@@ -69,7 +69,9 @@ def test_cli_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert summary["claims"] == 20 and summary["outcomes"] == {"denied": 10, "covered": 10}
     assert summary["reasons"]["BELOW_MINIMUM_ORDER_AMOUNT"] == 10
-    assert len(dst.read_text().splitlines()) == 20
+    records = dst.read_text().splitlines()
+    assert len(records) == 21
+    assert json.loads(records[-1])["summary"]["claims"] == 20
 
 
 def test_cli_batch_override_is_judged_by_each_line_s_version(
@@ -109,7 +111,16 @@ def test_cli_batch_usage_errors(argv: list[str], needle: str,
 
 
 def test_cli_batch_bad_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a line of invalid UTF-8 is that line's error record, at its line; the rest are judged
     src = tmp_path / "claims.jsonl"
-    src.write_bytes(lines(1)[0].encode() + b"\n\xff\xfe\n")
-    assert main(["eval", "--batch", str(src), "--out", str(tmp_path / "o.jsonl")]) == 2
-    assert "not UTF-8 text" in capsys.readouterr().err
+    good = lines(1)[0].encode()
+    src.write_bytes(b"\n".join([good] * 499 + [b'{"as_of": "\xff\xfe"}'] + [good] * 100)
+                    + b"\n")
+    assert main(["eval", "--batch", str(src), "--out", str(tmp_path / "o.jsonl")]) == 1
+    assert f"{src}:500: not UTF-8 text: byte 0xff at byte 12 of the line" in \
+        capsys.readouterr().err
+    records = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert len(records) == 601 and records[499] == {"line": 500, "error": {
+        "kind": "encoding", "message": "not UTF-8 text: byte 0xff at byte 12 of the line "
+        "cannot start a character"}}
+    assert records[-1]["summary"]["claims"] == 599

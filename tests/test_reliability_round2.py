@@ -106,3 +106,270 @@ def test_negative_zero_on_the_command_line(tmp_path: Path,
     path.write_text(json.dumps(base_facts()))
     assert main(["eval", str(path), "--set", "min_order_amount_usd=-0"]) == 2
     assert "negative zero" in capsys.readouterr().err
+
+
+# --- numbers YAML and JSON would read as infinities or endless integers -------------------
+
+
+@pytest.mark.parametrize("scalar,code", [(".inf", "yaml.non-finite"), ("-.inf", "yaml.non-finite"),
+                                         (".nan", "yaml.non-finite"),
+                                         ("9" * 4_301, "yaml.number-too-large")])
+def test_non_finite_and_huge_numbers_in_rule_files(scalar: str, code: str) -> None:
+    text = rules_text().replace("  late_shipment_grace_days:\n    type: integer\n    default: 0",
+                                f"  late_shipment_grace_days:\n    type: integer\n"
+                                f"    default: {scalar}")
+    assert text != rules_text()
+    with pytest.raises(ta_rules.RulesetError) as info:
+        ta_rules.loads_ruleset(text, "hostile.yaml")
+    first = info.value.diagnostics[0]
+    assert first.code == code and first.location.source == "hostile.yaml"
+    assert first.location.line > 1
+
+
+@pytest.mark.parametrize("scalar", [".inf", ".nan", "9" * 4_301])
+def test_non_finite_and_huge_numbers_in_facts_files(scalar: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text(json.dumps(base_facts()).replace('"ship_by": "2015-03-01"',
+                                                     f'"ship_within_days": {scalar}'))
+    assert main(["eval", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and f"{path}:1:" in err
+
+
+@pytest.mark.parametrize("text,needle", [
+    ('{"as_of": "2015-03-09", "as_of": "2015-03-10"}', "duplicate key 'as_of'"),
+    ('{"contract": {"ship_within_days": NaN}}', "NaN"),
+    ('{"contract": {"ship_within_days": Infinity}}', "Infinity"),
+    ('{"contract": {"ship_within_days": ' + "9" * 5000 + "}}", "5000 digits"),
+])
+def test_batch_refuses_what_eval_file_refuses(text: str, needle: str) -> None:
+    import io
+
+    from ta_rules.batch import run_batch
+
+    good = json.dumps(base_facts())
+    out = io.StringIO()
+    summary = run_batch([good + "\n", text + "\n", good + "\n"], out, report=io.StringIO())
+    records = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert summary.claims == 2 and summary.errors == 1
+    assert records[1]["line"] == 2 and needle in records[1]["error"]["message"]
+
+
+# --- batch: bad lines, the output file, interruptions ----------------------------------------
+
+
+def _claims(n: int) -> list[str]:
+    out = []
+    for i in range(n):
+        f = base_facts()
+        f["contract"]["order_amount"]["amount"] = f"{1000 + i % 997}.00"
+        f["payments"][0]["amount"]["amount"] = f"{1000 + i % 991}.00"
+        f["shipment"]["shipped_on"] = ["2015-03-02", "2015-02-27", None][i % 3]
+        out.append(json.dumps(f))
+    return out
+
+
+def _tiny_rate() -> str:
+    f = base_facts()
+    f["contract"]["order_amount"] = {"amount": "5000.00", "currency": "EUR"}
+    f["payments"][0]["amount"] = {"amount": "5000.00", "currency": "EUR"}
+    f["contract"]["fx_rate_to_usd"] = "0." + "0" * 53 + "1"
+    return json.dumps(f)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_line_that_fails_to_judge_is_its_own_record(workers: int, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.jsonl"
+    claims = _claims(460)
+    src.write_text("\n".join([*claims[:400], _tiny_rate(), *claims[400:]]) + "\n")
+    dst = tmp_path / "out.jsonl"
+    code = main(["eval", "--batch", str(src), "--out", str(dst), "--workers", str(workers),
+                 "--set", "currency_handling=convert"])
+    assert code in (0, 1)
+    assert "internal error" not in capsys.readouterr().err
+    records = [json.loads(x) for x in dst.read_text().splitlines()]
+    assert [r["line"] for r in records[:-1]] == list(range(1, 462))
+    assert sum("verdict" in r for r in records) >= 460
+    assert records[-1]["summary"]["claims"] + records[-1]["summary"]["errors"] == 461
+
+
+def test_error_records_are_bounded() -> None:
+    import io
+
+    from ta_rules.batch import run_batch
+
+    f = base_facts()
+    f["claim"].update({f"unknown_{i}": i for i in range(9_000)})
+    out = io.StringIO()
+    run_batch([json.dumps(f)], out, report=io.StringIO())
+    record = json.loads(out.getvalue())
+    assert record["error"]["kind"] == "facts"
+    assert record["error"]["more_problems"] == 9_000 - 20
+    assert len(out.getvalue()) < 20_000
+
+
+def test_out_equal_to_the_input_is_refused(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(_claims(3)) + "\n")
+    before = src.read_bytes()
+    (tmp_path / "link.jsonl").symlink_to(src)
+    for out in (src, tmp_path / "link.jsonl", tmp_path / "." / "in.jsonl"):
+        assert main(["eval", "--batch", str(src), "--out", str(out)]) == 2
+        assert "is the input file" in capsys.readouterr().err
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "link.jsonl"]
+
+
+def test_a_finished_run_is_renamed_into_place_with_a_summary(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("\n".join(_claims(30)) + "\n")
+    assert main(["eval", "--batch", str(src), "--out", str(dst)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+    last = json.loads(dst.read_text().splitlines()[-1])
+    assert last["summary"]["claims"] == 30 and "seconds" not in last["summary"]
+    # a second run over a kept partial file without --resume is refused, not overwritten
+    from ta_rules.batch import partial_path
+
+    partial_path(dst).write_text(dst.read_text().splitlines()[0] + "\n")
+    assert main(["eval", "--batch", str(src), "--out", str(dst)]) == 2
+    assert partial_path(dst).exists()
+
+
+PROBE_FSIZE = r"""
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from ta_rules.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _run(args: list[str], *prefix: str) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, *prefix, *args], capture_output=True, text=True,
+                          check=False, timeout=300)
+
+
+def test_a_full_disk_is_a_clear_error_and_resume_finishes_the_run(tmp_path: Path) -> None:
+    from ta_rules.batch import partial_path
+
+    src, dst, ref = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "ref.jsonl"
+    src.write_text("\n".join(_claims(1000)) + "\n")
+    assert main(["eval", "--batch", str(src), "--out", str(ref)]) == 0
+    argv = ["eval", "--batch", str(src), "--out", str(dst)]
+    # the file system refuses writes beyond 300 kB (RLIMIT_FSIZE: EFBIG, like a full disk)
+    done = _run([str(300_000), *argv], "-c", PROBE_FSIZE)
+    assert done.returncode == 2, done.stderr
+    assert "cannot write" in done.stderr and "--resume" in done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    kept = partial_path(dst).read_bytes()
+    assert 0 < len(kept) <= 300_000 and kept.endswith(b"\n") and not dst.exists()
+    assert main([*argv, "--resume"]) == 0
+    assert dst.read_bytes() == ref.read_bytes()
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    folder = tmp_path_factory.mktemp("batch")
+    src, ref = folder / "in.jsonl", folder / "ref.jsonl"
+    src.write_text("\n".join(_claims(10_000)) + "\n")
+    assert main(["eval", "--batch", str(src), "--out", str(ref)]) == 0
+    return src, ref.read_bytes()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
+def test_an_interrupted_batch_leaves_no_process_and_resumes_exactly(
+        how: str, tmp_path: Path, uninterrupted: tuple[Path, bytes]) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ta_rules.batch import partial_path
+
+    src, reference = uninterrupted
+    dst = tmp_path / "out.jsonl"
+    argv = ["-m", "ta_rules", "eval", "--batch", str(src), "--out", str(dst), "--workers", "2"]
+    proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    partial = partial_path(dst)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+            not partial.exists() or partial.stat().st_size < 50_000):
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) == 2 and proc.poll() is None
+    proc.send_signal(getattr(signal, how))
+    _, err = proc.communicate(timeout=60)
+    if how != "SIGKILL":
+        assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)
+    assert partial.exists() and not dst.exists()
+    kept = partial.read_bytes().count(b"\n")
+    assert 0 < kept < 10_000
+    resumed = _run([*argv, "--resume", "--format", "json"])
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["resumed_after"] >= kept - 1
+    assert summary["resumed_after"] + summary["judged_now"] == 10_000
+    assert dst.read_bytes() == reference
+
+
+# --- exchange rates: bounded so that every computation is defined ---------------------------
+
+
+@pytest.mark.parametrize("rate", ["0." + "0" * 53 + "1", "0.0000000000001", "1000000",
+                                  "123456789.5", "0"])
+def test_a_rate_out_of_bounds_is_bad_facts(rate: str) -> None:
+    f = json.loads(_tiny_rate())
+    f["contract"]["fx_rate_to_usd"] = rate
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(f, parameters={"currency_handling": "convert"})
+    assert info.value.paths == ("contract.fx_rate_to_usd",)
+
+
+@pytest.mark.parametrize("rate", ["0.000000000001", "999999.999999999999", "1"])
+@pytest.mark.parametrize("amount", ["0.01", "999999999999999.99"])
+def test_every_rate_within_bounds_gives_a_verdict(rate: str, amount: str) -> None:
+    f = json.loads(_tiny_rate())
+    f["contract"]["fx_rate_to_usd"] = rate
+    f["contract"]["order_amount"]["amount"] = amount
+    f["payments"][0]["amount"]["amount"] = amount
+    f["supplier"]["ta_limit"]["amount"] = "999999999999999.99"
+    for rounding in ("half_up_to_cents_then_compare", "compare_unrounded"):
+        for limit in ("cap", "deny"):
+            verdict = ta_rules.evaluate(f, parameters={
+                "currency_handling": "convert", "fx_rounding": rounding,
+                "limit_exceeded_handling": limit})
+            assert verdict.max_refund.currency == "EUR"

@@ -11,7 +11,10 @@ Traps closed here:
 - only ``true``/``false`` are booleans (``no``, ``on``, ``yes`` stay strings), octal-looking
   and sexagesimal numbers are not numbers, and every plain scalar YAML read as something
   other than a string is remembered so a schema error can say "quote it";
-- non-UTF-8 bytes, tabs, oversized files and excessive nesting are reported with a place.
+- non-UTF-8 bytes, tabs, oversized files and excessive nesting are reported with a place;
+- ``.inf``/``.nan`` and integers of more than :data:`MAX_INT_DIGITS` digits are refused
+  with a place (no policy or fact needs them, and Python refuses to read integers of more
+  than 4,300 digits).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ __all__ = ["MAX_BYTES", "MAX_DEPTH", "YamlDocument", "load_yaml", "path_str"]
 MAX_BYTES: Final = 2 * 1024 * 1024
 MAX_DEPTH: Final = 64
 MAX_NODES: Final = 200_000
+#: Most digits an integer may have (the same bound as the characters of an amount).
+MAX_INT_DIGITS: Final = 64
 
 Path = tuple[str | int, ...]
 
@@ -377,6 +382,11 @@ class _Composer:
         end: Any = event.end_mark
         self.doc._scalars[path] = _ScalarInfo(tag, event.style or None, mark.index, end.index,
                                               mark.line + 1, mark.column + 1)
+        refused = _refused_number(tag, event.value)
+        if refused is not None:
+            self.problems.append(_diag(self.doc.source, refused[0], refused[1], mark,
+                                       "quote it if it is text", path))
+            return None
         return _scalar(tag, event.value)
 
     def cut_by_comma(self, event: Any, path: Path) -> None:
@@ -436,6 +446,20 @@ class _Composer:
             out[key] = self.node(value_event, child, depth + 1)
             event = self.next()
         return out
+
+
+def _refused_number(tag: str, value: str) -> tuple[str, str] | None:
+    """(code, message) when a plain scalar is a number these files refuse."""
+    if tag == _FLOAT and value.lstrip("+-").startswith("."):
+        word = value.lstrip("+-").lower()
+        if word in (".inf", ".nan"):
+            return "yaml.non-finite", f"{value} is not a finite number; none is allowed here"
+    if tag == _INT:
+        digits = len(value.lstrip("+-").replace("_", ""))
+        if digits > MAX_INT_DIGITS:
+            return ("yaml.number-too-large",
+                    f"an integer of {digits} digits; at most {MAX_INT_DIGITS} are read")
+    return None
 
 
 def _scalar(tag: str, value: str) -> Any:
