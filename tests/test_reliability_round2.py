@@ -373,3 +373,20 @@ def test_every_rate_within_bounds_gives_a_verdict(rate: str, amount: str) -> Non
                 "currency_handling": "convert", "fx_rounding": rounding,
                 "limit_exceeded_handling": limit})
             assert verdict.max_refund.currency == "EUR"
+
+
+# --- every engine orders strings the same way ------------------------------------------------
+
+
+@pytest.mark.parametrize("category", ["é", "zz", "a", "m", "\u00ff\u0100", "😀", "Z", "ma"])
+def test_engines_order_non_ascii_strings_alike(category: str) -> None:
+    pytest.importorskip("durable_rules_engine")
+    text = rules_text().replace("when: contract.category in excluded_categories",
+                                'when: contract.category < "m"')
+    assert text != rules_text()
+    ruleset = ta_rules.loads_ruleset(text, "order.yaml")
+    f = base_facts()
+    f["contract"]["category"] = category
+    expected = "denied" if category < "m" else "covered"
+    for engine in ("compiled", "reference", "durable"):
+        assert ta_rules.evaluate(f, ruleset=ruleset, engine=engine).outcome == expected, engine

@@ -157,16 +157,18 @@ def order_pair(a: Any, b: Any) -> tuple[Any, Any] | None:
     """Exact, engine-comparable forms of two ordered values, or None when either is null.
 
     Dates become day numbers; money and decimals become integers at their common scale
-    (5000.00 USD is 500000 beside 999.995 USD as 999995 x 10); strings stay strings. Should
-    the integers be too large for the engine's numbers, the pair is replaced by its order
-    (-1/0/1 against 0), which keeps every comparison exact.
+    (5000.00 USD is 500000 beside 999.995 USD as 999995 x 10). Strings become their order
+    (-1/0/1 against 0): the rule language orders strings by code point, which an engine's
+    own string comparison need not do (durable-rules 2.0.28 puts "é" before "m"). Should
+    the integers be too large for the engine's numbers, the pair is also replaced by its
+    order, which keeps every comparison exact.
     """
     if a is None or b is None:
         return None
     if isinstance(a, dt.date):
         return a.toordinal(), b.toordinal()
     if isinstance(a, str):
-        return a, b
+        return (-1 if a < b else 1 if a > b else 0), 0
     if isinstance(a, bool):
         return int(a), int(b)
     x = a.amount if isinstance(a, Money) else Decimal(a)
