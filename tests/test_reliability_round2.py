@@ -390,3 +390,25 @@ def test_engines_order_non_ascii_strings_alike(category: str) -> None:
     expected = "denied" if category < "m" else "covered"
     for engine in ("compiled", "reference", "durable"):
         assert ta_rules.evaluate(f, ruleset=ruleset, engine=engine).outcome == expected, engine
+
+
+# --- scenario documents given to eval ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("field,value", [("parameters", [1, 2]),
+                                         ("parameters", [["claim_window_days", 2]]),
+                                         ("parameters", "claim_window_days=2"),
+                                         ("version", 2015.1), ("ruleset", ["x"])])
+def test_a_scenario_with_bad_pins_is_a_located_error(field: str, value: Any, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    doc = {"name": "n", "facts": base_facts(), field: value,
+           "expect": {"outcome": "covered", "reasons": ["LATE_SHIPMENT"],
+                      "max_refund": {"amount": "5000.00", "currency": "USD"}}}
+    path = tmp_path / "s.yaml"
+    path.write_text(json.dumps(doc, indent=1))
+    assert main(["eval", str(path)]) == 2
+    err = capsys.readouterr().err
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1)
+                if f'"{field}"' in text)
+    assert f"{path}:{line}:" in err and "error[scenario." in err
+    assert "internal error" not in err and "COVERED" not in err
