@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import os
+import re
+import stat
 import string
 from collections.abc import Iterator
 from decimal import Decimal
@@ -33,17 +36,20 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 
-from ta_rules.errors import TaRulesError
+from ta_rules.errors import Diagnostic, Location, TaRulesError
 from ta_rules.money import Money
 
 __all__ = [
     "DOMAIN",
+    "CatalogError",
     "catalog_entries",
+    "catalog_problems",
     "exact_key",
     "extract_rules",
     "find_catalog_root",
     "format_value",
     "json_value",
+    "placeholders",
     "render",
     "require_catalog",
     "resolve_locale",
@@ -129,19 +135,70 @@ def _catalog_file(locale_name: str, domain: str, root: str | None) -> tuple[Any,
     return mo, False, (po_time, mo_time)
 
 
+#: Largest catalog file read (the shipped ones are a few kB).
+MAX_CATALOG_BYTES = 8 * 1024 * 1024
+
+
+class CatalogError(TaRulesError):
+    """A message catalog (``.mo`` or ``.po``) cannot be used.
+
+    Attributes:
+        path: The catalog file.
+        message: What is wrong with it.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+def _catalog_bytes(path: Any) -> bytes:
+    """A catalog file's bytes: a regular file of at most :data:`MAX_CATALOG_BYTES`."""
+    name = str(path)
+    if isinstance(path, Path):
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise CatalogError(name, f"cannot read the catalog: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise CatalogError(name, "the catalog is not a regular file")
+    try:
+        with path.open("rb") as fh:
+            data: bytes = fh.read(MAX_CATALOG_BYTES + 1)
+    except OSError as exc:
+        raise CatalogError(name, f"cannot read the catalog: {exc.strerror or exc}") from None
+    if len(data) > MAX_CATALOG_BYTES:
+        raise CatalogError(name, f"the catalog is over {MAX_CATALOG_BYTES} bytes")
+    return data
+
+
 @functools.lru_cache(maxsize=256)
 def _read_catalog(path: Any, is_po: bool, domain: str, stamp: Any) -> Translations:
-    """A catalog as gettext translations; a ``.po`` is compiled in memory (fuzzy left out)."""
-    import io
+    """The catalog at ``path`` (see :func:`_parse_catalog`), never an internal error.
 
+    Raises:
+        CatalogError: The file is not a regular file, too large, or not a valid catalog
+            (empty, truncated, corrupt, a broken header).
+    """
+    data = _catalog_bytes(path)
+    try:
+        return _parse_catalog(data, is_po, domain)
+    except Exception as exc:  # gettext and babel raise OSError, struct.error, LookupError...
+        detail = str(exc)[:200] or type(exc).__name__
+        raise CatalogError(str(path), f"not a valid {'.po' if is_po else 'compiled'} catalog "
+                           f"({detail})") from None
+
+
+def _parse_catalog(data: bytes, is_po: bool, domain: str) -> Translations:
+    """A catalog as gettext translations; a ``.po`` is compiled in memory (fuzzy left out)."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    with path.open("rb") as fh:
-        if not is_po:
-            return Translations(fh, domain=domain)
-        buffer = io.BytesIO()
-        write_mo(buffer, read_po(fh, domain=domain))
+    if not is_po:
+        return Translations(io.BytesIO(data), domain=domain)
+    buffer = io.BytesIO()
+    write_mo(buffer, read_po(io.BytesIO(data), domain=domain))
     buffer.seek(0)
     return Translations(buffer, domain=domain)
 
@@ -266,6 +323,8 @@ def render(code: str, template: str, values: dict[str, Any] | None, locale: Loca
            domain: str | None = DOMAIN, root: str | None = None) -> str:
     """The message of ``code`` in ``locale``, with locale-formatted values."""
     text = str(translations(locale, domain, root).pgettext(code, template))
+    if text != template and not _same_placeholders(text, template):
+        text = template  # a translation is only ever filled in with names, as its template
     if not values:
         return text
     formatted = {k: format_value(v, locale) for k, v in values.items()}
@@ -276,12 +335,64 @@ def render(code: str, template: str, values: dict[str, Any] | None, locale: Loca
         return template.format_map(formatted)
 
 
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def placeholders(template: str) -> frozenset[str] | None:
-    """The ``{name}`` placeholders of a template; None when it is not a valid template."""
+    """The ``{name}`` placeholders of a template; None when it is not a valid template.
+
+    A placeholder is a name only: a format spec (``{amount:>9}``), a conversion
+    (``{amount!r}``), an attribute or index (``{amount.currency}``, ``{amount[0]}``) and an
+    empty or numbered field (``{}``, ``{0}``) make the template invalid, since they run
+    Python's formatting on values a message only ever shows.
+    """
     try:
-        return frozenset(f for _, f, _, _ in string.Formatter().parse(template) if f)
+        parts = list(string.Formatter().parse(template))
     except ValueError:
         return None
+    names = set()
+    for _, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if spec or conversion is not None or not _NAME_RE.fullmatch(field):
+            return None
+        names.add(field)
+    return frozenset(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _same_placeholders(text: str, template: str) -> bool:
+    found = placeholders(text)
+    return found is not None and found == placeholders(template)
+
+
+def catalog_problems(domain: str, root: str | None,
+                     templates: dict[str, tuple[str, Location]]) -> list[Diagnostic]:
+    """Catalogs that cannot be used, and translations whose placeholders are not names.
+
+    Args:
+        domain: The catalog domain of a ruleset.
+        root: Its locales folder (None: the package's).
+        templates: code -> (English template, where the reason is written).
+    """
+    out: list[Diagnostic] = []
+    for locale in shipped_locales(domain, root):
+        try:
+            entries = catalog_entries(locale, domain, root)
+        except CatalogError as exc:
+            out.append(Diagnostic("messages.bad-catalog", exc.message, Location(exc.path),
+                                  "recompile it: pybabel compile -d LOCALES -D " + domain))
+            continue
+        for code, (template, where) in templates.items():
+            text = entries.get((code, template))
+            if text is not None and placeholders(text) is None:
+                out.append(Diagnostic(
+                    "messages.bad-placeholder",
+                    f"the {locale} message of {code} has a placeholder that is not a plain "
+                    f"{{name}} (format specs, conversions, attributes and indexes are "
+                    f"refused): {text[:120]!r}",
+                    where, f"fix the translation in the {locale} catalog {domain}.po"))
+    return out
 
 
 def catalog_entries(locale_name: str, domain: str = DOMAIN,

@@ -412,3 +412,89 @@ def test_a_scenario_with_bad_pins_is_a_located_error(field: str, value: Any, tmp
                 if f'"{field}"' in text)
     assert f"{path}:{line}:" in err and "error[scenario." in err
     assert "internal error" not in err and "COVERED" not in err
+
+
+# --- message templates and catalogs ---------------------------------------------------------
+
+NOT_LATE = 'message: "The order shipped on {shipped_on}, on or before the ship-by date {ship_by}."'
+HOSTILE_FIELDS = ["{ship_by:{zzz}}", "{ship_by!z}", "{}", "{ship_by:d}", "{ship_by:>1000000000}",
+                  "{ship_by.zzz}", "{ship_by.__class__.__mro__}", "{ship_by[0]}", "{0}",
+                  "{ship_by!r}"]
+
+
+@pytest.mark.parametrize("field", HOSTILE_FIELDS)
+def test_a_template_placeholder_is_a_name_only(field: str) -> None:
+    text = rules_text().replace(NOT_LATE, NOT_LATE.replace("{ship_by}", field))
+    assert text != rules_text()
+    with pytest.raises(ta_rules.RulesetError) as info:
+        ta_rules.loads_ruleset(text, "hostile.yaml")
+    assert [d.code for d in info.value.diagnostics] == ["compile.bad-message"]
+
+
+def _folder_with_catalog(tmp_path: Path, translation: str | None = None,
+                         mo: bytes | None = None) -> Path:
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    (tmp_path / "ta.yaml").write_text(rules_text().replace("catalog: ta_rules ", "catalog: ours "))
+    folder = tmp_path / "locales" / "es" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    if mo is None:
+        from ta_rules.messages import catalog_entries
+
+        catalog = Catalog(locale="es", domain="ours")
+        template = NOT_LATE.removeprefix('message: "').removesuffix('"')
+        for (code, msgid), text in catalog_entries("es").items():  # the shipped translations
+            if code != "NOT_LATE":
+                catalog.add(msgid, text, context=code)
+        catalog.add(template, translation or template, context="NOT_LATE")
+        with (folder / "ours.mo").open("wb") as fh:
+            write_mo(fh, catalog)
+    else:
+        (folder / "ours.mo").write_bytes(mo)
+    return tmp_path
+
+
+def _not_late() -> dict[str, Any]:
+    f = base_facts()
+    f["shipment"]["shipped_on"] = "2015-02-27"
+    return f
+
+
+def test_a_good_catalog_beside_the_rules_is_used(tmp_path: Path) -> None:
+    folder = _folder_with_catalog(tmp_path, "Enviado el {shipped_on}, antes de {ship_by}.")
+    registry = ta_rules.Registry.from_folder(folder)
+    verdict = ta_rules.evaluate(_not_late(), registry=registry, locale="es")
+    assert verdict.reasons[0].message.startswith("Enviado el 27 feb 2015")
+
+
+@pytest.mark.parametrize("field", HOSTILE_FIELDS)
+def test_a_translation_placeholder_is_a_name_only(field: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _folder_with_catalog(tmp_path, f"Enviado el {{shipped_on}}, antes de {field}.")
+    assert main(["check", str(folder / "ta.yaml")]) == 1
+    out = capsys.readouterr()
+    assert "messages.bad-placeholder" in out.err and "internal error" not in out.err
+    facts = tmp_path / "f.json"
+    facts.write_text(json.dumps(_not_late()))
+    assert main(["eval", str(facts), "--rules", str(folder), "--locale", "es"]) == 1
+    err = capsys.readouterr().err
+    assert "messages.bad-placeholder" in err and "<class" not in err
+    assert "internal error" not in err
+
+
+@pytest.mark.parametrize("mo", [b"", b"\x00" * 100, b"\xde\x12\x04\x95" + b"\xff" * 24,
+                                b"\xde\x12\x04\x95" + b"\x00" * 4 + b"\x01\x00\x00\x00"
+                                + b"\x1c\x00\x00\x00" + b"\x24\x00\x00\x00" + b"\x00" * 8
+                                + b"\xff\xff\xff\x7f\x00\x00\x00\x00" * 2])
+def test_a_corrupt_catalog_is_a_diagnostic(mo: bytes, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _folder_with_catalog(tmp_path, mo=mo)
+    assert main(["check", str(folder / "ta.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "messages.bad-catalog" in err and "ours.mo" in err and "internal error" not in err
+    facts = tmp_path / "f.json"
+    facts.write_text(json.dumps(_not_late()))
+    assert main(["eval", str(facts), "--rules", str(folder), "--locale", "es"]) == 1
+    err = capsys.readouterr().err
+    assert "messages.bad-catalog" in err and "internal error" not in err

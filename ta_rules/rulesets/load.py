@@ -188,25 +188,36 @@ def loads_ruleset(
 def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
     """Catalog problems of a ruleset's reason messages.
 
-    A reason code with no translation in a shipped locale, or a translation whose
-    placeholders differ from the rule file's English template.
+    A catalog that cannot be used (corrupt, empty, not a regular file), a translation whose
+    placeholders are not plain names, a reason code with no translation in a shipped locale,
+    or a translation whose placeholders differ from the rule file's English template.
     """
-    from ta_rules.messages import catalog_entries, placeholders, shipped_locales
+    from ta_rules.messages import (
+        CatalogError,
+        catalog_entries,
+        catalog_problems,
+        placeholders,
+        shipped_locales,
+    )
 
-    out: list[Diagnostic] = []
     domain = ruleset.spec.catalog
     if domain is None:
-        return out
+        return []
     root = ruleset.catalog_root
+    out = catalog_problems(domain, root, {
+        code: (reason.message, reason.location) for code, reason in ruleset.reasons.items()})
     locales = shipped_locales(domain, root)
     missing: dict[str, list[str]] = {}
     for locale in locales:
-        entries = catalog_entries(locale, domain, root)
+        try:
+            entries = catalog_entries(locale, domain, root)
+        except CatalogError:
+            continue  # reported above
         for code, reason in ruleset.reasons.items():
             text = entries.get((code, reason.message))
             if text is None:
                 missing.setdefault(code, []).append(locale)
-            elif placeholders(text) != reason.placeholders:
+            elif placeholders(text) is not None and placeholders(text) != reason.placeholders:
                 found = ", ".join(sorted(placeholders(text) or ()))
                 wanted = ", ".join(sorted(reason.placeholders))
                 out.append(Diagnostic(
