@@ -325,8 +325,8 @@ def format_verdict(verdict: Any, *, color: bool = False) -> str:
 
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.project import choose_rules
-    from ta_rules.rulesets.load import content_hash
-    from ta_rules.tools.check import check_paths, expand_rule_paths
+    from ta_rules.rulesets.load import content_hash, read_rule_file
+    from ta_rules.tools.check import check_paths, rule_file_places
 
     choice = choose_rules(None)
     paths = args.paths or ([choice.folder] if choice.folder is not None else [])
@@ -335,10 +335,10 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                          "folder in [tool.ta-rules] of pyproject.toml)")
     diagnostics, sources, count = check_paths(paths, engines=args.engine)
     hashes = {}
-    for name in expand_rule_paths(paths)[0]:
-        try:
-            hashes[name] = content_hash(Path(name).read_bytes())
-        except OSError:
+    for name, folder in rule_file_places(paths)[0]:
+        try:  # read as check reads it: a regular file inside its folder, bounded
+            hashes[name] = content_hash(read_rule_file(name, folder=folder))
+        except RulesetError:
             continue
     if args.format == "json":
         out.write(json.dumps({"files": count, "diagnostics": [d.to_json() for d in diagnostics],

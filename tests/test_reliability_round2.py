@@ -263,13 +263,15 @@ def test_a_full_disk_is_a_clear_error_and_resume_finishes_the_run(tmp_path: Path
     src.write_text("\n".join(_claims(1000)) + "\n")
     assert main(["eval", "--batch", str(src), "--out", str(ref)]) == 0
     argv = ["eval", "--batch", str(src), "--out", str(dst)]
-    # the file system refuses writes beyond 300 kB (RLIMIT_FSIZE: EFBIG, like a full disk)
-    done = _run([str(300_000), *argv], "-c", PROBE_FSIZE)
+    # the file system refuses writes beyond half the output (RLIMIT_FSIZE: EFBIG, like a
+    # full disk)
+    limit = ref.stat().st_size // 2
+    done = _run([str(limit), *argv], "-c", PROBE_FSIZE)
     assert done.returncode == 2, done.stderr
     assert "cannot write" in done.stderr and "--resume" in done.stderr
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
     kept = partial_path(dst).read_bytes()
-    assert 0 < len(kept) <= 300_000 and kept.endswith(b"\n") and not dst.exists()
+    assert 0 < len(kept) <= limit and kept.endswith(b"\n") and not dst.exists()
     assert main([*argv, "--resume"]) == 0
     assert dst.read_bytes() == ref.read_bytes()
 
@@ -498,3 +500,64 @@ def test_a_corrupt_catalog_is_a_diagnostic(mo: bytes, tmp_path: Path,
     assert main(["eval", str(facts), "--rules", str(folder), "--locale", "es"]) == 1
     err = capsys.readouterr().err
     assert "messages.bad-catalog" in err and "internal error" not in err
+
+
+# --- what a folder of rules may hold ------------------------------------------------------------
+
+
+def _rules_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "ta.yaml").write_text(rules_text())
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "outside", "folder"])
+def test_a_rules_folder_reads_regular_files_inside_it_only(
+        kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    folder = _rules_folder(tmp_path)
+    odd = folder / "odd.yaml"
+    if kind == "dev-zero":
+        odd.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(odd)
+    elif kind == "outside":
+        secret = tmp_path / "secret.txt"
+        secret.write_text("password: hunter2\n")
+        odd.symlink_to(secret)
+    else:
+        odd.mkdir()
+    code = {"dev-zero": "file.outside-folder", "fifo": "file.not-regular",
+            "outside": "file.outside-folder", "folder": "file.not-regular"}[kind]
+    assert main(["check", str(folder)]) == 1
+    out = capsys.readouterr()
+    assert f"{odd}: error[{code}]" in out.err and "hunter2" not in out.err + out.out
+    with pytest.raises(ta_rules.RulesetError) as info:
+        ta_rules.Registry.from_folder(folder)
+    assert [d.code for d in info.value.diagnostics] == [code]
+    assert "hunter2" not in info.value.render()
+    facts = tmp_path / "f.json"
+    facts.write_text(json.dumps(base_facts()))
+    assert main(["eval", str(facts), "--rules", str(folder)]) == 1
+    assert code in capsys.readouterr().err
+
+
+def test_check_and_the_registry_read_the_same_files(tmp_path: Path) -> None:
+    from ta_rules.rulesets.check import expand_rule_paths
+
+    folder = _rules_folder(tmp_path)
+    later = rules_text("2017.12")
+    (folder / "later.yml").write_text(later)
+    (folder / "notes.txt").write_text("not rules")
+    files, problems = expand_rule_paths([folder])
+    assert problems == [] and sorted(Path(f).name for f in files) == ["later.yml", "ta.yaml"]
+    registry = ta_rules.Registry.from_folder(folder)
+    assert sorted(r.version for r in registry.rulesets) == ["2015.1", "2017.12"]
+
+
+def test_a_named_rule_file_is_read_bounded(tmp_path: Path) -> None:
+    with pytest.raises(ta_rules.RulesetError) as info:
+        ta_rules.load_ruleset("/dev/zero")
+    assert [d.code for d in info.value.diagnostics] == ["file.not-regular"]

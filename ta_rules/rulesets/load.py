@@ -6,8 +6,9 @@ import copy
 import difflib
 import hashlib
 import os
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,10 +20,13 @@ from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.vocabulary_load import ruleset_env
 
 __all__ = [
+    "RULE_SUFFIXES",
     "catalog_diagnostics",
     "load_ruleset",
     "load_ruleset_spec",
     "loads_ruleset",
+    "read_rule_file",
+    "rule_files",
     "schema_diagnostics",
 ]
 
@@ -312,8 +316,66 @@ def _set_aside(data: dict[str, Any], loc: tuple[Any, ...], names: set[str],
     return True
 
 
-def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Ruleset:
+#: The file names a folder of rules is read for, by ``check`` and by the registry alike.
+RULE_SUFFIXES: Final = (".yaml", ".yml")
+
+
+def rule_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The rule files of a folder (``*.yaml`` and ``*.yml``, not recursive), sorted."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix in RULE_SUFFIXES)
+
+
+def read_rule_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
+                   folder: str | os.PathLike[str] | None = None) -> bytes:
+    """The bytes of a rule file: a regular file (inside ``folder`` when given), read bounded.
+
+    A device (``/dev/zero``), a FIFO or a folder is refused without reading it (a FIFO is
+    opened without waiting for a writer), and so is a link out of ``folder``.
+
+    Raises:
+        RulesetError: ``file.unreadable``, ``file.not-regular``, ``file.outside-folder`` or
+            ``yaml.too-large``.
+    """
+    name = os.fspath(path)
+
+    def refuse(code: str, message: str) -> RulesetError:
+        return RulesetError([Diagnostic(code, message, Location(name))])
+
+    if folder is not None:
+        real, base = os.path.realpath(name), os.path.realpath(folder)
+        if os.path.commonpath([real, base]) != base:
+            raise refuse("file.outside-folder", "a link to a file outside the folder of rules; "
+                         "it is not read")
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise refuse("file.unreadable", f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise refuse("file.not-regular", "not a regular file (a device, a FIFO or a "
+                         "folder); rule files are regular files")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise refuse("file.unreadable", f"cannot read the file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise RulesetError([Diagnostic(
+            "yaml.too-large", f"the file is over {max_bytes} bytes; at most {max_bytes} bytes "
+            "are read", Location(name, 1, 1))])
+    return data
+
+
+def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
+                 folder: str | os.PathLike[str] | None = None) -> Ruleset:
     """Load and compile one ruleset file.
+
+    Args:
+        path: The rule file.
+        max_bytes: Refuse files larger than this.
+        folder: The folder of rules it was found in: a link out of it is refused.
 
     Example:
         >>> from importlib.resources import files
@@ -325,17 +387,6 @@ def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) ->
         RulesetError: If the file cannot be read or has any problem.
     """
     name = os.fspath(path)
-    try:
-        size = os.stat(name).st_size
-        if size > max_bytes:
-            raise RulesetError([Diagnostic(
-                "yaml.too-large", f"the file is {size} bytes; at most {max_bytes} bytes are read",
-                Location(name, 1, 1))])
-        content = Path(name).read_bytes()
-    except OSError as exc:
-        raise RulesetError(
-            [Diagnostic("file.unreadable", f"cannot read the file: {exc.strerror or exc}",
-                        Location(name))]
-        ) from None
+    content = read_rule_file(name, max_bytes=max_bytes, folder=folder)
     return loads_ruleset(content, name, max_bytes=max_bytes,
                          rules_folder=os.path.dirname(os.path.abspath(name)))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ta_rules.errors import Diagnostic, Location, RulesetError, UnknownRulesetError
 from ta_rules.rulesets.compile import Ruleset
-from ta_rules.rulesets.load import load_ruleset, loads_ruleset
+from ta_rules.rulesets.load import RULE_SUFFIXES, load_ruleset, loads_ruleset, rule_files
 from ta_rules.rulesets.vocabulary_load import is_vocabulary_file
 
 __all__ = ["Registry", "bundled_ruleset_files", "default_registry"]
@@ -103,7 +103,7 @@ class Registry:
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike[str]) -> Registry:
-        """Load every ``*.yaml`` ruleset in a folder.
+        """Load every ruleset in a folder (``*.yaml`` and ``*.yml``, as ``ta-rules check``).
 
         Raises:
             RulesetError: With the problems of every file (all files are read).
@@ -214,11 +214,11 @@ def _load_folder(folder: Path) -> list[Ruleset]:
     loaded: list[Ruleset] = []
     problems: list[Diagnostic] = []
     sources: dict[str, str] = {}
-    for path in sorted(folder.glob("*.yaml")):
+    for path in rule_files(folder):
         if is_vocabulary_file(path):
             continue
         try:
-            loaded.append(load_ruleset(path))
+            loaded.append(load_ruleset(path, folder=folder))
         except RulesetError as exc:
             problems.extend(exc.diagnostics)
             sources.update(exc.sources)
@@ -232,7 +232,7 @@ def bundled_ruleset_files() -> list[tuple[str, bytes]]:
     folder = files("ta_rules") / "rules"
     out = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml") and not is_vocabulary_file(entry.name):
+        if entry.name.endswith(RULE_SUFFIXES) and not is_vocabulary_file(entry.name):
             out.append((f"rules/{entry.name}", entry.read_bytes()))
     return out
 

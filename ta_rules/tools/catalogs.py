@@ -38,6 +38,7 @@ from ta_rules._version import __version__
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.messages import extract_rules
 from ta_rules.rulesets._yaml import load_yaml
+from ta_rules.rulesets.load import read_rule_file, rule_files
 
 __all__ = ["CatalogSet", "compile_catalogs", "extract", "find_catalogs", "run", "update"]
 
@@ -89,8 +90,12 @@ def find_catalogs(folder: str | os.PathLike[str], base: str | os.PathLike[str] |
 
     rules = Path(folder)
     by_domain: dict[str, list[Path]] = {}
-    for path in sorted(rules.glob("*.yaml")):
-        doc, problems = load_yaml(path.read_bytes(), str(path))
+    for path in rule_files(rules):
+        try:
+            content = read_rule_file(path, folder=rules)
+        except RulesetError:
+            continue  # `ta-rules check` reports it
+        doc, problems = load_yaml(content, str(path))
         if doc is None or problems or not isinstance(doc.data, dict):
             continue  # `ta-rules check` reports it
         domain = doc.data.get("catalog")

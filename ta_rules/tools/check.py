@@ -9,7 +9,12 @@ from pathlib import Path
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.rulesets.compile import Ruleset
-from ta_rules.rulesets.load import catalog_diagnostics, load_ruleset
+from ta_rules.rulesets.load import (
+    catalog_diagnostics,
+    loads_ruleset,
+    read_rule_file,
+    rule_files,
+)
 from ta_rules.rulesets.registry import check_versions
 from ta_rules.rulesets.vocabulary_load import is_vocabulary_file, load_vocabulary_file
 
@@ -19,29 +24,38 @@ __all__ = [
     "engine_diagnostics",
     "expand_rule_paths",
     "locale_diagnostics",
+    "rule_file_places",
     "schema_comment_diagnostics",
 ]
 
 
-def expand_rule_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str],
-                                                                        list[Diagnostic]]:
-    """Files named, and the ``*.yaml`` files of folders named (not recursive)."""
-    files: list[str] = []
+def rule_file_places(
+    paths: Iterable[str | os.PathLike[str]],
+) -> tuple[list[tuple[str, str | None]], list[Diagnostic]]:
+    """(file, the folder it was found in or None when named) and the problems."""
+    files: list[tuple[str, str | None]] = []
     problems: list[Diagnostic] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(str(f) for f in p.iterdir() if f.suffix in (".yaml", ".yml"))
+            found = [str(f) for f in rule_files(p)]
             if not found:
-                problems.append(Diagnostic("file.empty-folder", "no *.yaml rule files here",
-                                           Location(str(p))))
-            files.extend(found)
-        elif p.exists():
-            files.append(str(p))
+                problems.append(Diagnostic("file.empty-folder", "no *.yaml or *.yml rule files "
+                                           "here", Location(str(p))))
+            files.extend((f, str(p)) for f in found)
+        elif p.exists() or p.is_symlink():
+            files.append((str(p), None))
         else:
             problems.append(Diagnostic("file.missing", "no such file or folder",
                                        Location(str(p))))
     return files, problems
+
+
+def expand_rule_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str],
+                                                                        list[Diagnostic]]:
+    """Files named, and the ``*.yaml``/``*.yml`` files of folders named (not recursive)."""
+    files, problems = rule_file_places(paths)
+    return [name for name, _ in files], problems
 
 
 def engine_diagnostics(ruleset: Ruleset, engine: str) -> list[Diagnostic]:
@@ -129,11 +143,11 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *,
     Returns:
         The diagnostics (sorted), the text of each file (for carets), and the file count.
     """
-    files, problems = expand_rule_paths(paths)
+    files, problems = rule_file_places(paths)
     sources: dict[str, str] = {}
     loaded: list[Ruleset] = []
     required: dict[str, tuple[str, ...]] = {}
-    for name in files:
+    for name, folder in files:
         if is_vocabulary_file(name):
             try:
                 load_vocabulary_file(name)
@@ -142,13 +156,15 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *,
                 sources.update(exc.sources)
             continue
         try:
-            ruleset = load_ruleset(name)
+            content = read_rule_file(name, folder=folder)
+            ruleset = loads_ruleset(content, name,
+                                    rules_folder=os.path.dirname(os.path.abspath(name)))
         except RulesetError as exc:
             problems.extend(exc.diagnostics)
             sources.update(exc.sources)
             continue
         loaded.append(ruleset)
-        sources[name] = Path(name).read_text(encoding="utf-8")
+        sources[name] = content.decode("utf-8").removeprefix("\ufeff")
         problems.extend(schema_comment_diagnostics(name, sources[name]))
         problems.extend(ruleset.warnings)
         try:
