@@ -295,8 +295,7 @@ def format_verdict(verdict: Any, *, color: bool = False) -> str:
 
     outcome_color = {"covered": "32", "denied": "31", "pending": "33", "settled": "36"}
     lines = [
-        f"{paint(verdict.outcome.upper(), outcome_color[verdict.outcome])}  "
-        f"max refund {verdict.max_refund}"
+        f"{verdict.outcome.upper()}  max refund {verdict.max_refund}"
         + (f"  (coverage cap {verdict.coverage_cap})" if verdict.coverage_cap else ""),
         f"ruleset {verdict.ruleset.name} {verdict.ruleset.version} "
         f"({verdict.ruleset.content_hash[:19]}) engine {verdict.engine}",
@@ -317,7 +316,20 @@ def format_verdict(verdict: Any, *, color: bool = False) -> str:
             seen = ", ".join(f"{k}={json.dumps(json_value(v), ensure_ascii=False)}"
                              for k, v in t.values.items())
             lines.append(f"  {t.rule}{subject}: {mark}" + (f"  ({seen})" if seen else ""))
-    return "\n".join(lines)
+    # facts reach messages, subjects and values: a terminal must never receive their control
+    # characters (escape sequences retitle, clear or rewrite the screen)
+    text = "\n".join(_printable(line) for line in lines)
+    word = verdict.outcome.upper()
+    return paint(word, outcome_color[verdict.outcome]) + text[len(word):]
+
+
+def _printable(text: str) -> str:
+    """``text`` with control and bidirectional-format characters written as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else
+                   f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+                   for ch in text)
 
 
 # --- check -----------------------------------------------------------------------------

@@ -561,3 +561,21 @@ def test_a_named_rule_file_is_read_bounded(tmp_path: Path) -> None:
     with pytest.raises(ta_rules.RulesetError) as info:
         ta_rules.load_ruleset("/dev/zero")
     assert [d.code for d in info.value.diagnostics] == ["file.not-regular"]
+
+
+# --- text output never writes control characters from facts -----------------------------------
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_text_output_escapes_control_characters(trace: bool, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    f = base_facts()
+    hostile = "TT\u001b]0;owned\u0007\u001b[2J\u009b31m\u202e"
+    f["payments"][0]["method"] = hostile
+    f["contract"]["category"] = "vehicles\r\u001b[1A"
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps(f))
+    assert main(["eval", str(path), *(["--trace"] if trace else [])]) == 0
+    out = capsys.readouterr().out
+    assert not any(ch in out for ch in "\u001b\u0007\r\u009b\u202e")
+    assert "\\x1b]0;owned\\x07" in out and "PAYMENT_METHOD_NOT_COVERED" in out
