@@ -41,13 +41,19 @@ class ReplayReport:
     verdict: Verdict | None
 
 
-def _recorded(data: Mapping[str, Any] | Verdict) -> Verdict:
+def _recorded(data: Mapping[str, Any] | Verdict) -> tuple[Verdict, list[str]]:
+    """The recorded verdict, and the fields missing from the record.
+
+    ta-rules writes every field of a verdict (``null`` when empty), so a missing one (a
+    removed trace) means the record was edited: that is a difference, never "reproduced".
+    """
     if isinstance(data, Verdict):
-        return data
+        return data, []
     if "verdict" in data and "line" in data:  # a record of ta-rules eval --batch
         data = data["verdict"]
+    missing = [name for name in Verdict.model_fields if name not in data]
     try:
-        return Verdict.model_validate(data)
+        return Verdict.model_validate(data), missing
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "<document>"
@@ -67,8 +73,9 @@ def replay(recorded: Mapping[str, Any] | Verdict, facts: Mapping[str, Any] | Fac
         FactsError: The facts are invalid.
         TaRulesError: The recorded document is not a verdict.
     """
-    old = _recorded(recorded)
-    differences: list[str] = []
+    old, missing = _recorded(recorded)
+    differences: list[str] = [f"{name}: missing from the record (ta-rules writes every field; "
+                              "the record was edited)" for name in missing]
     notes: list[str] = []
     reg = registry or default_registry()
     ref = old.ruleset
@@ -82,6 +89,8 @@ def replay(recorded: Mapping[str, Any] | Verdict, facts: Mapping[str, Any] | Fac
     valid = parse_facts(facts, ruleset.vocabulary)  # the facts as that ruleset reads them
     if facts_hash(valid) != old.facts_hash:
         differences.append(_facts_differ(valid, old.facts_hash))
+    if ruleset.source != ref.source:
+        differences.append(f"ruleset: recorded from {ref.source}, now from {ruleset.source}")
     if ruleset.content_hash != ref.content_hash:
         differences.append(f"ruleset: {ref.name} {ref.version} has changed since the verdict "
                            f"(content hash {ruleset.content_hash[:19]}, recorded "

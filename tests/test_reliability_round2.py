@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -579,3 +580,36 @@ def test_text_output_escapes_control_characters(trace: bool, tmp_path: Path,
     out = capsys.readouterr().out
     assert not any(ch in out for ch in "\u001b\u0007\r\u009b\u202e")
     assert "\\x1b]0;owned\\x07" in out and "PAYMENT_METHOD_NOT_COVERED" in out
+
+
+# --- replay notices edits of the record -------------------------------------------------------
+
+
+def test_replay_notices_a_changed_source_or_a_removed_trace() -> None:
+    from ta_rules.audit import replay
+
+    recorded = ta_rules.evaluate(base_facts(), trace=True).model_dump(mode="json")
+    assert replay(recorded, base_facts()).reproduced
+    moved = copy.deepcopy(recorded)
+    moved["ruleset"]["source"] = "rules/elsewhere.yaml"
+    report = replay(moved, base_facts())
+    assert not report.reproduced
+    assert any(d.startswith("ruleset: recorded from rules/elsewhere.yaml") for d in
+               report.differences)
+    for field in ("trace", "coverage_cap", "parameters", "engine"):
+        cut = copy.deepcopy(recorded)
+        del cut[field]
+        try:
+            report = replay(cut, base_facts())
+        except ta_rules.TaRulesError as exc:  # a field a verdict cannot be without
+            assert f"{field}: Field required" in str(exc)
+            continue
+        assert not report.reproduced, field
+        assert any(d.startswith(f"{field}: missing from the record") for d in report.differences)
+    cut = copy.deepcopy(recorded)
+    del cut["ruleset"]["source"]
+    with pytest.raises(ta_rules.TaRulesError, match=r"ruleset\.source: Field required"):
+        replay(cut, base_facts())
+    batch_record = {"line": 1, "verdict": copy.deepcopy(recorded)}
+    del batch_record["verdict"]["trace"]
+    assert not replay(batch_record, base_facts()).reproduced
