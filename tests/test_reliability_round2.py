@@ -613,3 +613,21 @@ def test_replay_notices_a_changed_source_or_a_removed_trace() -> None:
     batch_record = {"line": 1, "verdict": copy.deepcopy(recorded)}
     del batch_record["verdict"]["trace"]
     assert not replay(batch_record, base_facts()).reproduced
+
+
+# --- engines free what a dropped ruleset used ----------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["compiled", "reference", "durable"])
+def test_a_dropped_ruleset_is_freed_with_its_engine_program(engine: str) -> None:
+    import gc
+    import weakref
+
+    if engine == "durable":
+        pytest.importorskip("durable_rules_engine")
+    ruleset = ta_rules.loads_ruleset(rules_text(), "dropped.yaml")
+    assert ta_rules.evaluate(base_facts(), ruleset=ruleset, engine=engine).outcome == "covered"
+    gone = weakref.ref(ruleset)
+    del ruleset
+    gc.collect()
+    assert gone() is None

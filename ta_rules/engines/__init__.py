@@ -53,7 +53,8 @@ class _CompiledProgram:
 class CachingEngine:
     """An engine that builds each ruleset's program once.
 
-    Thread-safe; a program lives as long as its ruleset.
+    Thread-safe; a program lives as long as its ruleset (so a program must not refer to its
+    ruleset: the cache holds rulesets weakly, and a value referring to its key keeps it).
     """
 
     name = "caching"
@@ -93,7 +94,7 @@ class _ReferenceProgram:
         from ta_rules.rulesets._lower import evaluate_lowered
 
         self._evaluate = evaluate_lowered
-        self._ruleset = ruleset
+        self._decide_holds = ruleset._decide_holds  # not the ruleset: the cache is weak
         self._blocks = dict(ruleset.lowered_conditions)
 
     def holds(self, tag: str, fact: Mapping[str, Any]) -> set[int]:
@@ -101,7 +102,7 @@ class _ReferenceProgram:
 
     def run(self, facts: Facts, params: Mapping[str, Any],
             trace: list[Any] | None) -> RawDecision:
-        return self._ruleset._decide_holds(facts, params, trace, self)  # type: ignore[no-any-return]
+        return self._decide_holds(facts, params, trace, self)  # type: ignore[no-any-return]
 
 
 class ReferenceEngine(CachingEngine):

@@ -23,10 +23,12 @@ on one field (the block tags); no arithmetic in conditions (so no integer divisi
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import queue
 import re
+import weakref
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -127,6 +129,13 @@ def _engine_error(exc: Exception, what: str) -> EngineError:
     return EngineError(f"durable-rules failed to {what} ({detail})")
 
 
+def _delete_ruleset(engine: Any, handle: Any, sessions: list[str]) -> None:
+    with contextlib.suppress(Exception):  # at interpreter exit the module may be gone
+        for sid in sessions:
+            engine.delete_state(handle, sid)
+        engine.delete_ruleset(handle)
+
+
 class _Chunk:
     def __init__(self, tag: str, indexes: list[int], props: set[str]) -> None:
         self.tag = tag
@@ -141,7 +150,10 @@ class DurableProgram:
 
     def __init__(self, ruleset: Any) -> None:
         self.engine = _import()
-        self.ruleset = ruleset
+        # the program lives in a cache keyed weakly by the ruleset: it must not refer to the
+        # ruleset itself, or neither would ever be freed
+        self._label = f"{ruleset.name} {ruleset.version}"
+        self._decide_holds = ruleset._decide_holds
         self._chunks: dict[str, list[_Chunk]] = {}
         self._rule_index: dict[str, tuple[str, int]] = {}
         definition: dict[str, Any] = {}
@@ -169,6 +181,10 @@ class DurableProgram:
             raise _engine_error(exc, f"load {ruleset.name} {ruleset.version}") from None
         self._sids: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._sid_count = itertools.count(1)
+        self._sessions: list[str] = []
+        # the network and its sessions' states are freed with the program (when its ruleset
+        # is dropped, on a reload): deleting the ruleset alone keeps every state it made
+        weakref.finalize(self, _delete_ruleset, self.engine, self._handle, self._sessions)
         self._ids = itertools.count(1)
 
     def _chunk(self, tag: str, conditions: list[tuple[str, LNode]]) -> list[_Chunk]:
@@ -181,7 +197,7 @@ class DurableProgram:
             need = _props(node)
             if count > MAX_MATCHES or len(need) > MAX_PROPERTIES:
                 raise EngineError(
-                    f"{self.ruleset.name} {self.ruleset.version}: rule {rid!r} is too complex "
+                    f"{self._label}: rule {rid!r} is too complex "
                     f"for the durable engine ({count} alternative matches, {len(need)} "
                     f"values; at most {MAX_MATCHES} and {MAX_PROPERTIES})", rule=rid)
             if indexes and (matches + count > MAX_MATCHES
@@ -198,7 +214,9 @@ class DurableProgram:
         try:
             return self._sids.get_nowait()
         except queue.Empty:
-            return f"s{next(self._sid_count)}"
+            sid = f"s{next(self._sid_count)}"
+            self._sessions.append(sid)
+            return sid
 
     def holds(self, tag: str, fact: Mapping[str, Any]) -> set[int]:
         """The indexes of the block's rules whose conditions hold for ``fact``."""
@@ -232,7 +250,7 @@ class DurableProgram:
     def run(self, facts: Facts, params: Mapping[str, Any],
             trace: list[Any] | None) -> RawDecision:
         """Decide with the network choosing which rules hold."""
-        return self.ruleset._decide_holds(facts, params, trace, self)  # type: ignore[no-any-return]
+        return self._decide_holds(facts, params, trace, self)  # type: ignore[no-any-return]
 
 
 class DurableEngine(CachingEngine):
