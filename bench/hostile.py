@@ -1,10 +1,16 @@
 """Time and memory of the largest hostile inputs (each run in a fresh process).
 
-    python bench/hostile.py
+    python bench/hostile.py            # both tables
+    python bench/hostile.py --quick    # the first table only
 
 Every input must end in the documented error (RulesetError / FactsError) — never another
 exception, never a verdict — and the table shows how long that took and the peak memory of
 the process that read it.
+
+The second table runs the resource cases end to end (the ``ta-rules`` command, batch runs
+with ``--workers 2``, repeated ruleset reloads), each against a bound on its time and on
+the peak RSS of the largest process involved; a case over a bound fails the run. The bounds
+are those of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -39,7 +45,129 @@ CASES = {
         "doc = FACTS; doc['contract']['quality_requirements'] = ['x'] * 100_000",
     "facts: 100,000 payments": "doc = FACTS; doc['payments'] = doc['payments'] * 100_000",
     "facts: 1e309 amount": "doc = FACTS; doc['contract']['order_amount']['amount'] = 1e309",
+    "facts: rate 1e-54": "doc = FACTS; doc['contract']['fx_rate_to_usd'] = '0.' + '0' * 53 + '1'",
+    "rule file: message {minimum:>1000000000}":
+        "content = RULES.replace('{minimum}', '{minimum:>1000000000}')",
+    "rule file: default .inf": "content = RULES.replace('default: \"1000.00\"', 'default: .inf')",
 }
+
+# name: (python code run in a fresh process, seconds bound, MiB bound). What comes before a
+# "# measure" line prepares the input and is not timed; the code sets `result` (what
+# happened) and `ok` (it is the documented outcome). `run(argv, stdin)` runs the ta-rules
+# command; the peak RSS is that of the largest ta-rules process it started (or of the probe
+# itself when it starts none).
+RESOURCE_CASES: dict[str, tuple[str, float, float]] = {
+    "batch: one 15.8 MB line, 1.3 M unknown keys": ("""
+with src.open('w') as fh:  # written in pieces: the probe itself stays small
+    fh.write('{"claim": {"k0": 1')
+    for start in range(1, 1_300_000, 10_000):
+        fh.write(''.join(f', "k{i}": 1' for i in range(start, min(start + 10_000, 1_300_000))))
+    fh.write('}}\\n')
+# measure
+code, summary = run(['--batch', str(src), '--out', str(out), '--format', 'json'])
+record = json.loads(out.read_text().splitlines()[0])
+result = f"exit {code}, {record['error']['kind']}, {out.stat().st_size} B written"
+ok = code == 1 and record['error']['kind'] == 'too-large'
+""", 10.0, 300.0),
+    "batch: 200 lines of 15 MB (3 GB on stdin), 2 workers": ("""
+line = b'{"claim": "' + b'x' * (15 * 1024 * 1024) + b'"}\\n'
+code, summary = run(['--batch', '-', '--out', str(out), '--workers', '2', '--format', 'json'],
+                    (line for _ in range(200)))
+result = f"exit {code}, {summary['errors']} too-large records"
+ok = code == 1 and summary['errors'] == 200
+""", 60.0, 250.0),
+    "batch: 400 lines of 1.9 MiB, 2 workers": ("""
+doc = FACTS; doc['claim']['description'] = 'x' * (19 * 1024 * 1024 // 10)
+line = (json.dumps(doc) + '\\n').encode()
+code, summary = run(['--batch', '-', '--out', str(out), '--workers', '2', '--format', 'json'],
+                    (line for _ in range(400)))
+result = f"exit {code}, {summary['errors']} facts errors"
+ok = code == 1 and summary['errors'] == 400
+""", 60.0, 400.0),
+    "batch: 200 lines of 9,000 unknown keys, 2 workers": ("""
+doc = FACTS; doc['claim'].update({f'k{i}': 1 for i in range(9_000)})
+line = (json.dumps(doc) + '\\n').encode()
+code, summary = run(['--batch', '-', '--out', str(out), '--workers', '2', '--format', 'json'],
+                    (line for _ in range(200)))
+size = out.stat().st_size
+result = f"exit {code}, {summary['errors']} records, {size / 200 / 1024:.1f} KiB each"
+ok = code == 1 and summary['errors'] == 200 and size < 200 * 20_000
+""", 120.0, 300.0),
+    "rules folder: a *.yaml linked to /dev/zero": ("""
+folder = tmp / 'rules'; folder.mkdir(); (folder / 'ta.yaml').write_text(RULES)
+(folder / 'z.yaml').symlink_to('/dev/zero')
+# measure
+code, _ = run(['--rules', str(folder), str(tmp / 'f.json')], cmd='eval')
+result = f"exit {code}"; ok = code == 1
+""", 10.0, 200.0),
+    "rules folder: a *.yaml that is a FIFO": ("""
+folder = tmp / 'rules'; folder.mkdir(); (folder / 'ta.yaml').write_text(RULES)
+os.mkfifo(folder / 'f.yaml')
+# measure
+code, _ = run([str(folder)], cmd='check')
+result = f"exit {code}"; ok = code == 1
+""", 10.0, 200.0),
+    "durable engine: 100 ruleset reloads": ("""
+import gc
+def once():
+    rs = ta_rules.loads_ruleset(RULES, 'x.yaml')
+    ta_rules.evaluate(FACTS, ruleset=rs, engine='durable')
+for _ in range(10): once()
+# measure
+gc.collect(); first = rss()
+for _ in range(100): once()
+gc.collect(); per = (rss() - first) / 100
+result = f"{per:.3f} MiB per reload"; ok = per < 0.2
+""", 60.0, 200.0),
+}
+
+RESOURCE_PROBE = r"""
+import json, os, resource, shutil, subprocess, sys, tempfile, time
+from importlib.resources import files
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+import ta_rules
+from conftest import base_facts
+RULES = (files("ta_rules") / "rules" / "trade-assurance-2015.1.yaml").read_text()
+FACTS = base_facts()
+tmp = Path(tempfile.mkdtemp())
+src, out = tmp / "in.jsonl", tmp / "out.jsonl"
+(tmp / "f.json").write_text(json.dumps(FACTS))
+
+def rss():
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:")) / 1024
+
+started = []
+
+def run(argv, stdin=None, cmd="eval"):
+    started.append(argv)
+    proc = subprocess.Popen([sys.executable, "-m", "ta_rules", cmd, *argv],
+                            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    if stdin is not None:
+        for chunk in stdin:
+            proc.stdin.write(chunk)
+        proc.stdin.close()
+    text = proc.stdout.read()
+    code = proc.wait()
+    try:
+        return code, json.loads(text)
+    except ValueError:
+        return code, None
+
+{setup}
+start = time.perf_counter()
+try:
+{build}
+except BaseException as exc:
+    result, ok = "CRASH " + type(exc).__name__ + ": " + str(exc)[:100], False
+elapsed = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN if started else
+                          resource.RUSAGE_SELF).ru_maxrss
+shutil.rmtree(tmp, ignore_errors=True)
+print(json.dumps({{"result": result, "ok": ok, "s": elapsed, "peak_mib": peak / 1024}}))
+"""
 
 PROBE = r"""
 import json, resource, sys, time
@@ -71,6 +199,29 @@ print(json.dumps({{"result": result, "ms": elapsed * 1000, "peak_mib": peak / 10
 """
 
 
+def resources(tests: str) -> int:
+    """The resource cases, each against its bounds; the number over a bound."""
+    bad = 0
+    print(f"\n{'resource case':<52} {'result':<40} {'time':>14} {'peak RSS':>16}")
+    for name, (build, seconds, mib) in RESOURCE_CASES.items():
+        setup, _, measured = build.strip().rpartition("# measure")
+        body = "\n".join("    " + line for line in measured.strip().splitlines())
+        code = RESOURCE_PROBE.format(tests=tests, setup=setup, build=body)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=False)
+        try:
+            data = json.loads(out.stdout.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError):
+            print(f"{name:<52} FAILED TO RUN: {out.stderr[-300:]}")
+            bad += 1
+            continue
+        over = not data["ok"] or data["s"] > seconds or data["peak_mib"] > mib
+        bad += over
+        print(f"{name:<52} {data['result']:<40} {data['s']:5.1f} s (<{seconds:3.0f}) "
+              f"{data['peak_mib']:5.0f} MiB (<{mib:3.0f})" + ("  OVER" if over else ""))
+    return bad
+
+
 def main() -> int:
     tests = str(HERE.parent / "tests")
     bad = 0
@@ -88,6 +239,8 @@ def main() -> int:
         if data["result"].startswith(("CRASH", "ACCEPTED")):
             bad += 1
         print(f"{name:<50} {data['result']:<44} {data['ms']:7.1f} ms {data['peak_mib']:6.0f} MiB")
+    if "--quick" not in sys.argv:
+        bad += resources(tests)
     return 1 if bad else 0
 
 
