@@ -631,3 +631,12 @@ def test_a_dropped_ruleset_is_freed_with_its_engine_program(engine: str) -> None
     del ruleset
     gc.collect()
     assert gone() is None
+
+
+def test_out_may_be_a_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(_claims(5)) + "\n")
+    assert main(["eval", "--batch", str(src), "--out", "/dev/null", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["claims"] == 5
+    assert not Path("/dev/.null.partial").exists()
+    assert main(["eval", "--batch", str(src), "--out", "/dev/null", "--resume"]) == 2
