@@ -546,7 +546,7 @@ def test_a_rules_folder_reads_regular_files_inside_it_only(
 
 
 def test_check_and_the_registry_read_the_same_files(tmp_path: Path) -> None:
-    from ta_rules.rulesets.check import expand_rule_paths
+    from ta_rules.tools.check import expand_rule_paths
 
     folder = _rules_folder(tmp_path)
     later = rules_text("2017.12")
