@@ -17,15 +17,35 @@ from conftest import base_facts, rules_text
 # --- date arithmetic out of the calendar --------------------------------------------------
 
 
+LATE_DEADLINE = "late_deadline: effective_ship_by + late_shipment_grace_days"
+
+
+def _far_deadline() -> str:
+    # a rule that computes a date past 9999-12-31 from a claim of 2015
+    text = rules_text().replace(LATE_DEADLINE, LATE_DEADLINE + " * 2 + 3000000")
+    assert text != rules_text()
+    return text
+
+
 def test_date_overflow_is_a_located_error_not_a_null() -> None:
-    # ship_by 2015-03-01 + 3,000,000 days is past 9999-12-31: no verdict can be given
+    ruleset = ta_rules.loads_ruleset(_far_deadline(), "far.yaml")
     with pytest.raises(ta_rules.TaRulesError) as info:
-        ta_rules.evaluate(base_facts(), parameters={"late_shipment_grace_days": 3_000_000})
-    assert not isinstance(info.value, ta_rules.FactsError)
+        ta_rules.evaluate(base_facts(), ruleset=ruleset)
+    assert not isinstance(info.value, ta_rules.FactsError | ta_rules.EvaluationError)
     message = str(info.value)
-    assert "9999" in message and "trade-assurance-2015.1.yaml:" in message
-    with pytest.raises(ta_rules.TaRulesError, match="outside the calendar"):
-        ta_rules.evaluate(base_facts(), parameters={"claim_window_days": -800_000})
+    assert message.startswith("value late_deadline (far.yaml:319:")
+    assert "2015-03-01 + 3000000 days is outside the calendar" in message
+
+
+@pytest.mark.parametrize("name,value", [("late_shipment_grace_days", 3_000_000),
+                                        ("claim_window_days", -800_000),
+                                        ("settlement_days", 693_596)])
+def test_a_day_count_parameter_is_bounded(name: str, value: int) -> None:
+    # a parameter added to or subtracted from a date is a day count: at most 693,595 days,
+    # so that any date a claim may hold (1900 to 2999) plus or minus it stays in the calendar
+    with pytest.raises(ta_rules.ParameterError, match=f"parameter '{name}'.*693595 days"):
+        ta_rules.evaluate(base_facts(), parameters={name: value})
+    assert ta_rules.evaluate(base_facts(), parameters={name: 693_595}).outcome
 
 
 def test_date_overflow_on_the_command_line(tmp_path: Path,
@@ -33,8 +53,12 @@ def test_date_overflow_on_the_command_line(tmp_path: Path,
     path = tmp_path / "f.json"
     path.write_text(json.dumps(base_facts()))
     assert main(["eval", str(path), "--set", "late_shipment_grace_days=3000000"]) == 2
+    assert "693595 days" in capsys.readouterr().err
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "far.yaml").write_text(_far_deadline())
+    assert main(["eval", str(path), "--rules", str(tmp_path / "rules")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "outside the calendar" in err
+    assert err.startswith("error: value late_deadline (") and "outside the calendar" in err
     assert "internal error" not in err
 
 

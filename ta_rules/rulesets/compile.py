@@ -44,7 +44,13 @@ from ta_rules.rulesets._yaml import YamlDocument
 from ta_rules.rulesets.declare import Parameter, ReasonDef, declare, parameter_value
 from ta_rules.rulesets.emit_python import Emitter, SourceMap
 from ta_rules.rulesets.parse import parse_ruleset
-from ta_rules.rulesets.passes import check_rule_lists, check_unused, collect_trace_refs
+from ta_rules.rulesets.passes import (
+    MAX_DAY_COUNT,
+    check_rule_lists,
+    check_unused,
+    collect_trace_refs,
+    day_count_parameters,
+)
 from ta_rules.rulesets.resolve import Resolver
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.structure import build_ir
@@ -120,6 +126,7 @@ class Ruleset:
         self.filename = filename
         #: The typed intermediate form it was compiled from (for other backends).
         self.ir = intermediate
+        self._day_counts = day_count_parameters(intermediate) if intermediate else frozenset()
         self._source_map = source_map or SourceMap()
         self._decide = decide
         self._decide_traced = decide_traced
@@ -217,6 +224,9 @@ class Ruleset:
                 value = parameter_value(param.type, raw, param.choices, from_text=from_text)
             except ValueError as exc:
                 raise ParameterError(f"parameter {name!r}: {exc}") from None
+            if name in self._day_counts and value is not None and abs(value) > MAX_DAY_COUNT:
+                raise ParameterError(f"parameter {name!r} shifts dates: at most "
+                                     f"{MAX_DAY_COUNT} days, found {value}")
             values[name] = value
             shown[name] = json_value(value)
         return MappingProxyType(values), shown

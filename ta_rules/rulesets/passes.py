@@ -6,6 +6,8 @@
   uses; ``with`` values no message shows (warnings).
 - :func:`collect_trace_refs`: for every rule condition, the names and fact paths it reads,
   as nodes, so that a trace can show their values.
+- :func:`day_count_parameters`: the integer parameters added to or subtracted from a date
+  (their overrides are bounded by :data:`MAX_DAY_COUNT`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from ta_rules.rulesets.parse import Parsed
 from ta_rules.rulesets.resolve import Resolver
 from ta_rules.rulesets.schema import RulesetSpec
 
-__all__ = ["check_rule_lists", "check_unused", "collect_trace_refs"]
+__all__ = ["MAX_DAY_COUNT", "check_rule_lists", "check_unused", "collect_trace_refs",
+           "day_count_parameters"]
+
+#: Largest day count a parameter may be given: 1900-01-01 (the earliest date a claim may
+#: hold) minus it is still in the calendar, and so is 2999-12-31 (the latest) plus it.
+MAX_DAY_COUNT = 693_595
 
 
 def _rule_lists(spec: RulesetSpec) -> Iterator[tuple[Path, str, list[Any]]]:
@@ -142,3 +149,28 @@ def collect_trace_refs(rir: ir.RulesetIR) -> None:
         found: dict[str, ir.Node] = {}
         _reads(rule.when, found)
         rir.trace_refs[rule.id] = list(found.items())
+
+
+def _roots(rir: ir.RulesetIR) -> Iterator[ir.Node]:
+    """Every expression of the ruleset."""
+    yield from (v.node for v in rir.values.values())
+    yield from (f.node for f in rir.functions.values())
+    yield from (g.iterable for g in rir.groups.values() if g.iterable is not None)
+    yield from (n for n in rir.amounts.values() if n is not None)
+    for rule in rir.rules.values():
+        if rule.when is not None:
+            yield rule.when
+        yield from (node for _, node in rule.with_values)
+        yield from rule.reasons
+
+
+def day_count_parameters(rir: ir.RulesetIR) -> frozenset[str]:
+    """The integer parameters that a date is shifted by (``date + p``, ``date - p * 7``)."""
+    found: set[str] = set()
+    for root in _roots(rir):
+        for node in ir.walk(root):
+            if isinstance(node, ir.Arith) and node.left.t.kind == "date" \
+                    and node.right.t.kind == "int":
+                found.update(n.name for n in ir.walk(node.right)
+                             if isinstance(n, ir.Ref) and n.kind == "param")
+    return frozenset(found)
