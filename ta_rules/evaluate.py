@@ -14,6 +14,7 @@ import functools
 import hashlib
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Final, Literal, overload
 
 from pydantic import BaseModel
