@@ -33,7 +33,9 @@ def test_date_overflow_is_a_located_error_not_a_null() -> None:
         ta_rules.evaluate(base_facts(), ruleset=ruleset)
     assert not isinstance(info.value, ta_rules.FactsError | ta_rules.EvaluationError)
     message = str(info.value)
-    assert message.startswith("value late_deadline (far.yaml:319:")
+    line = next(i for i, text in enumerate(_far_deadline().splitlines(), 1)
+                if LATE_DEADLINE in text)
+    assert message.startswith(f"value late_deadline (far.yaml:{line}:")
     assert "2015-03-01 + 3000000 days is outside the calendar" in message
 
 
