@@ -656,12 +656,17 @@ def test_a_dropped_ruleset_is_freed_with_its_engine_program(engine: str) -> None
 
     if engine == "durable":
         pytest.importorskip("durable_rules_engine")
+    import linecache
+
     ruleset = ta_rules.loads_ruleset(rules_text(), "dropped.yaml")
     assert ta_rules.evaluate(base_facts(), ruleset=ruleset, engine=engine).outcome == "covered"
     gone = weakref.ref(ruleset)
+    generated = ruleset.filename
+    assert generated in linecache.cache  # tracebacks show the generated code meanwhile
     del ruleset
     gc.collect()
     assert gone() is None
+    assert generated not in linecache.cache
 
 
 def test_out_may_be_a_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,6 +31,7 @@ import itertools
 import linecache
 import threading
 import types
+import weakref
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -319,7 +320,7 @@ def compile_ruleset(
         exec(compile(holds, holds_name, "exec"), holds_ns)
         return holds_ns["_decide_holds"], dict(emitter.lowered), holds
 
-    return Ruleset(
+    ruleset = Ruleset(
         spec=spec,
         source=source,
         content_hash=content_hash,
@@ -340,6 +341,14 @@ def compile_ruleset(
         catalog_root=catalog_root,
         env=env,
     )
+    # the generated sources are readable by tracebacks while the ruleset lives, not after
+    weakref.finalize(ruleset, _forget_sources, filename, filename[:-1] + " holds>")
+    return ruleset
+
+
+def _forget_sources(*filenames: str) -> None:
+    for name in filenames:
+        linecache.cache.pop(name, None)
 
 
 def _spec_rule(spec: RulesetSpec, rule: ir.RuleIR) -> Any:
