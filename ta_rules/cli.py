@@ -631,7 +631,10 @@ def _cmd_impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.workers < 1:
         raise UsageError("ta-rules impact: --workers must be at least 1")
     try:
-        config = ImpactConfig(resolve_side(args.base), resolve_side(
+        # without --base, the rules every other command uses (the project's folder, else
+        # the bundled rulesets)
+        base = args.base if args.base is not None else _rules(None)[1].folder
+        config = ImpactConfig(resolve_side(base), resolve_side(
             args.candidate, _parse_sets(args.set)), strict=args.strict)
         partitions, total = read_history(args.claims, args.claims_format)
         tally = run_impact(partitions, config, workers=args.workers, dask=args.dask,

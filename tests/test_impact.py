@@ -535,3 +535,27 @@ def test_a_candidate_folder_with_its_own_vocabulary(tmp_path: Path) -> None:
                    "--workers", workers)
         assert r["claims"] == 300 and r["transitions"] == dict(transitions)
         assert r["candidate"]["kind"] == "folder"
+
+
+def test_without_base_the_project_rules_folder_is_the_base(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    target = rules / "trade-assurance-2015.1.yaml"
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace('default: "1000.00"\n    doc: Minimum order amount',
+                                   f'default: "{RAISED}"\n    doc: Minimum order amount'),
+                      encoding="utf-8")
+    (tmp_path / "ta-rules.toml").write_text('rules = "rules"\n', encoding="utf-8")
+    history = tmp_path / "claims.jsonl"
+    history.write_text(json.dumps(base_facts()) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    data = report("--claims", str(history), "--candidate", "2015.1")
+    assert data["base"]["kind"] == "folder"
+    assert data["base"]["content_hash"] == \
+        "sha256:" + hashlib.sha256(target.read_bytes()).hexdigest()
+    # the 5000 USD claim is covered under both (the raised minimum is 3000)
+    assert data["claims"] == 1 and data["changed"] == 0

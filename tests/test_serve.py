@@ -340,6 +340,16 @@ def test_rulesets_and_facts_schema(server: Server) -> None:
     assert got.json() == json_schema("facts")
 
 
+def test_the_facts_schema_of_a_ruleset_is_that_of_its_vocabulary(tmp_path: Path) -> None:
+    rules = ROOT / "examples" / "extending" / "rules"
+    (ruleset,) = ta_rules.Registry.from_folder(rules).rulesets
+    with running(tmp_path, "--rules", str(rules)) as srv:
+        got = srv.client.get(f"/v1/rulesets/{ruleset.name}/{ruleset.version}/facts-schema")
+    assert got.status_code == 200
+    assert got.json() == json_schema("facts", ruleset.vocabulary)
+    assert got.json() != json_schema("facts")  # the extension adds a fact and a ground
+
+
 def test_openapi_facts_schema_is_the_exported_one(server: Server) -> None:
     doc = server.client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.1")

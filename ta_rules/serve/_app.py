@@ -387,8 +387,8 @@ def _add_info_routes(app: FastAPI, service: Service) -> None:
     @app.get("/v1/rulesets/{name}/{version}/facts-schema",
              summary="JSON Schema of the facts a ruleset version judges")
     async def facts_schema(name: str, version: str) -> dict[str, Any]:
-        service.registry.select(name, version)
-        return json_schema("facts")
+        ruleset = service.registry.select(name, version)
+        return json_schema("facts", ruleset.vocabulary)
 
     @app.get("/healthz", summary="The process is up and answering")
     async def healthz() -> dict[str, Any]:
