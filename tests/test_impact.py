@@ -132,7 +132,10 @@ def test_impact_equals_judging_every_claim_under_both_rulesets(
                 assert e[side] == {"outcome": verdict.outcome,
                                    "reasons": sorted(verdict.codes),
                                    "max_refund": verdict.max_refund.to_json()}
-    assert r["base"]["kind"] == "bundled" and r["base"]["version"] == "2015.1"
+    # without --base: the project's rules folder (rules/, the same files as the bundled ones)
+    bundled = ta_rules.default_registry().select(None, "2015.1")
+    assert r["base"]["kind"] == "folder" and r["base"]["version"] == "2015.1"
+    assert r["base"]["content_hash"] == bundled.content_hash
     assert r["candidate"] == {
         "kind": "file", "label": str(history / "raised.yaml"), "name": "trade-assurance",
         "version": "2015.1", "content_hash": candidate.content_hash, "overrides": {},
