@@ -7,8 +7,9 @@
 A real server (`python -m ta_rules serve --port 0 --rules COPY --reload-signal`) is started
 on 127.0.0.1 over a copy of the bundled rules. An async httpx client sends each generated
 claim (bench/claims.py) to POST /v1/evaluate, `--concurrency` requests at a time. When half
-of them have been answered, the copy's 2015.1 file is changed (one reason message reworded,
-so its content hash and the messages change) and the server gets SIGHUP.
+of them have been answered, the copy's 2015.1 file is changed (the claim window's default
+shortened from 30 to 20 days, so its content hash and some verdicts change) and the server
+gets SIGHUP.
 
 Every response must be byte for byte the library's verdict (`ta_rules.request.verdict_json`)
 under the version it names: the original file's or the changed file's, both computed
@@ -51,8 +52,8 @@ import ta_rules  # noqa: E402
 from ta_rules.batch import run_batch  # noqa: E402
 from ta_rules.request import verdict_json  # noqa: E402
 
-OLD = "The order shipped on {shipped_on}, after the ship-by date {ship_by}."
-NEW = "The order was dispatched on {shipped_on}, after the ship-by date {ship_by}."
+OLD = "  claim_window_days:\n    type: integer?\n    default: 30\n"
+NEW = OLD.replace("30", "20")
 
 
 def start_server(rules: Path, log: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(ROOT / "ta_rules" / "rules", rules)
         target = rules / "trade-assurance-2015.1.yaml"
         original = target.read_text(encoding="utf-8")
-        assert OLD in original, "the reworded message is not in the 2015.1 file"
+        assert OLD in original, "the claim window's default is not in the 2015.1 file"
         changed = original.replace(OLD, NEW)
 
         expected: dict[str, list[str]] = {}
