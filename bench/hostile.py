@@ -49,6 +49,15 @@ CASES = {
     "rule file: message {minimum:>1000000000}":
         "content = RULES.replace('{minimum}', '{minimum:>1000000000}')",
     "rule file: default .inf": "content = RULES.replace('default: \"1000.00\"', 'default: .inf')",
+    "rule file: 2,000 misspelled names (did you mean)":
+        "content = RULES.replace('values:\\n', 'values:\\n' + ''.join("
+        "f'  value_number_{i}: misspelled_name_{i} + 1\\n' for i in range(2000)), 1)",
+    "rule file: 201 conditions joined by and":
+        "content = RULES.replace('when: contract.category in excluded_categories', 'when: ' + "
+        "' and '.join(['contract.category in excluded_categories'] * 201))",
+    "rule file: 199 terms joined by +":
+        "content = RULES.replace('when: contract.category in excluded_categories', 'when: ' + "
+        "' + '.join(['contract.order_amount'] * 199) + ' > contract.order_amount')",
 }
 
 # name: (python code run in a fresh process, seconds bound, MiB bound). What comes before a
