@@ -52,9 +52,6 @@ CASES = {
     "rule file: 2,000 misspelled names (did you mean)":
         "content = RULES.replace('values:\\n', 'values:\\n' + ''.join("
         "f'  value_number_{i}: misspelled_name_{i} + 1\\n' for i in range(2000)), 1)",
-    "rule file: 201 conditions joined by and":
-        "content = RULES.replace('when: contract.category in excluded_categories', 'when: ' + "
-        "' and '.join(['contract.category in excluded_categories'] * 201))",
     "rule file: 199 terms joined by +":
         "content = RULES.replace('when: contract.category in excluded_categories', 'when: ' + "
         "' + '.join(['contract.order_amount'] * 199) + ' > contract.order_amount')",
