@@ -326,8 +326,7 @@ def compile_ruleset(
         content_hash=content_hash,
         parameters=decl.params,
         reasons=decl.reasons,
-        rules={rid: Rule(rid, r.group, r.table, r.location, r.codes,
-                         getattr(_spec_rule(spec, r), "when", None))
+        rules={rid: Rule(rid, r.group, r.table, r.location, r.codes, r.when_text)
                for rid, r in rir.rules.items()},
         python_source=code,
         decide=compiled_ns["_decide"],
@@ -349,14 +348,6 @@ def compile_ruleset(
 def _forget_sources(*filenames: str) -> None:
     for name in filenames:
         linecache.cache.pop(name, None)
-
-
-def _spec_rule(spec: RulesetSpec, rule: ir.RuleIR) -> Any:
-    node: Any = spec
-    for part in rule.path:
-        node = node[part] if isinstance(part, int) else (
-            node.get(part) if isinstance(node, dict) else getattr(node, part))
-    return node
 
 
 def _none_table(_: Any) -> list[Any]:

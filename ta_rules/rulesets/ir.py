@@ -267,9 +267,7 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(list(children(n))))
 
 
-_NODE_TYPES: tuple[type, ...] = (Const, Ref, GroupKind, KindFilter, ReasonOf, Field, Unary,
-                                 Logic, Coalesce, Arith, Compare, IsNull, IfElse, ListOf, Comp,
-                                 Builtin, CallFn)
+_NODE_TYPES: tuple[type, ...] = typing.get_args(Node)
 
 
 # --- the structure ---------------------------------------------------------------------
@@ -297,6 +295,7 @@ class RuleIR:
     codes: tuple[str, ...]
     ok: bool
     subject: str | None = None
+    when_text: str | None = None
 
 
 @dataclasses.dataclass(eq=False)

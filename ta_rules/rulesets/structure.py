@@ -75,7 +75,7 @@ class _Builder:
         result = ir.RuleIR(rule.id, group, table, tuple(path), location, index, when,
                            tuple(with_values), tuple(reasons), getattr(rule, "use", None),
                            getattr(rule, "outcome", None), codes, ok and reasons_ok,
-                           scope.subject)
+                           scope.subject, rule.when)
         if rule.id in self.rules:
             self.error("compile.duplicate-rule-id", f"duplicate rule id {rule.id!r}",
                        self.at((*path, "id")), None, (self.rules[rule.id].location,))
