@@ -383,22 +383,31 @@ class _NestedProjects:
     def __init__(self, choice: Any) -> None:
         self.top = choice.project.config if choice.project else None
         self._by_config: dict[Any, Any] = {}
+        self._by_folder: dict[Path, Any] = {}
         self.used: list[tuple[Any, Any]] = []
+
+    def _project(self, path: str) -> Any:
+        """The project configuration found from the file's folder upward (once per folder)."""
+        from ta_rules.project import find_project
+
+        folder = Path(path).parent
+        if folder not in self._by_folder:
+            project = find_project(folder)
+            self._by_folder[folder] = project if project and project.rules else None
+        return self._by_folder[folder]
 
     def in_rules_folder(self, path: str) -> bool:
         """Whether ``path`` is a rule file of a project met on the way (not a scenario)."""
-        from ta_rules.project import find_project
-
-        project = find_project(Path(path).parent)
-        return project is not None and project.rules is not None and \
+        project = self._project(path)
+        return project is not None and \
             Path(path).absolute().is_relative_to(project.rules.absolute())
 
     def __call__(self, path: str) -> Any:
-        from ta_rules.project import RulesChoice, display_path, find_project
+        from ta_rules.project import RulesChoice, display_path
         from ta_rules.rulesets.registry import Registry
 
-        project = find_project(Path(path).parent)
-        if project is None or project.rules is None or project.config == self.top:
+        project = self._project(path)
+        if project is None or project.config == self.top:
             return None
         if project.config not in self._by_config:
             registry = Registry.from_folder(project.rules)
