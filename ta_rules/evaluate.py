@@ -188,7 +188,7 @@ def decide(
             what, location = where
             raise EvaluationError(
                 f"{what} ({location}) failed: {type(exc).__name__}: {exc}",
-                rule=what.removeprefix("rule ") if what.startswith("rule ") else what,
+                rule=what.removeprefix("rule "),
                 location=location) from exc
 
 
