@@ -43,13 +43,16 @@ __all__ = [
     "DOMAIN",
     "CatalogError",
     "catalog_entries",
+    "catalog_file",
     "catalog_problems",
     "exact_key",
     "extract_rules",
     "find_catalog_root",
     "format_value",
     "json_value",
+    "parse_catalog",
     "placeholders",
+    "read_catalog_bytes",
     "render",
     "require_catalog",
     "resolve_locale",
@@ -201,6 +204,35 @@ def _parse_catalog(data: bytes, is_po: bool, domain: str) -> Translations:
     write_mo(buffer, read_po(io.BytesIO(data), domain=domain))
     buffer.seek(0)
     return Translations(buffer, domain=domain)
+
+
+def catalog_file(locale_name: str, domain: str, root: str | None) -> tuple[Any, bool]:
+    """The catalog file rendering reads for a shipped locale, and whether it is a ``.po``."""
+    path, is_po, _ = _catalog_file(locale_name, domain, root)
+    return path, is_po
+
+
+def read_catalog_bytes(path: Any) -> bytes:
+    """A catalog file's bytes, read as rendering reads them (regular file, bounded).
+
+    Raises:
+        CatalogError: The file cannot be read, is not a regular file, or is too large.
+    """
+    return _catalog_bytes(path)
+
+
+def parse_catalog(data: bytes, is_po: bool, domain: str) -> Translations:
+    """A catalog file's bytes as translations.
+
+    Raises:
+        CatalogError: They are not a valid catalog.
+    """
+    try:
+        return _parse_catalog(data, is_po, domain)
+    except Exception as exc:  # gettext and babel raise OSError, struct.error, LookupError...
+        detail = str(exc)[:200] or type(exc).__name__
+        raise CatalogError("<catalog>", f"not a valid {'.po' if is_po else 'compiled'} "
+                           f"catalog ({detail})") from None
 
 
 def _catalog(locale_name: str, domain: str, root: str | None) -> Translations:

@@ -24,6 +24,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ta_rules.texts import PolicyText
+
 __all__ = [
     "CODE_MAX_LENGTH",
     "CODE_PATTERN",
@@ -241,6 +243,8 @@ class Vocabulary:
         doc: What it describes.
         source: The file it came from (and those it extends), for messages.
         extends: The name of the vocabulary it extends, if any.
+        texts: The files it was read from, its bases' first
+            (:class:`ta_rules.texts.PolicyText`): part of a ruleset's identity.
     """
 
     name: str
@@ -251,6 +255,7 @@ class Vocabulary:
     doc: str | None = None
     source: str = "<vocabulary>"
     extends: str | None = None
+    texts: tuple[PolicyText, ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     def __hash__(self) -> int:
         return self._hash

@@ -55,6 +55,7 @@ from ta_rules.rulesets.passes import (
 from ta_rules.rulesets.resolve import Resolver
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.structure import build_ir
+from ta_rules.texts import PolicyText
 
 __all__ = ["Parameter", "ReasonDef", "Rule", "Ruleset", "compile_ruleset", "parameter_value"]
 
@@ -84,7 +85,9 @@ class Ruleset:
         effective_from: First order date in force (inclusive), or None.
         effective_until: First order date no longer in force (exclusive), or None.
         source: The file it came from.
-        content_hash: ``sha256:`` of the file's bytes.
+        content_hash: The policy identity: a digest of every text it was built from (the
+            rule file, its vocabularies and message catalogs; see :mod:`ta_rules.texts`).
+        texts: Those texts (empty for a ruleset compiled from a spec alone).
         parameters: The declared parameters by name.
         reasons: The declared reason codes.
         rules: Every rule by id.
@@ -120,6 +123,7 @@ class Ruleset:
         self.effective_until: dt.date | None = spec.effective.until
         self.source = source
         self.content_hash = content_hash
+        self.texts: tuple[PolicyText, ...] = ()
         self.parameters: Mapping[str, Parameter] = MappingProxyType(dict(parameters))
         self.reasons: Mapping[str, ReasonDef] = MappingProxyType(dict(reasons))
         self.rules: Mapping[str, Rule] = MappingProxyType(dict(rules))

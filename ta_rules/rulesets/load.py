@@ -7,6 +7,7 @@ import difflib
 import hashlib
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,6 +19,8 @@ from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
 from ta_rules.rulesets.compile import Ruleset, compile_ruleset
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.vocabulary_load import ruleset_env
+from ta_rules.texts import PolicyText, catalog_texts, policy_identity
+from ta_rules.vocabulary import Vocabulary
 
 __all__ = [
     "RULE_SUFFIXES",
@@ -150,9 +153,22 @@ def content_hash(content: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def policy_texts(content: str | bytes, source: str, vocabulary: Vocabulary | None,
+                 catalog: str | None, catalog_root: str | None, *,
+                 based_on: Sequence[PolicyText] = ()) -> tuple[PolicyText, ...]:
+    """Every text a ruleset is built from: its file, its bases, vocabularies and catalogs."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    name = os.path.basename(source) if source and not source.startswith("<") else "ruleset.yaml"
+    if not name.endswith(RULE_SUFFIXES):
+        name += ".yaml"
+    return (PolicyText("rules", f"rules/{name}", data), *based_on,
+            *(vocabulary.texts if vocabulary is not None else ()),
+            *catalog_texts(catalog, catalog_root))
+
+
 def loads_ruleset(
     content: str | bytes, source: str = "<string>", *, max_bytes: int = MAX_BYTES,
-    rules_folder: str | None = None,
+    rules_folder: str | None = None, based_on: Sequence[PolicyText] = (),
 ) -> Ruleset:
     """Load and compile a ruleset from its text.
 
@@ -162,6 +178,8 @@ def loads_ruleset(
         max_bytes: Refuse files larger than this.
         rules_folder: The folder the file is in: its message catalog is looked up beside it
             (``locales/``) before the package's.
+        based_on: The texts of the rule files this one is written as changes to: part of
+            its identity.
 
     Returns:
         The compiled ruleset.
@@ -179,8 +197,11 @@ def loads_ruleset(
 
         root = find_catalog_root(rules_folder, spec.catalog)
     env = ruleset_env(spec, doc, rules_folder)
-    ruleset = compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
+    texts = policy_texts(content, source, env.vocabulary, spec.catalog, root,
+                         based_on=based_on)
+    ruleset = compile_ruleset(spec, doc, source=source, content_hash=policy_identity(texts),
                               catalog_root=root, env=env)
+    ruleset.texts = texts
     # what `ta-rules check` calls an error is not loaded either: a message with no
     # translation would be shown in English with the reader's number and date formats
     problems = [d for d in catalog_diagnostics(ruleset) if d.severity == "error"]

@@ -9,6 +9,7 @@ code sets. A rule file names the vocabulary it is written against (``vocabulary:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import os
@@ -24,6 +25,7 @@ from ta_rules.facts import set_default_vocabulary
 from ta_rules.money import is_known_currency, parse_amount
 from ta_rules.rulesets._types import T, TypeEnv, type_env, type_name
 from ta_rules.rulesets._yaml import YamlDocument, load_yaml
+from ta_rules.texts import PolicyText
 from ta_rules.vocabulary import (
     CODE_PATTERN,
     CodeSet,
@@ -339,7 +341,9 @@ def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
     voc = builder.build()
     if builder.diags:
         raise RulesetError(builder.diags, sources={source: doc.text})
-    return voc
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    own = PolicyText("vocabulary", f"rules/{spec.vocabulary}{SUFFIX}", data)
+    return dataclasses.replace(voc, texts=(*(base.texts if base else ()), own))
 
 
 @functools.lru_cache(maxsize=64)
