@@ -1,6 +1,17 @@
 # Test collection for the whole checkout: ta_rules/__main__.py runs the CLI when imported,
 # and ta_rules/serve needs the serve extra (its tests skip without it).
+import atexit
 import importlib.util
+import os
+import shutil
+import tempfile
+
+# every ruleset loaded keeps its texts in a policy store (ta_rules.store): the suite keeps
+# them in a store of its own, not in the checkout's or the user's
+if "TA_RULES_STORE" not in os.environ:
+    _store = tempfile.mkdtemp(prefix="ta-rules-test-store-")
+    os.environ["TA_RULES_STORE"] = _store
+    atexit.register(shutil.rmtree, _store, True)
 
 pytest_plugins = ["pytester"]
 collect_ignore = ["ta_rules/__main__.py", "bench"]

@@ -583,16 +583,38 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if "facts" in facts and "expect" in facts:
         facts = facts["facts"]
     registry, choice = _rules(args.rules)
-    report = replay(recorded, facts, registry=registry)
+    store = None
+    if args.store is not None:
+        from ta_rules.store import PolicyStore
+
+        store = PolicyStore(args.store)
+    report = replay(recorded, facts, registry=registry, store=store)
     if args.format == "json":
-        out.write(json.dumps({"reproduced": report.reproduced,
-                              "differences": list(report.differences),
-                              "notes": list(report.notes)}, indent=2) + "\n")
+        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        return ExitCode.OK if report.reproduced else ExitCode.PROBLEMS
+    ref = report.verdict.ruleset if report.verdict is not None else None
+    where = {None: "", "folder": " (texts as they are in the rules folder)"}.get(
+        report.texts_from, f" (texts from the store {report.texts_from})")
+    out.write(f"exact replay: {'reproduced' if report.reproduced else 'NOT reproduced'}"
+              f"{where}\n")
+    out.writelines(f"  {line}\n" for line in report.differences)
+    if report.policy_drift is None:
+        out.write("policy drift: the rules folder has no such version\n")
     else:
-        out.write("reproduced\n" if report.reproduced else "NOT reproduced\n")
-        out.writelines(f"  {line}\n" for line in report.differences)
-        out.writelines(f"  note: {line}\n" for line in report.notes)
-        out.write(_rules_line(choice, registry.rulesets))
+        assert report.policy_now is not None
+        source, digest = report.policy_now
+        if not report.policy_drift:
+            same = "the same texts" if ref is not None and digest == ref.content_hash \
+                else "other texts that decide it the same"
+            out.write(f"policy drift: none ({source} {digest[:19]}: {same})\n")
+        else:
+            out.write(f"policy drift: {source} {digest[:19]} decides otherwise\n")
+            out.writelines(f"  {line}\n" for line in report.policy_drift)
+    if report.verdict is not None:
+        out.write("library drift: " + ("none\n" if not report.library_drift else
+                                       "this ta-rules decides otherwise\n"))
+    out.writelines(f"  note: {line}\n" for line in report.notes)
+    out.write(_rules_line(choice, registry.rulesets))
     return ExitCode.OK if report.reproduced else ExitCode.PROBLEMS
 
 
@@ -803,7 +825,9 @@ def _parser() -> _Parser:
                    "line of a --batch output)")
     p.add_argument("facts", help="the facts it was given")
     p.add_argument("--format", choices=["text", "json"], default="text")
-    p.add_argument("--rules", metavar="FOLDER")
+    p.add_argument("--rules", metavar="FOLDER", help="the rules folder now (for policy drift)")
+    p.add_argument("--store", metavar="FOLDER", help="the policy store holding the texts "
+                   "that decided (default: the project's, then the user's)")
     p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("serve", help="serve verdicts over HTTP (needs the serve extra)")

@@ -9,6 +9,7 @@ skipped)::
     rules = "rules"                 # folder of ruleset files, relative to this file
     scenarios = ["examples"]        # what `ta-rules test` runs when given no path
     locales = ["en", "es"]          # locales every message must be translated into
+    store = ".ta-rules/store"       # where every policy text that judged is kept
 
 ``ta-rules eval``, ``test``, ``check``, ``diff`` and ``replay``, the pytest plugin and
 :meth:`ta_rules.Registry.from_project` use it; ``--rules FOLDER`` overrides it, and with no
@@ -40,7 +41,7 @@ __all__ = [
 
 #: The files looked for in each folder, in this order.
 CONFIG_FILES = ("ta-rules.toml", "pyproject.toml")
-_KEYS = {"rules": str, "scenarios": list, "locales": list}
+_KEYS = {"rules": str, "scenarios": list, "locales": list, "store": str}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,12 +53,15 @@ class Project:
         rules: The rules folder (absolute), or None for the bundled rulesets.
         scenarios: Scenario files and folders (absolute).
         locales: Locales the project's messages must be translated into.
+        store: The policy store folder (absolute), or None for ``.ta-rules/store`` beside
+            the configuration (see :mod:`ta_rules.store`).
     """
 
     config: Path
     rules: Path | None = None
     scenarios: tuple[Path, ...] = ()
     locales: tuple[str, ...] = ()
+    store: Path | None = None
 
     @property
     def root(self) -> Path:
@@ -143,7 +147,8 @@ def load_project(path: str | os.PathLike[str]) -> Project | None:
         raise RulesetError(problems, sources={str(config): text})
     return Project(config=config, rules=rules,
                    scenarios=tuple(base / s for s in table.get("scenarios", ())),
-                   locales=tuple(table.get("locales", ())))
+                   locales=tuple(table.get("locales", ())),
+                   store=base / table["store"] if "store" in table else None)
 
 
 def find_project(start: str | os.PathLike[str] | None = None) -> Project | None:

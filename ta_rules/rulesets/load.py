@@ -168,7 +168,7 @@ def policy_texts(content: str | bytes, source: str, vocabulary: Vocabulary | Non
 
 def loads_ruleset(
     content: str | bytes, source: str = "<string>", *, max_bytes: int = MAX_BYTES,
-    rules_folder: str | None = None, based_on: Sequence[PolicyText] = (),
+    rules_folder: str | None = None, based_on: Sequence[PolicyText] = (), keep: bool = True,
 ) -> Ruleset:
     """Load and compile a ruleset from its text.
 
@@ -180,6 +180,8 @@ def loads_ruleset(
             (``locales/``) before the package's.
         based_on: The texts of the rule files this one is written as changes to: part of
             its identity.
+        keep: Keep its texts in the policy store (:func:`ta_rules.store.default_store`),
+            so that verdicts it gives can be replayed exactly later.
 
     Returns:
         The compiled ruleset.
@@ -207,6 +209,10 @@ def loads_ruleset(
     problems = [d for d in catalog_diagnostics(ruleset) if d.severity == "error"]
     if problems:
         raise RulesetError(problems, sources={source: doc.text})
+    if keep:
+        from ta_rules.store import default_store, keep_all
+
+        keep_all([ruleset], default_store())
     return ruleset
 
 
