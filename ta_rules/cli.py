@@ -99,13 +99,15 @@ def _registry(folder: str | None) -> Any:
 
 
 def _rules(folder: str | None) -> tuple[Any, Any]:
-    from ta_rules.project import choose_rules
-    from ta_rules.rulesets.registry import Registry, default_registry
+    """The registry ``--rules`` names (a folder, ``bundled:``, ``git:REV``), else the project's."""
+    from ta_rules.project import RulesChoice, choose_rules, find_project
+    from ta_rules.refs import resolve_rules
 
-    choice = choose_rules(folder)
-    if choice.folder is None:
-        return default_registry(), choice
-    return Registry.from_folder(choice.folder), choice
+    resolved = resolve_rules(folder)
+    if folder is not None and resolved.kind in ("git", "bundled", "file"):
+        return resolved.registry, RulesChoice(resolved.folder, "--rules", find_project(),
+                                              label=resolved.where())
+    return resolved.registry, choose_rules(folder)
 
 
 def _rules_line(choice: Any, rulesets: Any) -> str:
@@ -237,12 +239,13 @@ def _judge(facts: Any, args: argparse.Namespace, registry: Any, *, ruleset: str 
 def _why_not(data: Any, args: argparse.Namespace, registry: Any, pins: dict[str, Any],
              out: TextIO) -> int:
     """``eval --why-not``: the claim judged as ``eval`` would, then what would cover it."""
-    from ta_rules.facts import parse_facts
+    from ta_rules.evaluate import read_facts
     from ta_rules.verify.commands import why_not_command
 
-    facts = parse_facts(data)
-    verdict, ruleset = _judge(facts, args, registry, ruleset=pins.get("ruleset"),
+    # the facts as the ruleset that judges them reads them, with its own vocabulary
+    verdict, ruleset = _judge(data, args, registry, ruleset=pins.get("ruleset"),
                               version=pins.get("version"), parameters=pins.get("parameters"))
+    facts, _ = read_facts(data, ruleset)
     return why_not_command(facts, ruleset=ruleset, parameters=dict(verdict.parameters) or None,
                            bound=args.bound, fmt=args.format, out=out)
 
@@ -473,53 +476,120 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
-def _resolve_ruleset(spec: str, registry: Any) -> Any:
-    """A ruleset file, or a version (``2015.1`` or ``name@2015.1``) of the registry."""
-    from ta_rules.rulesets.load import load_ruleset
+def _resolve(label: str, rules: str | None) -> Any:
+    """A policy reference (a version, ``bundled:``, ``git:REV``, a file or a folder)."""
+    from ta_rules.refs import resolve
 
-    path = Path(spec)
-    if path.is_file():
-        return load_ruleset(path)
-    if path.is_dir():
-        raise UsageError(f"{spec}: is a folder, expected a ruleset file or a version")
-    name, _, version = spec.rpartition("@")
+    return resolve(label, rules=rules)
+
+
+def _pairs(old: Any, new: Any) -> list[tuple[Any, Any]]:
+    """The versions to compare: the two pinned, or each version by name and version."""
+    if old.ruleset is not None and new.ruleset is not None:
+        return [(old.ruleset, new.ruleset)]
+
+    def index(side: Any, other: Any) -> dict[tuple[str, str], Any]:
+        if side.ruleset is not None:
+            return {(side.ruleset.name, side.ruleset.version): side.ruleset}
+        keys = [(r.name, r.version) for r in other.rulesets] if other.ruleset is not None \
+            else [(r.name, r.version) for r in side.rulesets]
+        return {(r.name, r.version): r for r in side.rulesets if (r.name, r.version) in keys
+                or other.ruleset is None}
+
+    a, b = index(old, new), index(new, old)
+    if old.ruleset is not None and not b:
+        b = {k: r for k, r in ((k, _same_version(new, k)) for k in a) if r is not None}
+    if new.ruleset is not None and not a:
+        a = {k: r for k, r in ((k, _same_version(old, k)) for k in b) if r is not None}
+    keys = sorted({*a, *b}, key=lambda k: (k[0], _version_key(k[1])))
+    return [(a.get(k), b.get(k)) for k in keys]
+
+
+def _same_version(side: Any, key: tuple[str, str]) -> Any:
+    from ta_rules.errors import UnknownRulesetError
+
     try:
-        return registry.select(name or None, version)
-    except UnknownRulesetError as exc:
-        raise UsageError(f"{spec}: not a file, and {exc}") from None
+        return side.registry.select(*key)
+    except UnknownRulesetError:
+        return None
+
+
+def _version_key(version: str) -> tuple[Any, ...]:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
 
 
 def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.tools.diff import diff_rulesets, scenario_changes
 
-    registry, choice = _rules(args.rules)
-    old = _resolve_ruleset(args.old, registry)
-    new = _resolve_ruleset(args.new, registry)
+    old_side, new_side = _resolve(args.old, args.rules), _resolve(args.new, args.rules)
+    pairs = _pairs(old_side, new_side)
+    if not pairs:
+        raise UsageError(f"ta-rules diff: {args.old} and {args.new} have no version in common")
     if args.symbolic:
         from ta_rules.verify.commands import symbolic_diff_command
 
-        return symbolic_diff_command(old, new, bound=args.bound or 3, timeout=args.timeout,
-                                     fmt=args.format, out=out)
-    changes = diff_rulesets(old, new)
-    scenarios = scenario_changes(old, new, args.scenarios) if args.scenarios else None
+        both = [(o, n) for o, n in pairs if o is not None and n is not None]
+        if len(both) != 1:
+            raise UsageError("ta-rules diff --symbolic compares one version with one version: "
+                             "name a version on each side (2015.1, git:HEAD@2015.1, a file)")
+        return symbolic_diff_command(both[0][0], both[0][1], bound=args.bound or 3,
+                                     timeout=args.timeout, fmt=args.format, out=out)
+    results: list[tuple[Any, Any, Any, Any]] = []
+    for old, new in pairs:
+        if old is None or new is None:
+            results.append((old, new, None, None))
+            continue
+        changes = diff_rulesets(old, new)
+        scenarios = scenario_changes(old, new, args.scenarios) if args.scenarios else None
+        results.append((old, new, changes, scenarios))
     if args.format == "json":
         out.write(json.dumps({
-            "old": {"name": old.name, "version": old.version, "source": old.source,
-                    "content_hash": old.content_hash},
-            "new": {"name": new.name, "version": new.version, "source": new.source,
-                    "content_hash": new.content_hash},
-            "rules": {"folder": choice.folder, "origin": choice.origin},
-            "changes": [c.to_json() for c in changes],
-            "scenarios": scenarios,
+            **(_diff_json(*results[0]) if len(results) == 1 else {}),
+            "versions": [_diff_json(*r) for r in results],
+            "references": {
+                "old": {"reference": args.old, "resolved": old_side.describe(),
+                        "revision": old_side.revision},
+                "new": {"reference": args.new, "resolved": new_side.describe(),
+                        "revision": new_side.revision}},
         }, indent=2, default=str) + "\n")
         return ExitCode.OK
-    out.write(f"--- {old.name} {old.version} ({old.source}, {old.content_hash[:19]})\n")
-    out.write(f"+++ {new.name} {new.version} ({new.source}, {new.content_hash[:19]})\n")
-    for section in ("effective", "parameter", "reason", "value", "function", "table", "rule",
-                    "order"):
+    for result in results:
+        _write_diff(out, *result)
+    out.write(f"old: {args.old}: {old_side.describe()}\n")
+    out.write(f"new: {args.new}: {new_side.describe()}\n")
+    return ExitCode.OK
+
+
+def _ref_json(rs: Any) -> Any:
+    if rs is None:
+        return None
+    return {"name": rs.name, "version": rs.version, "source": rs.source,
+            "content_hash": rs.content_hash}
+
+
+def _diff_json(old: Any, new: Any, changes: Any, scenarios: Any) -> dict[str, Any]:
+    return {"old": _ref_json(old), "new": _ref_json(new),
+            "changes": None if changes is None else [c.to_json() for c in changes],
+            "scenarios": scenarios}
+
+
+def _write_diff(out: TextIO, old: Any, new: Any, changes: Any, scenarios: Any) -> None:
+    def head(mark: str, rs: Any) -> str:
+        return f"{mark} {rs.name} {rs.version} ({rs.source}, {rs.content_hash[:19]})\n"
+
+    if old is None or new is None:
+        only = old or new
+        out.write(f"{'-' if new is None else '+'} version {only.name} {only.version} "
+                  f"({only.source}, {only.content_hash[:19]}): only on the "
+                  f"{'old' if new is None else 'new'} side\n")
+        return
+    out.write(head("---", old) + head("+++", new))
+    for section in ("effective", "vocabulary", "parameter", "reason", "value", "function",
+                    "table", "rule", "order"):
         group = [c for c in changes if c.section == section]
         if group:
-            out.write(f"{section}s:\n" if section != "effective" else "effective:\n")
+            out.write(f"{section}s:\n" if section not in ("effective", "vocabulary")
+                      else f"{section}:\n")
             out.writelines(f"  {c.render()}\n" for c in group)
     if not changes:
         out.write("no policy differences\n")
@@ -530,8 +600,6 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"  {s['location']}: {s['name']}\n"
                       f"    {o['outcome']} {o['reasons']} {o['max_refund']} -> "
                       f"{n['outcome']} {n['reasons']} {n['max_refund']}\n")
-    out.write(_rules_line(choice, [old, new]))
-    return ExitCode.OK
 
 
 # --- messages --------------------------------------------------------------------------
@@ -619,7 +687,10 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ruleset = _resolve_ruleset(args.ruleset, _registry(args.rules))
+    ruleset = _resolve(args.ruleset, args.rules).ruleset
+    if ruleset is None:
+        raise UsageError(f"ta-rules show: {args.ruleset} names several versions; name one "
+                         "(2015.1, git:HEAD@2015.1, a rule file)")
     out.write(f"# {ruleset.name} {ruleset.version} from {ruleset.source} "
               f"({ruleset.content_hash})\n")
     out.write(ruleset.python_source)
@@ -664,7 +735,11 @@ def _cmd_impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         # without --base, the rules every other command uses (the project's folder, else
         # the bundled rulesets)
-        base = args.base if args.base is not None else _rules(None)[1].folder
+        if args.base is None and args.candidate is None:
+            raise UsageError("ta-rules impact: name what to compare: --candidate, or --base "
+                             "(the candidate is then the project's rules folder)")
+        # None: the project's rules folder, else the bundled rulesets
+        base = args.base
         config = ImpactConfig(resolve_side(base), resolve_side(
             args.candidate, _parse_sets(args.set)), strict=args.strict)
         partitions, total = read_history(args.claims, args.claims_format)
@@ -779,8 +854,10 @@ def _parser() -> _Parser:
     p.set_defaults(func=_cmd_schema)
 
     p = sub.add_parser("diff", help="what changed between two ruleset versions")
-    p.add_argument("old", help="ruleset file, or a bundled version such as 2015.1")
-    p.add_argument("new", help="ruleset file, or a bundled version such as 2017.12")
+    p.add_argument("old", help="a policy reference: a version of the project's rules (2015.1), "
+                   "bundled:2015.1, git:HEAD (git:REV@VERSION), a rule file or a folder")
+    p.add_argument("new", help="the same kinds of reference: `ta-rules diff git:HEAD rules/` "
+                   "is what an uncommitted edit changes")
     p.add_argument("--scenarios", nargs="+", metavar="PATH",
                    help="also list the scenarios whose verdict changes")
     p.add_argument("--symbolic", action="store_true", help="a witness facts document for "
@@ -852,10 +929,12 @@ def _parser() -> _Parser:
                    "stdin), CSV or Parquet history; see docs/impact.md")
     p.add_argument("--claims-format", choices=["jsonl", "csv", "parquet"],
                    help="the history's format (default: from its suffix)")
-    p.add_argument("--base", help="a version, rule file, rules folder or 'recorded' "
-                   "(default: the bundled rulesets, by order date)")
-    p.add_argument("--candidate", required=True, help="a version, rule file, rules folder "
-                   "or 'recorded'")
+    p.add_argument("--base", help="a policy reference (2015.1, bundled:2015.1, git:HEAD, a "
+                   "rule file or folder) or 'recorded' (default: the project's rules folder, "
+                   "else the bundled rulesets, each claim by its order date)")
+    p.add_argument("--candidate", help="a policy reference or 'recorded' (default: the "
+                   "project's rules folder): `--base git:HEAD` alone is what an uncommitted "
+                   "edit does to the history")
     p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
                    help="override a parameter of the candidate (repeatable)")
     p.add_argument("--format", choices=["text", "json", "html"], default="text")

@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 import functools
 import hashlib
+import re
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -107,6 +108,71 @@ def _undeclared_override(rs: Ruleset, overrides: Mapping[str, Any], facts: Facts
             f"parameter {name!r} is not declared by {rs.name} {rs.version}, {how}; "
             f"{', '.join(others)} declare{'s' if len(others) == 1 else ''} it")
     return None
+
+
+_PATH_PART: Final = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _path_parts(path: str) -> list[str | int]:
+    """``payments[0].amount`` as ``["payments", 0, "amount"]``."""
+    return [int(index) if index else name for name, index in _PATH_PART.findall(path)]
+
+
+def _without(data: Any, parts: Sequence[str | int]) -> Any:
+    """A copy of ``data`` without the value at ``parts`` (copying only along the path)."""
+    head, rest = parts[0], parts[1:]
+    if isinstance(data, Mapping) and isinstance(head, str) and head in data:
+        copy = dict(data)
+        if rest:
+            copy[head] = _without(copy[head], rest)
+        else:
+            del copy[head]
+        return copy
+    if isinstance(data, list | tuple) and isinstance(head, int) and head < len(data) and rest:
+        items = list(data)
+        items[head] = _without(items[head], rest)
+        return items
+    return data
+
+
+def read_facts(facts: Mapping[str, Any] | Facts, rs: Ruleset, *,
+               wider: Iterable[Any] = ()) -> tuple[Facts, tuple[str, ...]]:
+    """The facts as ``rs`` reads them, and the facts it ignores.
+
+    The facts format does not depend on the order date: a document written for a newer
+    version of the same ruleset, whose vocabulary adds facts, is judged by an older version
+    too. A fact that the older version's vocabulary does not have, but a newer one of the
+    same ruleset does (``rs.newer_vocabularies``, or one in ``wider``), is accepted and
+    ignored; the document must be valid for that newer vocabulary. Anything else invalid is
+    a :class:`FactsError` naming the version and vocabulary that refused it.
+
+    Raises:
+        FactsError: The facts are invalid for this version (and for every newer one).
+    """
+    valid = _fastfacts.parse(facts, rs.vocabulary)
+    if valid is not None:
+        return valid, ()
+    try:
+        return parse_facts(facts, rs.vocabulary), ()
+    except FactsError as exc:
+        refused = exc
+    unknown = [p.path for p in refused.problems if p.code == "extra_forbidden"]
+    if unknown and len(unknown) == len(refused.problems) and isinstance(facts, Mapping):
+        parts = [_path_parts(p) for p in unknown]
+        names = [tuple(str(x) for x in ps if isinstance(x, str)) for ps in parts]
+        for voc in (*getattr(rs, "newer_vocabularies", ()), *wider):
+            if voc is None or voc is rs.vocabulary or not all(voc.has_path(n) for n in names):
+                continue
+            parse_facts(facts, voc)  # valid for the newer version, or its own problems
+            stripped: Any = facts
+            for ps in parts:
+                stripped = _without(stripped, ps)
+            return parse_facts(stripped, rs.vocabulary), tuple(unknown)
+    voc = rs.vocabulary
+    note = f"{rs.name} {rs.version}" + (f", vocabulary {voc.name} from {voc.source}"
+                                        if voc is not None else "")
+    raise FactsError([FactProblem(p.path, f"{p.message} (for {note})", p.code)
+                      for p in refused.problems]) from None
 
 
 def select_ruleset(
@@ -353,9 +419,7 @@ def evaluate(
         ('covered', ['LATE_SHIPMENT'], '5000.00 USD')
     """
     rs = select_ruleset(facts, ruleset=ruleset, version=version, registry=registry)
-    valid = _fastfacts.parse(facts, rs.vocabulary)
-    if valid is None:
-        valid = parse_facts(facts, rs.vocabulary)
+    valid, ignored = read_facts(facts, rs)
     if parameters and isinstance(parameters, Mapping) and not isinstance(ruleset, Ruleset):
         undeclared = _undeclared_override(rs, parameters, valid, pinned=version is not None,
                                           registry=registry)
@@ -384,7 +448,13 @@ def evaluate(
             for k, v in seen_values.items():
                 if type(v) is Money:
                     seen_values[k] = v.to_json()
-        trace_entries = tuple(built(TraceEntry, entry) for entry in entries)
+        # facts of a newer version's vocabulary that this version ignored (read_facts)
+        ignored_entries = [built(TraceEntry, {
+            "rule": f"facts.ignored.{path}", "group": "facts", "subject": path,
+            "applied": False, "values": {
+                "ignored": f"not in the vocabulary of {rs.name} {rs.version}"}})
+            for path in ignored]
+        trace_entries = (*ignored_entries, *(built(TraceEntry, entry) for entry in entries))
     return built(Verdict, {
         "outcome": outcome,
         "reasons": tuple(reasons),

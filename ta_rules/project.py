@@ -179,11 +179,14 @@ class RulesChoice:
         folder: The rules folder as given or configured; None for the bundled rulesets.
         origin: Why: ``--rules``, the configuration file, or ``bundled``.
         project: The project configuration found, if any.
+        label: How to name the rules when not by their folder (``git:HEAD (commit
+            0a1b2c3d4e5f)``, ``bundled:``).
     """
 
     folder: str | None
     origin: str
     project: Project | None = None
+    label: str | None = None
 
 
 def choose_rules(flag: str | None = None,
@@ -211,7 +214,8 @@ def describe_rules(choice: RulesChoice, rulesets: Any) -> str:
         >>> describe_rules(RulesChoice("rules", "from pyproject.toml"), [R()])
         'rules: rules (from pyproject.toml): ta 1.0 sha256:abababababab'
     """
-    where = f"{choice.folder} ({choice.origin})" if choice.folder is not None \
+    where = choice.label if choice.label is not None else \
+        f"{choice.folder} ({choice.origin})" if choice.folder is not None \
         else "bundled in the ta-rules package"
     items = ", ".join(f"{r.name} {r.version} {r.content_hash[:19]}"
                       for r in sorted(rulesets, key=lambda r: (r.name, r.version)))
@@ -220,7 +224,7 @@ def describe_rules(choice: RulesChoice, rulesets: Any) -> str:
 
 def rules_json(choice: RulesChoice, rulesets: Any) -> dict[str, Any]:
     """The same as :func:`describe_rules`, as JSON-ready data."""
-    return {"folder": choice.folder, "origin": choice.origin,
+    return {"folder": choice.folder, "origin": choice.origin, "label": choice.label,
             "rulesets": [{"name": r.name, "version": r.version,
                           "content_hash": r.content_hash, "source": r.source}
                          for r in sorted(rulesets, key=lambda r: (r.name, r.version))]}

@@ -260,8 +260,8 @@ class PolicyStore:
             raise StoreError(f"the store entry of {content_hash[:19]} has no rule file")
         content = folder.parent.joinpath(*rule_path.split("/")).read_bytes()
         try:
-            ruleset = loads_ruleset(content, name or rule_path,
-                                    rules_folder=str(folder), keep=False)
+            ruleset = loads_ruleset(content, name or rule_path, rules_folder=str(folder),
+                                    keep=False, file_name=rule_path.rsplit("/", 1)[-1])
         except RulesetError as exc:
             raise StoreError(f"the stored policy {content_hash[:19]} no longer loads with "
                              f"this version of ta-rules: {exc}") from None

@@ -281,6 +281,21 @@ class Vocabulary:
         """The currency dimensions by name."""
         return {d.name: d for d in self.dimensions}
 
+    def has_path(self, path: tuple[str, ...]) -> bool:
+        """Whether a document path (list items passed through, indexes left out) is a field."""
+        record = self.record_map.get(self.root)
+        for part in path:
+            if record is None:
+                return False
+            found = record.by_name.get(part)
+            if found is None:
+                return False
+            t = found.type
+            while t.base == "list" and t.item is not None:
+                t = t.item
+            record = self.record_map.get(str(t.arg)) if t.base == "record" else None
+        return True
+
     def field_at(self, path: tuple[str, ...]) -> FieldDef | None:
         """The field at a dotted path from the root (through records only), or None."""
         record = self.record_map.get(self.root)

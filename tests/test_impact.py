@@ -311,7 +311,7 @@ def test_recorded_verdicts_show_drift(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--candidate", "9.9"], "not a file, a folder or 'recorded'"),
+    (["--candidate", "9.9"], "trade-assurance has no version '9.9'"),
     (["--candidate", "recorded", "--set", "claim_window_days=2"], "--set cannot change"),
     (["--candidate", "2015.1", "--set", "no_such=1"], "unknown parameter 'no_such'"),
     (["--candidate", "2015.1", "--workers", "0"], "--workers must be at least 1"),
@@ -542,7 +542,6 @@ def test_a_candidate_folder_with_its_own_vocabulary(tmp_path: Path) -> None:
 
 def test_without_base_the_project_rules_folder_is_the_base(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hashlib
     import shutil
 
     rules = tmp_path / "rules"
@@ -556,9 +555,11 @@ def test_without_base_the_project_rules_folder_is_the_base(
     history = tmp_path / "claims.jsonl"
     history.write_text(json.dumps(base_facts()) + "\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    data = report("--claims", str(history), "--candidate", "2015.1")
+    data = report("--claims", str(history), "--candidate", "bundled:2015.1")
     assert data["base"]["kind"] == "folder"
     assert data["base"]["content_hash"] == \
-        "sha256:" + hashlib.sha256(target.read_bytes()).hexdigest()
+        ta_rules.Registry.from_folder(rules).select(version="2015.1").content_hash
+    assert data["candidate"]["content_hash"] == \
+        ta_rules.default_registry().select(version="2015.1").content_hash
     # the 5000 USD claim is covered under both (the raised minimum is 3000)
     assert data["claims"] == 1 and data["changed"] == 0

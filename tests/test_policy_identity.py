@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 import ta_rules
 from ta_rules.audit import replay
@@ -180,3 +181,234 @@ def test_replay_cli_reports_three_answers(tmp_path: Path,
     assert main(["replay", str(verdict), str(facts), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["reproduced"] and data["policy_drift"] and data["library_drift"] == []
+
+
+# --- one meaning per label (problem 1) --------------------------------------------------------
+
+
+def _git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
+                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+                               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
+                               "HOME": str(cwd), "PATH": "/usr/bin:/bin"})
+    return done.stdout
+
+
+def _git_project(tmp_path: Path) -> Path:
+    project = _project(tmp_path / "p")
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "policy")
+    return project
+
+
+def _raise_minimum(project: Path, to: str = "6000.00") -> None:
+    rules = project / "rules" / "trade-assurance-2015.1.yaml"
+    text = rules.read_text()
+    assert 'default: "1000.00"' in text
+    rules.write_text(text.replace('default: "1000.00"', f'default: "{to}"', 1))
+
+
+def test_diff_git_head_lists_an_uncommitted_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    project = _git_project(tmp_path)
+    monkeypatch.chdir(project)
+    _raise_minimum(project)
+    # the documented command compared the edited file with itself: "no policy differences"
+    assert main(["diff", "git:HEAD", "rules/"]) == 0
+    out = capsys.readouterr().out
+    assert "~ parameter min_order_amount_usd: 1000.00 USD (money[USD]) -> 6000.00 USD" in out
+    assert "git:HEAD:rules/trade-assurance-2015.1.yaml" in out
+    head = _git(project, "rev-parse", "HEAD").strip()
+    assert f"old: git:HEAD: git:HEAD (commit {head[:12]})" in out
+    # the label 2015.1 is the project's edited file; the working tree was not touched
+    assert main(["diff", "git:HEAD@2015.1", "2015.1", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["name"] for c in data["changes"]] == ["min_order_amount_usd"]
+    assert data["references"]["old"]["revision"] == head
+    assert 'default: "6000.00"' in (project / "rules" / "trade-assurance-2015.1.yaml").read_text()
+
+
+def test_a_version_label_means_the_project_copy_everywhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    project = _git_project(tmp_path)
+    monkeypatch.chdir(project)
+    _raise_minimum(project)
+    history = project / "history.jsonl"
+    claims = []
+    for amount in ("500.00", "2000.00", "5000.00", "7000.00"):
+        facts = _late_claim()
+        facts["contract"]["order_amount"]["amount"] = amount
+        facts["payments"][0]["amount"]["amount"] = amount
+        claims.append(json.dumps(facts))
+    history.write_text("\n".join(claims) + "\n")
+    # impact: the candidate 2015.1 is the project's edited copy, as in diff
+    assert main(["impact", "--claims", str(history), "--base", "git:HEAD",
+                 "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # spec: covered at or above the minimum; 2,000 and 5,000 USD fall below 6,000 now
+    assert report["claims"] == 4 and report["changed"] == 2
+    assert main(["impact", "--claims", str(history), "--base", "2015.1", "--candidate",
+                 "bundled:2015.1", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["changed"] == 2
+    assert main(["impact", "--claims", str(history), "--candidate", "2015.1",
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["changed"] == 0
+
+
+def test_git_references_fail_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    project = _git_project(tmp_path)
+    monkeypatch.chdir(project)
+    assert main(["diff", "git:no-such-rev", "rules/"]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert main(["diff", "git:--upload-pack=x", "rules/"]) == 2
+    assert "expected git:REV" in capsys.readouterr().err
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    assert main(["diff", "git:HEAD", "bundled:"]) == 2
+    assert "no project configuration" in capsys.readouterr().err
+
+
+# --- facts do not depend on the order date (problem 4) ----------------------------------------
+
+
+_SANCTIONS_VOCABULARY = """\
+vocabulary: sanctions
+extends: trade-assurance
+records:
+  shipment:
+    fields:
+      destination_country: {type: code?, default: null, doc: Where the goods were sent.}
+"""
+
+
+def _sanctions_project(tmp_path: Path) -> Path:
+    """A new version 2025.1 adding a fact through an extension vocabulary."""
+    project = _project(tmp_path)
+    rules = project / "rules"
+    old = (rules / "trade-assurance-2017.12.yaml").read_text()
+    assert "  from: 2017-12-08\n" in old
+    (rules / "trade-assurance-2017.12.yaml").write_text(
+        old.replace("  from: 2017-12-08\n", "  from: 2017-12-08\n  until: 2025-01-01\n", 1))
+    new = old.replace('version: "2017.12"', 'version: "2025.1"', 1)
+    new = new.replace("  from: 2017-12-08\n", "  from: 2025-01-01\n", 1)
+    new = new.replace("vocabulary: trade-assurance ", "vocabulary: sanctions ", 1)
+    new = new.replace("\ncatalog: ta_rules", "\n# catalog: ta_rules", 1)
+    new = new.replace("\nparameters:\n", "\nparameters:\n  sanctioned_destinations:\n"
+                      "    type: list[string]\n    default: [KP, IR]\n", 1)
+    new = new.replace("\nreasons:\n", "\nreasons:\n  SANCTIONED_DESTINATION:\n"
+                      "    kind: denial\n    message: Goods sent to {country} are not "
+                      "covered.\n", 1)
+    new = new.replace("    rules:\n      - id: gate.supplier-not-participating\n",
+                      "    rules:\n      - id: gate.sanctioned-destination\n"
+                      "        when: shipment.destination_country in sanctioned_destinations\n"
+                      "        reasons: [SANCTIONED_DESTINATION]\n"
+                      "        with: {country: shipment.destination_country}\n"
+                      "      - id: gate.supplier-not-participating\n", 1)
+    assert "gate.sanctioned-destination" in new and "sanctions" in new
+    (rules / "trade-assurance-2025.1.yaml").write_text(new)
+    (rules / "sanctions.vocabulary.yaml").write_text(_SANCTIONS_VOCABULARY)
+    return project
+
+
+def _claim_2017(day: str, destination: str | None) -> dict:
+    """A covered late-shipment claim of an order placed on ``day`` (2017 programme)."""
+    facts = _late_claim()
+    y = day[:4]
+    facts["contract"]["placed_on"] = day
+    facts["contract"]["confirmed_on"] = day
+    facts["contract"]["ship_by"] = f"{int(y) + 1}-03-01"
+    facts["payments"][0]["received_on"] = day
+    facts["shipment"]["shipped_on"] = f"{int(y) + 1}-03-02"
+    facts["claim"]["submitted_on"] = f"{int(y) + 1}-03-03"
+    facts["claim"]["determination_requested_on"] = f"{int(y) + 1}-03-09"
+    facts["as_of"] = f"{int(y) + 1}-03-09"
+    if destination is not None:
+        facts["shipment"]["destination_country"] = destination
+    return facts
+
+
+def test_a_fact_added_by_a_new_version_is_ignored_by_older_ones(tmp_path: Path) -> None:
+    project = _sanctions_project(tmp_path)
+    registry = ta_rules.Registry.from_folder(project / "rules")
+    plain = ta_rules.evaluate(_claim_2017("2024-12-31", None), registry=registry)
+    assert plain.ruleset.version == "2017.12" and plain.outcome == "covered"
+    # an order of 2024-12-31 carrying the new fact: judged by 2017.12, which ignores it
+    carried = ta_rules.evaluate(_claim_2017("2024-12-31", "KP"), registry=registry, trace=True)
+    assert carried.ruleset.version == "2017.12"
+    assert (carried.outcome, carried.codes) == (plain.outcome, plain.codes)
+    assert carried.trace is not None
+    ignored = [e for e in carried.trace if e.group == "facts"]
+    assert [e.subject for e in ignored] == ["shipment.destination_country"]
+    assert "2017.12" in ignored[0].values["ignored"]
+    # the same fact on an order of 2025: the new version denies it
+    later = ta_rules.evaluate(_claim_2017("2025-01-02", "KP"), registry=registry)
+    assert later.ruleset.version == "2025.1" and later.outcome == "denied"
+    assert later.codes == {"SANCTIONED_DESTINATION"}
+    # a fact no version knows is refused, naming the version and vocabulary that refused it
+    bad = _claim_2017("2024-12-31", None)
+    bad["shipment"]["destination_planet"] = "Mars"
+    with pytest.raises(ta_rules.FactsError, match=r"unknown field \(for trade-assurance "
+                       r"2017\.12, vocabulary trade-assurance"):
+        ta_rules.evaluate(bad, registry=registry)
+
+
+def test_impact_diff_and_scenarios_work_across_the_vocabulary_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    project = _sanctions_project(tmp_path)
+    monkeypatch.chdir(project)
+    history = project / "history.jsonl"
+    lines = [json.dumps(_claim_2017("2024-06-01", country))
+             for country in ("KP", "FR", None, "IR", "DE")] * 20
+    history.write_text("\n".join(lines) + "\n")
+    assert main(["impact", "--claims", str(history), "--base", "2017.12",
+                 "--candidate", "2025.1", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # every record judged; KP and IR (40 of 100) go from covered to denied
+    assert report["claims"] == 100 and report["errors"]["count"] == 0
+    assert report["changed"] == 40
+    scenarios = project / "s.yaml"
+    scenarios.write_text(yaml.safe_dump({"scenarios": [{
+        "name": "sent to a sanctioned country", "facts": _claim_2017("2024-06-01", "KP"),
+        "expect": {"outcome": "covered", "reasons": ["LATE_SHIPMENT"],
+                   "max_refund": {"amount": "5000.00", "currency": "USD"}}}]}))
+    assert main(["diff", "2017.12", "2025.1", "--scenarios", str(scenarios)]) == 0
+    out = capsys.readouterr().out
+    assert "+ vocabulary shipment.destination_country: code?, default null" in out
+    assert "scenarios whose verdict changes: 1" in out and "error" not in out
+    scenarios.write_text("scenarios:\n  - name: broken\n")
+    assert main(["diff", "2017.12", "2025.1", "--scenarios", str(scenarios)]) == 1
+    assert "scenario.missing" in capsys.readouterr().err
+    assert ("covered ['LATE_SHIPMENT'] 5000.00 USD -> denied ['SANCTIONED_DESTINATION']"
+            in out)
+
+
+# --- why-not reads facts as eval does (problem 3) -----------------------------------------------
+
+
+def test_why_not_reads_facts_with_the_project_vocabulary(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("z3")
+    extending = ROOT / "examples" / "extending"
+    monkeypatch.chdir(extending)
+    docs = yaml.safe_load((extending / "scenarios" / "counterfeit.yaml").read_text())
+    scenario = next(s for s in docs["scenarios"]
+                    if "counterfeit_confirmed" in json.dumps(s["facts"], default=str))
+    facts = extending / "facts.json"
+    try:
+        facts.write_text(json.dumps(scenario["facts"], default=str))
+        assert main(["eval", str(facts)]) == 0
+        capsys.readouterr()
+        code = main(["eval", str(facts), "--why-not"])
+        captured = capsys.readouterr()
+        assert "unknown field" not in captured.err
+        assert code in (0, 1), captured.err
+    finally:
+        facts.unlink()

@@ -116,7 +116,8 @@ def test_every_command_uses_and_names_the_configured_rules(tmp_path: Path,
                                           "trade-assurance-2015.1.yaml sha256:")
     code, out, _ = run("diff", "2015.1", "2017.12")
     assert code == 0 and "min_order_amount_usd" in out
-    assert out.rstrip().splitlines()[-1].startswith("rules: ../rules (from ../pyproject.toml)")
+    assert out.rstrip().splitlines()[-1].startswith(
+        "new: 2017.12: ../rules (from ../pyproject.toml)")
     code, out, _ = run("test", "scenarios/minimum.yaml", "--format", "json")
     data = json.loads(out)["rules"]
     assert data["folder"] == "../rules" and data["origin"] == "from ../pyproject.toml"

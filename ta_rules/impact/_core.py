@@ -167,12 +167,15 @@ def _as_id(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _decide(side: Side, data: Any, parsed: dict[int, Facts], recorded: Any) -> Decision:
+def _decide(side: Side, data: Any, parsed: dict[int, Facts], recorded: Any,
+            other: Side) -> Decision:
     if side.recorded:
         if recorded is None:
             raise ValueError("no recorded verdict (a 'verdict' beside the facts)")
         return recorded_decision(recorded)
-    return judge_with(side).decide(data, parsed)
+    # a fact only the other side's vocabulary has is ignored by this side, not refused
+    wider = () if other.recorded else judge_with(other).vocabularies()
+    return judge_with(side).decide(data, parsed, wider=wider)
 
 
 def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
@@ -213,8 +216,8 @@ def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
                 data = data["facts"]
             kind = "verdict"
             parsed: dict[int, Facts] = {}
-            base = _decide(config.base, data, parsed, recorded)
-            cand = _decide(config.candidate, data, parsed, recorded)
+            base = _decide(config.base, data, parsed, recorded, config.candidate)
+            cand = _decide(config.candidate, data, parsed, recorded, config.base)
         except FactsError as exc:
             tally._error(line, rid, "facts", str(exc), (
                 {"path": p.path, "message": p.message} for p in exc.problems))

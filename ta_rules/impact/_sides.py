@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Final
 
-from ta_rules.errors import ParameterError, TaRulesError, UnknownRulesetError
-from ta_rules.evaluate import decide, select_ruleset
-from ta_rules.facts import Facts, parse_facts
+from ta_rules.errors import ParameterError, TaRulesError
+from ta_rules.evaluate import decide, read_facts, select_ruleset
+from ta_rules.facts import Facts
+from ta_rules.refs import PolicyReferenceError, Resolved, resolve, resolve_rules
 from ta_rules.rulesets.compile import Ruleset
-from ta_rules.rulesets.load import load_ruleset, loads_ruleset
+from ta_rules.rulesets.load import loads_ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
-from ta_rules.rulesets.vocabulary_load import is_vocabulary_file
 
-__all__ = ["RECORDED", "Decision", "ImpactError", "Side", "judge_with", "resolve_side"]
+__all__ = [
+    "RECORDED",
+    "Decision",
+    "ImpactError",
+    "Side",
+    "judge_with",
+    "resolve_side",
+    "side_of",
+]
 
 RECORDED: Final = "recorded"
 OUTCOMES: Final = ("covered", "denied", "pending", "settled")
@@ -65,9 +71,10 @@ class Side:
     """One side of the comparison.
 
     Attributes:
-        kind: ``bundled`` (the bundled rulesets, by order date), ``version`` (one bundled
-            version), ``file`` (one rule file), ``folder`` (a folder of rule files, by
-            order date) or ``recorded`` (the verdict stored with each claim).
+        kind: ``bundled`` (the bundled rulesets, by order date), ``version`` (one
+            version: of the rule files given, else bundled), ``file`` (one rule file),
+            ``folder`` (a folder of rule files, by order date) or ``recorded`` (the verdict
+            stored with each claim).
         label: What the user wrote (``2015.1``, ``rules/x.yaml``, ``recorded``).
         files: ``(source, content)`` of the rule files (file and folder kinds).
         name: The ruleset name pinned (version kind), or None.
@@ -105,9 +112,10 @@ def resolve_side(spec: str | None, overrides: Mapping[str, str] | None = None) -
     """Turn a ``--base`` / ``--candidate`` argument into a :class:`Side`, checking it fully.
 
     Args:
-        spec: A bundled version (``2015.1`` or ``trade-assurance@2015.1``), a rule file,
-            a folder of rule files, ``recorded``, or None for the bundled rulesets chosen
-            by each claim's order date.
+        spec: A policy reference (:mod:`ta_rules.refs`: ``2015.1`` in the project's rules
+            folder, ``bundled:2015.1``, ``git:HEAD``, a rule file or a folder),
+            ``recorded``, or None for the project's rules folder (outside a project, the
+            bundled rulesets), each claim judged by the version its order date selects.
         overrides: ``--set`` values as command-line text.
 
     Returns:
@@ -123,24 +131,11 @@ def resolve_side(spec: str | None, overrides: Mapping[str, str] | None = None) -
         if overrides:
             raise ImpactError("--set cannot change recorded verdicts")
         return Side(RECORDED, RECORDED)
-    if spec is None:
-        side = Side("bundled", "bundled rulesets, by order date")
-    elif Path(spec).is_file():
-        load_ruleset(spec)  # every problem of the file, before any claim is read
-        side = Side("file", spec, files=((spec, Path(spec).read_bytes()),),
-                    folder=os.path.dirname(os.path.abspath(spec)))
-    elif Path(spec).is_dir():
-        Registry.from_folder(spec)
-        side = Side("folder", spec, files=tuple(
-            (str(p), p.read_bytes()) for p in sorted(Path(spec).glob("*.yaml"))
-            if not is_vocabulary_file(p)), folder=os.path.abspath(spec))
-    else:
-        name, _, version = spec.rpartition("@")
-        try:
-            rs = default_registry().select(name or None, version)
-        except UnknownRulesetError as exc:
-            raise ImpactError(f"{spec}: not a file, a folder or 'recorded', and {exc}") from None
-        side = Side("version", spec, name=rs.name, version=rs.version)
+    try:
+        resolved = resolve(spec) if spec is not None else resolve_rules(None)
+    except PolicyReferenceError as exc:
+        raise ImpactError(str(exc)) from None
+    side = side_of(resolved)
     if not overrides:
         judge_with(side)  # compiled here as the workers will, so a problem shows now
         return side
@@ -153,6 +148,30 @@ def resolve_side(spec: str | None, overrides: Mapping[str, str] | None = None) -
                                  f"only it)") from None
         shown.update(values)
     return dataclasses.replace(side, overrides=tuple(sorted(shown.items())))
+
+
+def side_of(resolved: Resolved) -> Side:
+    """The side that judges with what a policy reference resolved to.
+
+    A side carries the rule files' texts (so it travels to workers) and the folder their
+    vocabularies and catalogs are read from.
+    """
+    where = resolved.where()
+    label = resolved.label if resolved.kind == "bundled" or where in (
+        resolved.label, resolved.label.rstrip("/")) else f"{resolved.label} ({where})"
+    pinned = resolved.ruleset
+    if resolved.kind == "bundled" or resolved.folder is None:
+        if pinned is None:
+            return Side("bundled", "bundled rulesets, by order date")
+        return Side("version", label, name=pinned.name, version=pinned.version)
+    if resolved.kind == "file" and pinned is not None:
+        return Side("file", label, files=((pinned.source, pinned.texts[0].data),),
+                    folder=resolved.folder)
+    files = tuple((rs.source, rs.texts[0].data) for rs in resolved.registry.rulesets)
+    if pinned is None:
+        return Side("folder", label, files=files, folder=resolved.folder)
+    return Side("version", label, files=files, name=pinned.name, version=pinned.version,
+                folder=resolved.folder)
 
 
 class _Judge:
@@ -169,7 +188,10 @@ class _Judge:
             self.registry = Registry(loads_ruleset(content, source, rules_folder=side.folder)
                                      for source, content in side.files)
         elif side.kind == "version":
-            self.ruleset = default_registry().select(side.name, side.version)
+            registry = Registry(loads_ruleset(content, source, rules_folder=side.folder)
+                                for source, content in side.files) if side.files \
+                else default_registry()
+            self.ruleset = registry.select(side.name, side.version)
         elif side.kind == "bundled":
             self.registry = default_registry()
         self._params: dict[int, Mapping[str, Any]] = {}
@@ -183,12 +205,19 @@ class _Judge:
         name = self.registry.select().name
         return self.registry.versions(name)
 
-    def decide(self, data: Any, parsed: dict[int, Facts]) -> Decision:
+    def vocabularies(self) -> tuple[Any, ...]:
+        """The vocabularies of every ruleset this side may judge with, newest first."""
+        return tuple(dict.fromkeys(rs.vocabulary for rs in reversed(self.candidates())
+                                   if rs.vocabulary is not None))
+
+    def decide(self, data: Any, parsed: dict[int, Facts], *,
+               wider: Iterable[Any] = ()) -> Decision:
         """Decide the facts document ``data``.
 
         The document is read with the vocabulary of the ruleset that judges it; ``parsed``
         holds the documents already read by vocabulary, so two sides of one vocabulary
-        read it once.
+        read it once. A fact that only a newer vocabulary (of this side, or in ``wider``)
+        has is ignored (:func:`ta_rules.evaluate.read_facts`).
 
         Raises:
             FactsError: The document is not valid facts for that ruleset.
@@ -199,7 +228,7 @@ class _Judge:
             rs = select_ruleset(data, registry=self.registry)
         facts = parsed.get(id(rs.vocabulary))
         if facts is None:
-            facts = parsed[id(rs.vocabulary)] = parse_facts(data, rs.vocabulary)
+            facts = parsed[id(rs.vocabulary)] = read_facts(data, rs, wider=wider)[0]
         key = id(rs)
         params = self._params.get(key)
         if params is None:

@@ -124,6 +124,9 @@ class Ruleset:
         self.source = source
         self.content_hash = content_hash
         self.texts: tuple[PolicyText, ...] = ()
+        #: Vocabularies of newer versions of this ruleset (set by the registries that hold
+        #: it): facts they add are ignored by this version rather than refused.
+        self.newer_vocabularies: tuple[Any, ...] = ()
         self.parameters: Mapping[str, Parameter] = MappingProxyType(dict(parameters))
         self.reasons: Mapping[str, ReasonDef] = MappingProxyType(dict(reasons))
         self.rules: Mapping[str, Rule] = MappingProxyType(dict(rules))

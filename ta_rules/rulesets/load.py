@@ -153,12 +153,13 @@ def content_hash(content: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def policy_texts(content: str | bytes, source: str, vocabulary: Vocabulary | None,
+def policy_texts(content: str | bytes, file_name: str, vocabulary: Vocabulary | None,
                  catalog: str | None, catalog_root: str | None, *,
                  based_on: Sequence[PolicyText] = ()) -> tuple[PolicyText, ...]:
     """Every text a ruleset is built from: its file, its bases, vocabularies and catalogs."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    name = os.path.basename(source) if source and not source.startswith("<") else "ruleset.yaml"
+    name = file_name if file_name and "/" not in file_name and file_name not in (".", "..") \
+        else "ruleset.yaml"
     if not name.endswith(RULE_SUFFIXES):
         name += ".yaml"
     return (PolicyText("rules", f"rules/{name}", data), *based_on,
@@ -166,9 +167,14 @@ def policy_texts(content: str | bytes, source: str, vocabulary: Vocabulary | Non
             *catalog_texts(catalog, catalog_root))
 
 
+def _file_name(source: str) -> str:
+    return "ruleset.yaml" if source.startswith("<") else os.path.basename(source)
+
+
 def loads_ruleset(
     content: str | bytes, source: str = "<string>", *, max_bytes: int = MAX_BYTES,
     rules_folder: str | None = None, based_on: Sequence[PolicyText] = (), keep: bool = True,
+    file_name: str | None = None,
 ) -> Ruleset:
     """Load and compile a ruleset from its text.
 
@@ -180,6 +186,8 @@ def loads_ruleset(
             (``locales/``) before the package's.
         based_on: The texts of the rule files this one is written as changes to: part of
             its identity.
+        file_name: The file's own name (default: the last part of ``source``), by which
+            it is laid out again from the store.
         keep: Keep its texts in the policy store (:func:`ta_rules.store.default_store`),
             so that verdicts it gives can be replayed exactly later.
 
@@ -199,8 +207,8 @@ def loads_ruleset(
 
         root = find_catalog_root(rules_folder, spec.catalog)
     env = ruleset_env(spec, doc, rules_folder)
-    texts = policy_texts(content, source, env.vocabulary, spec.catalog, root,
-                         based_on=based_on)
+    texts = policy_texts(content, file_name or _file_name(source), env.vocabulary,
+                         spec.catalog, root, based_on=based_on)
     ruleset = compile_ruleset(spec, doc, source=source, content_hash=policy_identity(texts),
                               catalog_root=root, env=env)
     ruleset.texts = texts
@@ -396,13 +404,15 @@ def read_rule_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
 
 
 def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
-                 folder: str | os.PathLike[str] | None = None) -> Ruleset:
+                 folder: str | os.PathLike[str] | None = None,
+                 source: str | None = None) -> Ruleset:
     """Load and compile one ruleset file.
 
     Args:
         path: The rule file.
         max_bytes: Refuse files larger than this.
         folder: The folder of rules it was found in: a link out of it is refused.
+        source: The name diagnostics and verdicts give the file (default: ``path``).
 
     Example:
         >>> from importlib.resources import files
@@ -415,5 +425,6 @@ def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
     """
     name = os.fspath(path)
     content = read_rule_file(name, max_bytes=max_bytes, folder=folder)
-    return loads_ruleset(content, name, max_bytes=max_bytes,
-                         rules_folder=os.path.dirname(os.path.abspath(name)))
+    return loads_ruleset(content, source or name, max_bytes=max_bytes,
+                         rules_folder=os.path.dirname(os.path.abspath(name)),
+                         file_name=os.path.basename(name))

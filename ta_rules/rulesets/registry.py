@@ -10,7 +10,7 @@ import datetime as dt
 import itertools
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
 
@@ -99,16 +99,26 @@ class Registry:
         self._lock = threading.Lock()
         self._rulesets: tuple[Ruleset, ...] = tuple(items)
         self._index = _index(self._rulesets)
+        _note_newer_vocabularies(self._index)
         self.folder = folder
+        self.label: str | None = None
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike[str]) -> Registry:
+    def from_folder(cls, folder: str | os.PathLike[str], *,
+                    label: str | None = None) -> Registry:
         """Load every ruleset in a folder (``*.yaml`` and ``*.yml``, as ``ta-rules check``).
+
+        Args:
+            folder: The rules folder.
+            label: Name the files ``<label><file name>`` rather than by their path (the
+                files of a git revision, laid out elsewhere).
 
         Raises:
             RulesetError: With the problems of every file (all files are read).
         """
-        return cls(_load_folder(Path(folder)), folder=os.fspath(folder))
+        registry = cls(_load_folder(Path(folder), label), folder=os.fspath(folder))
+        registry.label = label
+        return registry
 
     @classmethod
     def from_project(cls, start: str | os.PathLike[str] | None = None) -> Registry:
@@ -188,14 +198,16 @@ class Registry:
         if self.folder is None:
             return []
         try:
-            fresh = _load_folder(Path(self.folder))
+            fresh = _load_folder(Path(self.folder), self.label)
             problems = check_versions(fresh)
         except RulesetError as exc:
             return list(exc.diagnostics)
         if problems:
             return problems
+        index = _index(fresh)
+        _note_newer_vocabularies(index)
         with self._lock:
-            self._rulesets, self._index = tuple(fresh), _index(fresh)
+            self._rulesets, self._index = tuple(fresh), index
         return []
 
 
@@ -207,7 +219,21 @@ def _index(rulesets: Iterable[Ruleset]) -> dict[str, tuple[Ruleset, ...]]:
     return {n: tuple(sorted(v, key=lambda r: _version_key(r.version))) for n, v in out.items()}
 
 
-def _load_folder(folder: Path) -> list[Ruleset]:
+def _note_newer_vocabularies(index: Mapping[str, tuple[Ruleset, ...]]) -> None:
+    """Tell each version the vocabularies of the newer versions of its ruleset.
+
+    A document written for the newest version is judged by every older one: a fact the
+    older vocabulary lacks is ignored by it (:func:`ta_rules.evaluate.read_facts`).
+    """
+    for versions in index.values():
+        for i, rs in enumerate(versions):
+            newer = [v.vocabulary for v in reversed(versions[i + 1:])
+                     if v.vocabulary is not None and v.vocabulary is not rs.vocabulary]
+            known = list(rs.newer_vocabularies)
+            rs.newer_vocabularies = tuple(dict.fromkeys([*newer, *known]))
+
+
+def _load_folder(folder: Path, label: str | None = None) -> list[Ruleset]:
     if not folder.is_dir():
         raise RulesetError([Diagnostic("file.not-a-folder", "not a folder of rulesets",
                                        Location(str(folder)))])
@@ -218,7 +244,8 @@ def _load_folder(folder: Path) -> list[Ruleset]:
         if is_vocabulary_file(path):
             continue
         try:
-            loaded.append(load_ruleset(path, folder=folder))
+            loaded.append(load_ruleset(path, folder=folder, source=None if label is None
+                                       else f"{label}{path.name}"))
         except RulesetError as exc:
             problems.extend(exc.diagnostics)
             sources.update(exc.sources)

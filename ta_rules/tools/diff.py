@@ -14,14 +14,14 @@ from ta_rules.rulesets._analysis import canon
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.schema import ValueSpec
 
-__all__ = ["Change", "diff_rulesets", "scenario_changes"]
+__all__ = ["Change", "diff_rulesets", "scenario_changes", "vocabulary_changes"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Change:
     """One difference: what kind of thing, its name, and old/new (None when absent)."""
 
-    section: str  # parameter, reason, value, function, rule, table, order, effective
+    section: str  # vocabulary, parameter, reason, value, function, rule, table, order, effective
     name: str
     change: str  # added, removed, changed
     old: Any = None
@@ -106,8 +106,59 @@ def _rule_lists(rs: Ruleset) -> dict[str, list[Any]]:
     return lists
 
 
+def _field_summary(f: Any) -> str:
+    parts = [str(f.type)]
+    if not f.required:
+        parts.append(f"default {_show(f.default)}")
+    for name in ("minimum", "maximum", "greater_than", "min_length", "max_length",
+                 "item_max_length"):
+        value = getattr(f, name)
+        if value is not None:
+            parts.append(f"{name} {value}")
+    if f.at_most_one is not None:
+        parts.append(f"at most one with {f.at_most_one[0]} = {f.at_most_one[1]}")
+    return ", ".join(parts)
+
+
+def _fields(voc: Any) -> dict[str, Any]:
+    """Every field of a vocabulary, by ``record.field``."""
+    if voc is None:
+        return {}
+    return {f"{r.name}.{f.name}": f for r in voc.records for f in r.fields}
+
+
+def vocabulary_changes(old: Any, new: Any) -> list[Change]:
+    """The differences between two facts vocabularies: fields, codes and currencies.
+
+    A field added, removed, or changed in type, default or bounds, a code added to or
+    removed from a code set, a currency dimension read from another fact: each can change
+    a verdict, so each is a policy difference.
+    """
+    changes = _compare_maps("vocabulary", _fields(old), _fields(new), show=_field_summary,
+                            same=lambda a, b: _field_summary(a) == _field_summary(b))
+    old_sets = {c.name: c for c in old.code_sets} if old is not None else {}
+    new_sets = {c.name: c for c in new.code_sets} if new is not None else {}
+    for name in sorted({*old_sets, *new_sets}):
+        a, b = old_sets.get(name), new_sets.get(name)
+        before, after = set(a.codes) if a else set(), set(b.codes) if b else set()
+        for code in sorted(after - before):
+            changes.append(Change("vocabulary", f"codes.{name}", "added", None, code))
+        for code in sorted(before - after):
+            changes.append(Change("vocabulary", f"codes.{name}", "removed", code, None))
+        if a and b and a.closed != b.closed:
+            changes.append(Change("vocabulary", f"codes.{name}", "changed",
+                                  "closed" if a.closed else "open",
+                                  "closed" if b.closed else "open"))
+    changes += _compare_maps(
+        "vocabulary", {f"currencies.{d.name}": d for d in (old.dimensions if old else ())},
+        {f"currencies.{d.name}": d for d in (new.dimensions if new else ())},
+        show=lambda d: "from " + ".".join(d.source),
+        same=lambda a, b: a.source == b.source)
+    return changes
+
+
 def diff_rulesets(old: Ruleset, new: Ruleset) -> list[Change]:
-    """Every policy difference between two rulesets."""
+    """Every policy difference between two rulesets, their facts vocabularies included."""
     changes: list[Change] = []
     eff_old = (old.effective_from, old.effective_until)
     eff_new = (new.effective_from, new.effective_until)
@@ -115,6 +166,8 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> list[Change]:
         def fmt(e: tuple[Any, Any]) -> str:
             return f"from {e[0] or 'the beginning'} until {e[1] or 'further notice'}"
         changes.append(Change("effective", "range", "changed", fmt(eff_old), fmt(eff_new)))
+    if old.vocabulary != new.vocabulary:
+        changes += vocabulary_changes(old.vocabulary, new.vocabulary)
     changes += _compare_maps(
         "parameter", old.parameters, new.parameters,
         show=lambda p: f"{_show(p.default)} ({p.type_text})",
@@ -184,21 +237,26 @@ def _is_first(rs: Ruleset, where: str) -> bool:
 
 def scenario_changes(old: Ruleset, new: Ruleset, paths: Iterable[str]) -> list[dict[str, Any]]:
     """Scenarios whose verdict differs when judged by ``old`` and by ``new``."""
-    from ta_rules.errors import TaRulesError
-    from ta_rules.evaluate import evaluate
+    from ta_rules.errors import Diagnostic, Location, RulesetError, TaRulesError
+    from ta_rules.evaluate import evaluate, read_facts
     from ta_rules.testing.scenarios import find_scenario_files, load_scenarios
 
     out = []
     for path, problem in find_scenario_files(paths):
         if problem is not None:
-            continue
-        scenarios, _ = load_scenarios(path)
+            raise RulesetError([Diagnostic("file.unreadable", problem, Location(path))])
+        scenarios, problems = load_scenarios(path)
+        if any(d.severity == "error" for d in problems):
+            # a scenario that cannot be read is never "unchanged"
+            raise RulesetError([d for d in problems if d.severity == "error"])
         for s in scenarios:
             results: list[tuple[Any, ...]] = []
             for rs in (old, new):
                 params = {k: v for k, v in s.parameters.items() if k in rs.parameters}
                 try:
-                    v = evaluate(s.facts, ruleset=rs, parameters=params or None)
+                    # a fact only the other side's vocabulary has is ignored, not refused
+                    valid, _ = read_facts(s.facts, rs, wider=(old.vocabulary, new.vocabulary))
+                    v = evaluate(valid, ruleset=rs, parameters=params or None)
                     results.append((v.outcome, sorted(v.codes), str(v.max_refund),
                                     str(v.coverage_cap) if v.coverage_cap else None))
                 except TaRulesError as exc:
