@@ -459,9 +459,11 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ta_rules.schema_export import json_schema
 
     vocabulary = None
-    if args.rules is not None:
-        if args.kind != "facts":
-            raise UsageError("ta-rules schema: --rules is for the facts schema")
+    if args.rules is not None and args.kind != "facts":
+        raise UsageError("ta-rules schema: --rules is for the facts schema")
+    if args.kind == "facts":
+        # the facts of the project's rules (or --rules): its newest version's vocabulary,
+        # which every older version also judges (ta_rules.evaluate.read_facts)
         registry = _registry(args.rules)
         vocabulary = registry.versions(registry.resolve_name(None))[-1].vocabulary
     text = json.dumps(json_schema(args.kind, vocabulary), indent=2,

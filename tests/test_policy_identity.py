@@ -412,3 +412,86 @@ def test_why_not_reads_facts_with_the_project_vocabulary(
         assert code in (0, 1), captured.err
     finally:
         facts.unlink()
+
+
+# --- prove and diff --symbolic across the vocabulary change -----------------------------------
+
+
+def test_prove_and_symbolic_diff_work_across_the_vocabulary_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("z3")
+    project = _sanctions_project(tmp_path)
+    shutil.copytree(BUNDLED / "rules" / "properties", project / "rules" / "properties")
+    monkeypatch.chdir(project)
+    assert main(["prove", "rules/"]) == 0
+    out = capsys.readouterr().out
+    assert "0 violated, 0 unknown, 0 unsupported, 0 error" in out and "2025.1" in out
+    assert main(["diff", "2017.12", "2025.1", "--symbolic", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    text = json.dumps(data)
+    # covered -> denied by the new exclusion, with a witness carrying the new fact
+    assert "SANCTIONED_DESTINATION" in text and "destination_country" in text
+
+
+# --- point 8: every command reads the project's rules -----------------------------------------
+
+
+EXTENDING = ROOT / "examples" / "extending"
+
+
+def test_the_facts_schema_is_the_project_vocabulary(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(EXTENDING)
+    assert main(["schema", "facts"]) == 0
+    assert "counterfeit_confirmed" in capsys.readouterr().out
+
+
+def test_every_locale_is_the_project_catalogs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "x"
+    shutil.copytree(EXTENDING, project)
+    shutil.rmtree(project / "rules" / "locales" / "zh_Hans")
+    monkeypatch.chdir(project)
+    # zh_Hans is a locale of the package's catalogs, not of this project's
+    assert main(["test", "--locale", "all"]) == 0, capsys.readouterr()
+
+
+def test_the_pytest_plugin_judges_a_scenario_with_its_own_project(
+        pytester: pytest.Pytester) -> None:
+    shutil.copytree(EXTENDING, pytester.path / "extending")
+    (pytester.path / "ta-rules.toml").write_text('rules = "rules"\n')
+    shutil.copytree(BUNDLED / "rules", pytester.path / "rules")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--ta-rules-scenarios",
+                                          "extending/scenarios")
+    result.assert_outcomes(passed=10)
+    result.stdout.no_fnmatch_line("*cannot be loaded*")
+    (pytester.path / "ta-rules.toml").write_text('rules = 7\n')
+    broken = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--ta-rules-scenarios",
+                                          "extending/scenarios", "../x.yaml")
+    broken.stdout.no_fnmatch_line("*rules None*")
+
+
+def test_the_served_openapi_describes_the_served_vocabulary() -> None:
+    pytest.importorskip("fastapi")
+    from ta_rules.serve._app import Service, create_app
+
+    registry = ta_rules.Registry.from_folder(EXTENDING / "rules")
+    doc = create_app(Service(registry)).openapi()
+    assert "counterfeit_confirmed" in json.dumps(doc["components"]["schemas"])
+    assert "counterfeit-goods exclusion" in doc["info"]["description"]
+    assert "x-registry" not in doc
+
+
+def test_a_broken_vocabulary_is_one_problem(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(EXTENDING / "rules", rules)
+    voc = rules / "counterfeit.vocabulary.yaml"
+    voc.write_text(voc.read_text().replace("type: boolean", "type: boolen", 1))
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "rules/"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("unknown type 'boolen'") == 1
+    assert "1 error(s)" in captured.out

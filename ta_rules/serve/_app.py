@@ -292,20 +292,38 @@ def create_app(service: Service) -> FastAPI:
         ['/healthz', '/metrics']
     """
     app = FastAPI(title="ta-rules", version=__version__, docs_url=None, redoc_url=None,
-                  description="Verdicts on Trade Assurance claims from versioned rulesets, "
-                  "the same as `ta-rules eval --format json`. No endpoint accepts rules.")
+                  description=_description(service.registry))
     _add_error_handlers(app)
     _add_evaluate_routes(app, service)
     _add_info_routes(app, service)
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = openapi_document(app)
-        return app.openapi_schema
+        # the document describes the rules served now: made anew after a reload
+        registry = service.registry
+        if app.openapi_schema is None or app.openapi_schema.get("x-registry") != id(registry):
+            app.description = _description(registry)
+            doc = openapi_document(app, _served_vocabulary(registry))
+            doc["x-registry"] = id(registry)
+            app.openapi_schema = doc
+        return {k: v for k, v in app.openapi_schema.items() if k != "x-registry"}
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(_Observe, service=service)
     return app
+
+
+def _description(registry: Registry) -> str:
+    titles = sorted({rs.title or rs.name for rs in registry.rulesets})
+    return (f"Verdicts on claims under {', '.join(titles) or 'no ruleset'}, from versioned "
+            "rulesets, the same as `ta-rules eval --format json`. No endpoint accepts rules.")
+
+
+def _served_vocabulary(registry: Registry) -> Any:
+    """The facts vocabulary of the default ruleset's newest version (every version reads it)."""
+    try:
+        return registry.versions(registry.resolve_name(None))[-1].vocabulary
+    except (UnknownRulesetError, IndexError):
+        return None
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -83,14 +83,14 @@ def _errors(*statuses: int) -> dict[str, Any]:
         "schema": {"$ref": _REF + "Error"}}}} for s in statuses}
 
 
-def openapi_document(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document of ``app``."""
+def openapi_document(app: FastAPI, vocabulary: Any = None) -> dict[str, Any]:
+    """The OpenAPI document of ``app``; ``Facts`` is the served rules' ``vocabulary``."""
     doc = get_openapi(title=app.title, version=app.version, description=app.description,
                       routes=app.routes)
     components = doc.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    _add_schema(components, "Facts", json_schema("facts"), "#/$defs/")
+    _add_schema(components, "Facts", json_schema("facts", vocabulary), "#/$defs/")
     _add_schema(components, "Verdict", Verdict.model_json_schema(mode="serialization"),
                 "#/$defs/")
     components["EvaluateRequest"] = _ENVELOPE

@@ -66,9 +66,48 @@ def _rules(config: pytest.Config) -> tuple[RulesChoice, Registry | RulesetError]
             registry: Registry | RulesetError = default_registry() if choice.folder is None \
                 else Registry.from_folder(choice.folder)
         except RulesetError as exc:
-            choice, registry = RulesChoice(folder, origin), exc
+            choice = RulesChoice(folder, origin if folder else
+                                 f"the configuration found from {config.rootpath}")
+            registry = exc
         config.stash[_RULES] = (choice, registry)
     return config.stash[_RULES]
+
+
+_FILE_RULES = pytest.StashKey[dict[str, tuple[RulesChoice, "Registry | RulesetError"]]]()
+
+
+def _rules_for(path: Path, config: pytest.Config
+               ) -> tuple[RulesChoice, Registry | RulesetError]:
+    """The rules a scenario file is judged with: the option's, else its own project's.
+
+    A scenario file inside another project (one with its own ``[tool.ta-rules] rules``)
+    is judged with that project's rules, as ``ta-rules test`` judges it.
+    """
+    if config.getoption("--ta-rules-rules") or config.getini("ta_rules_rules"):
+        return _rules(config)
+    try:
+        project = find_project(path.parent)
+    except RulesetError as exc:
+        return RulesChoice(None, f"the configuration found from {path.parent}"), exc
+    if project is None or project.rules is None:
+        return _rules(config)
+    cache = config.stash.setdefault(_FILE_RULES, {})
+    key = str(project.config)
+    if key not in cache:
+        choice = RulesChoice(project.rules_arg(), f"from {project.config}", project)
+        try:
+            registry: Registry | RulesetError = Registry.from_folder(project.rules)
+        except RulesetError as exc:
+            registry = exc
+        cache[key] = (choice, registry)
+    return cache[key]
+
+
+def _cannot_load(choice: RulesChoice, problem: RulesetError) -> str:
+    what = choice.folder if choice.folder is not None else f"of {choice.origin}"
+    first = problem.diagnostics[0] if problem.diagnostics else None
+    detail = f": {first.location}: {first.message}" if first is not None else ""
+    return f"ta-rules: rules {what} cannot be loaded{detail}"
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -78,7 +117,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     choice, registry = _rules(config)
     if isinstance(registry, RulesetError):
-        return f"ta-rules: rules {choice.folder} cannot be loaded"
+        return _cannot_load(choice, registry)
     return "ta-rules " + describe_rules(choice, registry.rulesets)
 
 
@@ -148,9 +187,9 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         """Evaluate the scenario and compare."""
         engine = self.config.getoption("--ta-rules-engine")
-        _, registry = _rules(self.config)
+        choice, registry = _rules_for(self.path, self.config)
         if isinstance(registry, RulesetError):
-            raise ScenarioLoadError(registry.render())
+            raise ScenarioLoadError(_cannot_load(choice, registry) + "\n" + registry.render())
         self.result = run_scenario(self.scenario, registry=registry, engine=engine, trace=True)
         if not self.result.passed:
             raise ScenarioFailure()

@@ -190,7 +190,10 @@ def _run_in_every_locale(s: Any, registry: Registry, engine: str) -> ScenarioRes
 
     first: ScenarioResult | None = None
     problems: list[str] = []
-    for name in shipped_locales():
+    # the locales of the rules folder's own catalogs, not the package's
+    names = sorted({"en", *(loc for rs in registry.rulesets if rs.spec.catalog is not None
+                            for loc in shipped_locales(rs.spec.catalog, rs.catalog_root))})
+    for name in names:
         result = run_scenario(s, registry=registry, engine=engine, locale=name, trace=True)
         if first is None:
             first = result

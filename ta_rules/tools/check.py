@@ -176,6 +176,11 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *,
             problems.extend(engine_diagnostics(ruleset, engine))
     problems.extend(check_versions(loaded))
     # a broken vocabulary is reported by each ruleset written against it: once is enough
-    problems = list({(d.code, d.location, d.message): d for d in problems}.values())
+    # (the vocabulary file is named as the folder scan found it, or as a rule file's
+    # lookup did: one file, however it is named)
+    problems = list({(d.code, os.path.abspath(d.location.source) if d.location.source
+                      and not d.location.source.startswith("<") else d.location.source,
+                      d.location.line, d.location.column, d.message): d
+                     for d in reversed(problems)}.values())[::-1]
     problems.sort(key=Diagnostic.sort_key)
     return problems, sources, len(files)

@@ -19,7 +19,7 @@ import z3
 from pydantic import BaseModel
 
 from ta_rules.errors import Location
-from ta_rules.evaluate import DECISION_CONTEXT, evaluate
+from ta_rules.evaluate import DECISION_CONTEXT, evaluate, read_facts
 from ta_rules.facts import Facts, parse_facts
 from ta_rules.money import Money
 from ta_rules.rulesets._types import T, TypeEnv
@@ -59,10 +59,15 @@ def value_program(rs: Ruleset) -> Any:
     return ns["_decide"]
 
 
-def judge(rs: Ruleset, doc: Mapping[str, Any], params: Mapping[str, Any] | None
-          ) -> Verdict:
-    """The engine's verdict on a document under ``rs`` (pinned, not chosen by date)."""
-    return evaluate(doc, ruleset=rs, parameters=params or None)
+def judge(rs: Ruleset, doc: Mapping[str, Any], params: Mapping[str, Any] | None,
+          wider: tuple[Any, ...] = ()) -> Verdict:
+    """The engine's verdict on a document under ``rs`` (pinned, not chosen by date).
+
+    A fact only a vocabulary in ``wider`` has (the newer side of a comparison) is ignored
+    by ``rs``, as :func:`ta_rules.evaluate.read_facts` says.
+    """
+    facts, _ = read_facts(doc, rs, wider=wider)
+    return evaluate(facts, ruleset=rs, parameters=params or None)
 
 
 def _sym(value: Any, t: T, strings: Strings, env: TypeEnv) -> Sym:

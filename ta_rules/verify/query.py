@@ -96,6 +96,21 @@ def currency_classes(mentioned: Iterable[str]) -> list[str]:
     return out
 
 
+def _field_types(voc: Any) -> set[tuple[str, str, str]]:
+    return {(r.name, f.name, str(f.type)) for r in voc.records for f in r.fields}
+
+
+def _widest(rulesets: Sequence[Ruleset]) -> Ruleset | None:
+    """The ruleset whose vocabulary holds every field of the others' with the same type."""
+    if any(rs.vocabulary is None for rs in rulesets):
+        return None
+    fields = [_field_types(rs.vocabulary) for rs in rulesets]
+    for rs, own in zip(rulesets, fields, strict=True):
+        if all(other <= own for other in fields):
+            return rs
+    return None
+
+
 @dataclasses.dataclass
 class Query:
     """A facts space for one currency, the encoders of the rulesets, and their verdicts."""
@@ -111,12 +126,15 @@ class Query:
               currency: str, bound: int, extra: Iterable[str] = ()) -> Query:
         """Encode ``rulesets`` (with their parameter values) over one facts space."""
         strings = Strings(literals(rulesets, params) | set(extra) | {currency})
-        vocabularies = {id(rs.vocabulary) for rs in rulesets}
-        if len(vocabularies) != 1 or rulesets[0].vocabulary is None:
-            raise EncodingError("rulesets written against different facts vocabularies",
+        widest = _widest(rulesets)
+        if widest is None:
+            raise EncodingError("rulesets written against facts vocabularies neither of "
+                                "which holds every field of the other with the same type",
                                 ", ".join(rs.version for rs in rulesets),
                                 ", ".join(rs.source for rs in rulesets))
-        space = FactSpace(strings, currency, bound, env_of(rulesets[0]))
+        # one facts document for all: a field only the newer vocabulary has is one the
+        # older version ignores (ta_rules.evaluate.read_facts)
+        space = FactSpace(strings, currency, bound, env_of(widest))
         encoders = [RulesetEncoder(rs, space.roots, strings, currency, p)
                     for rs, p in zip(rulesets, params, strict=True)]
         verdicts = [e.verdict() for e in encoders]

@@ -92,7 +92,8 @@ def _witness(q: Query, model: Any, old: Ruleset, new: Ruleset, po: Any, pn: Any,
              check: Any, currency: str) -> dict[str, Any]:
     doc = q.space.decode(model)
     try:
-        va, vb = judge(old, doc, None), judge(new, doc, None)
+        wider = (old.vocabulary, new.vocabulary)
+        va, vb = judge(old, doc, None, wider), judge(new, doc, None, wider)
     except TaRulesError as exc:
         return {"status": "error", "detail": f"encoder bug: the witness is not judged: {exc}",
                 "facts": doc}
