@@ -708,7 +708,14 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ModuleNotFoundError as exc:
         raise UsageError(f"ta-rules serve needs the serve extra (pip install "
                          f"'ta-rules[serve]'): no module {exc.name!r}") from None
-    return serve(rules=args.rules, host=args.host, port=args.port, workers=args.workers,
+    # the rules every other command uses: --rules (a folder, bundled: or git:REV), else the
+    # project's rules folder, else the bundled rulesets
+    from ta_rules.refs import resolve_rules
+
+    resolved = resolve_rules(args.rules)
+    rules = None if resolved.kind == "bundled" else \
+        resolved.label if resolved.kind in ("project", "folder") else resolved.folder
+    return serve(rules=rules, host=args.host, port=args.port, workers=args.workers,
                  reload_signal=args.reload_signal,
                  limits=Limits(body=args.max_body_bytes, batch=args.max_batch_bytes),
                  shutdown_timeout=args.shutdown_timeout, log_stream=err)
@@ -818,8 +825,8 @@ def _parser() -> _Parser:
     p.add_argument("--engine", default="compiled", help="evaluation engine")
     p.add_argument("-k", metavar="SUBSTRING", help="with a scenario file: only the scenarios "
                    "whose name contains this")
-    p.add_argument("--rules", metavar="FOLDER", help="a folder of rulesets (default: the "
-                   "project's, see [tool.ta-rules], else the bundled ones)")
+    p.add_argument("--rules", metavar="RULES", help="a rules folder, bundled: or git:REV "
+                   "(default: the project's, see [tool.ta-rules], else the bundled ones)")
     p.add_argument("--why-not", action="store_true", help="the fewest fact changes that "
                    "would make the claim covered (needs the verify extra)")
     p.add_argument("--bound", type=int, metavar="K", help="with --why-not: most list items")
@@ -845,14 +852,16 @@ def _parser() -> _Parser:
                    "codes the scenarios exercised")
     p.add_argument("--fail-under", type=float, metavar="PCT",
                    help="fail when rule coverage is under PCT percent")
-    p.add_argument("--rules", metavar="FOLDER")
+    p.add_argument("--rules", metavar="RULES", help="a rules folder, bundled: or git:REV "
+                   "(default: the project's rules folder, else the bundled rulesets)")
     p.set_defaults(func=_cmd_test)
 
     p = sub.add_parser("schema", help="print the JSON Schema of rule files or facts documents")
     p.add_argument("kind", choices=["rules", "facts"])
     p.add_argument("--out", metavar="FILE", help="write to a file instead of stdout")
-    p.add_argument("--rules", metavar="FOLDER",
-                   help="the facts of this rules folder's vocabulary (with its extensions)")
+    p.add_argument("--rules", metavar="RULES",
+                   help="the facts of these rules' vocabulary: a folder, bundled: or git:REV "
+                   "(default: the project's rules folder)")
     p.set_defaults(func=_cmd_schema)
 
     p = sub.add_parser("diff", help="what changed between two ruleset versions")
@@ -867,7 +876,8 @@ def _parser() -> _Parser:
     p.add_argument("--bound", type=int, metavar="K", help="with --symbolic: most list items")
     p.add_argument("--timeout", type=float, default=60.0, help="solver seconds per question")
     p.add_argument("--format", choices=["text", "json"], default="text")
-    p.add_argument("--rules", metavar="FOLDER")
+    p.add_argument("--rules", metavar="RULES", help="a rules folder, bundled: or git:REV "
+                   "(default: the project's rules folder, else the bundled rulesets)")
     p.set_defaults(func=_cmd_diff)
 
     p = sub.add_parser("prove", help="prove the properties declared beside the rules "
@@ -886,7 +896,8 @@ def _parser() -> _Parser:
     p.add_argument("ruleset", help="a bundled version such as 2015.1, or a ruleset file")
     p.add_argument("--python", action="store_true", required=True,
                    help="print the generated Python (plain and traced programs)")
-    p.add_argument("--rules", metavar="FOLDER")
+    p.add_argument("--rules", metavar="RULES", help="a rules folder, bundled: or git:REV "
+                   "(default: the project's rules folder, else the bundled rulesets)")
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("messages", help="keep the message catalogs of a rules folder: "
@@ -904,14 +915,15 @@ def _parser() -> _Parser:
                    "line of a --batch output)")
     p.add_argument("facts", help="the facts it was given")
     p.add_argument("--format", choices=["text", "json"], default="text")
-    p.add_argument("--rules", metavar="FOLDER", help="the rules folder now (for policy drift)")
+    p.add_argument("--rules", metavar="RULES", help="the rules now, for policy drift: a folder, "
+                   "bundled: or git:REV (default: the project's rules folder)")
     p.add_argument("--store", metavar="FOLDER", help="the policy store holding the texts "
                    "that decided (default: the project's, then the user's)")
     p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("serve", help="serve verdicts over HTTP (needs the serve extra)")
-    p.add_argument("--rules", metavar="DIR", help="a folder of rulesets instead of the "
-                   "bundled ones")
+    p.add_argument("--rules", metavar="RULES", help="a rules folder, bundled: or git:REV "
+                   "(default: the project's rules folder, else the bundled rulesets)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
     p.add_argument("--workers", type=int, default=1, help="server processes")

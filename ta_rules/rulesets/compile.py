@@ -124,6 +124,8 @@ class Ruleset:
         self.source = source
         self.content_hash = content_hash
         self.texts: tuple[PolicyText, ...] = ()
+        #: The folder its file was read from (None: from text alone).
+        self.rules_folder: str | None = None
         #: Vocabularies of newer versions of this ruleset (set by the registries that hold
         #: it): facts they add are ignored by this version rather than refused.
         self.newer_vocabularies: tuple[Any, ...] = ()

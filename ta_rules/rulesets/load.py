@@ -212,6 +212,7 @@ def loads_ruleset(
     ruleset = compile_ruleset(spec, doc, source=source, content_hash=policy_identity(texts),
                               catalog_root=root, env=env)
     ruleset.texts = texts
+    ruleset.rules_folder = rules_folder
     # what `ta-rules check` calls an error is not loaded either: a message with no
     # translation would be shown in English with the reader's number and date formats
     problems = [d for d in catalog_diagnostics(ruleset) if d.severity == "error"]

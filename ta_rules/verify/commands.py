@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 from ta_rules.verify import BoundError, check_bound, require_z3
@@ -19,16 +18,15 @@ __all__ = ["prove_command", "symbolic_diff_command", "why_not_command"]
 
 
 def _rulesets(paths: Sequence[str]) -> list[Any]:
-    from ta_rules.rulesets.load import load_ruleset
-    from ta_rules.rulesets.registry import Registry, default_registry
+    """The rulesets policy references name (a file, a folder, 2015.1, git:HEAD...)."""
+    from ta_rules.refs import resolve
+    from ta_rules.rulesets.registry import default_registry
 
     if not paths:
         return list(default_registry().rulesets)
     out: list[Any] = []
     for p in paths:
-        path = Path(p)
-        out.extend(Registry.from_folder(path).rulesets if path.is_dir() else
-                   [load_ruleset(path)])
+        out.extend(resolve(p).rulesets)
     return sorted(out, key=lambda r: (r.name, r.source))
 
 

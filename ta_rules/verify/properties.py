@@ -73,6 +73,9 @@ class Properties:
 
 
 def _properties_path(rs: Ruleset) -> tuple[Path | Any, str]:
+    if rs.rules_folder is not None:  # beside the rule file, wherever it was read from
+        where = Path(rs.rules_folder) / "properties" / f"{rs.name}.yaml"
+        return where, str(where)
     src = Path(rs.source)
     if src.is_file():
         return src.parent / "properties" / f"{rs.name}.yaml", \
