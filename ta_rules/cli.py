@@ -597,10 +597,10 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.rulesets.show import render_flat, render_python
+
     ruleset = _resolve_ruleset(args.ruleset, _registry(args.rules))
-    out.write(f"# {ruleset.name} {ruleset.version} from {ruleset.source} "
-              f"({ruleset.content_hash})\n")
-    out.write(ruleset.python_source)
+    out.write(render_python(ruleset) if args.python else render_flat(ruleset))
     return ExitCode.OK
 
 
@@ -781,9 +781,12 @@ def _parser() -> _Parser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_prove)
 
-    p = sub.add_parser("show", help="show what a ruleset compiles to")
+    p = sub.add_parser("show", help="show a ruleset flattened, each part with the file and "
+                       "line that wrote it (or, with --python, what it compiles to)")
     p.add_argument("ruleset", help="a bundled version such as 2015.1, or a ruleset file")
-    p.add_argument("--python", action="store_true", required=True,
+    p.add_argument("--flat", action="store_true", help="the flattened ruleset, each part "
+                   "with where it is written (the default)")
+    p.add_argument("--python", action="store_true",
                    help="print the generated Python (plain and traced programs)")
     p.add_argument("--rules", metavar="FOLDER")
     p.set_defaults(func=_cmd_show)

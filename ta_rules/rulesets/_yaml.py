@@ -174,6 +174,10 @@ class YamlDocument:
         col = i - (src.rfind("\n", 0, i) + 1) + 1
         return Location(self.source, line, col, path_str(path))
 
+    def texts(self) -> dict[str, str]:
+        """The text of each file this document was read from, by name (for carets)."""
+        return {self.source: self.text}
+
     def data_at(self, path: Path) -> Any:
         """The data at ``path`` (``None`` when it does not exist)."""
         cur = self.data

@@ -1,0 +1,344 @@
+"""A version written as changes to another (``based_on:``), flattened at load.
+
+Expected verdicts come from the policy the files state: 2017.12's minimum order amount is
+100.00 USD (``min_order_amount_usd``) and a filed chargeback denies the claim
+(OTHER_REMEDY_PURSUED, gate.chargeback-filed); the change files below raise the minimum to
+150.00 USD and drop the chargeback gate.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ta_rules import RulesetError, evaluate
+from ta_rules.cli import main
+from ta_rules.rulesets.load import load_ruleset, loads_ruleset
+from ta_rules.rulesets.registry import Registry, default_registry
+from ta_rules.texts import materialize
+
+BUNDLED = Path(str(files("ta_rules") / "rules"))
+
+CHANGES = """\
+ruleset: trade-assurance
+version: "2025.1"
+based_on: "2017.12"
+title: Trade Assurance (2025)
+effective:
+  from: 2025-01-01
+parameters:
+  min_order_amount_usd: {default: "150.00"}
+  supplier_suspended: {type: boolean, default: false}
+groups:
+  gates:
+    remove: [gate.chargeback-filed]
+    replace:
+      gate.below-minimum:
+        when: in_usd(basis_amount) < min_order_amount_usd
+        reasons: [BELOW_MINIMUM_ORDER_AMOUNT]
+        with: {amount: basis_amount, minimum: min_order_amount_usd}
+    add:
+      - id: gate.supplier-suspended
+        after: gate.excluded-category
+        when: supplier_suspended
+        reasons: [SUPPLIER_NOT_PARTICIPATING]
+  process:
+    add:
+      - id: process.held
+        before: process.awaiting-supplier
+        when: supplier_suspended
+        reasons: [AWAITING_DETERMINATION_REQUEST]
+remove:
+  parameters: [deny_if_chargeback_filed]
+  reasons: [OTHER_REMEDY_PURSUED]
+"""
+
+
+def facts(amount: str = "500.00", *, chargeback: bool = False) -> dict[str, Any]:
+    """A late-shipment claim on an order placed 2025-02-01 (2017.12 covers it in full)."""
+    money = {"amount": amount, "currency": "USD"}
+    return {
+        "as_of": "2025-04-07",
+        "contract": {"placed_on": "2025-02-01", "confirmed_on": "2025-02-02",
+                     "category": "consumer_electronics", "order_amount": money,
+                     "ship_by": "2025-04-01", "quality_safeguard": False,
+                     "quality_requirements": []},
+        "supplier": {"participating": True,
+                     "ta_limit": {"amount": "20000.00", "currency": "USD"}},
+        "payments": [{"role": "initial", "method": "TT", "to_platform_account": True,
+                      "payer_name_entered": True, "amount": money,
+                      "received_on": "2025-02-03"}],
+        "shipment": {"shipped_on": "2025-04-02"},
+        "inspection": None,
+        "claim": {"grounds": ["late_shipment"], "submitted_on": "2025-04-03",
+                  "determination_requested_on": "2025-04-07",
+                  "chargeback_filed": chargeback},
+    }
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder / name
+
+
+@pytest.fixture
+def changed(tmp_path: Path) -> Path:
+    """A rules folder holding only the change file: its base is the bundled 2017.12."""
+    return write(tmp_path / "rules", "trade-assurance-2025.1.yaml", CHANGES)
+
+
+def problems(exc: pytest.ExceptionInfo[RulesetError]) -> list[tuple[str, str, int]]:
+    return [(d.code, Path(d.location.source).name, d.location.line)
+            for d in exc.value.diagnostics]
+
+
+# --- flattening and verdicts -----------------------------------------------------------
+
+
+def test_a_change_file_is_the_base_with_its_changes(changed: Path) -> None:
+    rs = load_ruleset(changed)
+    base = default_registry().select(version="2017.12")
+    assert (rs.version, rs.based_on) == ("2025.1", "2017.12")
+    assert rs.effective_from is not None and rs.effective_from.isoformat() == "2025-01-01"
+    assert rs.order_date == base.order_date  # inherited
+    assert str(rs.parameters["min_order_amount_usd"].default) == "150.00 USD"
+    assert rs.parameters["min_order_amount_usd"].type == \
+        base.parameters["min_order_amount_usd"].type  # only the default changed
+    assert "gate.chargeback-filed" not in rs.rules and "deny_if_chargeback_filed" \
+        not in rs.parameters and "OTHER_REMEDY_PURSUED" not in rs.reasons
+    gates = [r for r in rs.rules if rs.rules[r].group == "gates"]
+    assert gates.index("gate.supplier-suspended") == gates.index("gate.excluded-category") + 1
+    process = [r for r in rs.rules if rs.rules[r].group == "process"]
+    assert process[0] == "process.held"  # before process.awaiting-supplier
+    # every rule the base has and the change does not touch is there, in the base's order
+    untouched = [r for r in base.rules if r not in ("gate.chargeback-filed",)]
+    assert [r for r in rs.rules if r in untouched] == untouched
+
+
+def test_verdicts_follow_the_changes(changed: Path) -> None:
+    rs = load_ruleset(changed)
+    base = default_registry().select(version="2017.12")
+    # 120.00 USD: above 2017.12's minimum of 100.00, below 2025.1's 150.00
+    assert evaluate(facts("120.00"), ruleset=base).outcome == "covered"
+    v = evaluate(facts("120.00"), ruleset=rs)
+    assert (v.outcome, set(v.codes)) == ("denied", {"BELOW_MINIMUM_ORDER_AMOUNT"})
+    # a filed chargeback denies under 2017.12; 2025.1 removed that gate
+    v = evaluate(facts(chargeback=True), ruleset=base)
+    assert (v.outcome, set(v.codes)) == ("denied", {"OTHER_REMEDY_PURSUED"})
+    v = evaluate(facts(chargeback=True), ruleset=rs)
+    assert (v.outcome, str(v.max_refund)) == ("covered", "500.00 USD")
+    # the added gate, through a new parameter
+    v = evaluate(facts(), ruleset=rs, parameters={"supplier_suspended": True})
+    assert (v.outcome, set(v.codes)) == ("denied", {"SUPPLIER_NOT_PARTICIPATING"})
+
+
+def test_reasons_are_added_and_changed(tmp_path: Path) -> None:
+    text = CHANGES.replace("groups:\n", '''catalog: null
+reasons:
+  SUSPENDED: {kind: denial, message: "The supplier is suspended."}
+  OTHER_REMEDY_PURSUED: {message: "Chargeback filed."}
+groups:
+''', 1).replace("reasons: [SUPPLIER_NOT_PARTICIPATING]", "reasons: [SUSPENDED]").replace(
+        "  reasons: [OTHER_REMEDY_PURSUED]\n", "")
+    rs = load_ruleset(write(tmp_path / "rules", "trade-assurance-2025.1.yaml", text))
+    assert rs.reasons["OTHER_REMEDY_PURSUED"].kind == "denial"  # inherited, message changed
+    v = evaluate(facts(), ruleset=rs, parameters={"supplier_suspended": True})
+    assert [(r.code, r.message) for r in v.reasons] == [
+        ("SUSPENDED", "The supplier is suspended.")]
+
+
+def test_the_base_is_found_beside_the_file_before_the_bundled_one(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    base = (BUNDLED / "trade-assurance-2017.12.yaml").read_text(encoding="utf-8")
+    base = base.replace('  from: 2017-12-08\n', '  from: 2017-12-08\n  until: 2025-01-01\n')
+    base = base.replace('default: "100.00"', 'default: "110.00"', 1)
+    write(rules, "trade-assurance-2017.12.yaml", base)
+    write(rules, "trade-assurance-2025.1.yaml", CHANGES.replace(
+        'min_order_amount_usd: {default: "150.00"}', 'min_amount_basis: {}'))
+    reg = Registry.from_folder(rules)
+    rs = reg.select(version="2025.1")
+    assert str(rs.parameters["min_order_amount_usd"].default) == "110.00 USD"
+    assert [t.path for t in rs.texts if t.role == "base"] == \
+        ["rules/trade-assurance-2017.12.yaml"]
+
+
+# --- located errors --------------------------------------------------------------------
+
+
+def test_an_error_in_an_inherited_rule_is_located_in_the_base_file(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    base = (BUNDLED / "trade-assurance-2017.12.yaml").read_text(encoding="utf-8")
+    broken = base.replace("when: rate is null", "when: rate_x is null")
+    write(rules, "trade-assurance-2017.12.yaml", broken)
+    change = write(rules, "trade-assurance-2025.1.yaml", CHANGES)
+    with pytest.raises(RulesetError) as exc:
+        load_ruleset(change)
+    assert ("compile.unknown-name", "trade-assurance-2017.12.yaml",
+            line_of(broken, "rate_x is null")) in problems(exc)
+    # and the base file's text is there for the excerpt
+    assert any(k.endswith("trade-assurance-2017.12.yaml") for k in exc.value.sources)
+
+
+def test_an_error_in_a_changed_rule_is_located_in_the_change_file(tmp_path: Path) -> None:
+    text = CHANGES.replace("when: supplier_suspended\n        reasons: [SUPPLIER",
+                           "when: supplier_suspend\n        reasons: [SUPPLIER")
+    change = write(tmp_path / "rules", "trade-assurance-2025.1.yaml", text)
+    with pytest.raises(RulesetError) as exc:
+        load_ruleset(change)
+    assert problems(exc) == [("compile.unknown-name", "trade-assurance-2025.1.yaml",
+                              line_of(text, "supplier_suspend\n"))]
+
+
+@pytest.mark.parametrize(("edit", "code", "needle"), [
+    (("remove: [gate.chargeback-filed]", "remove: [gate.chargeback-filled]"),
+     "based-on.unknown-rule", "gate.chargeback-filled"),
+    (("      gate.below-minimum:\n", "      gate.below-minimum:\n        id: gate.below-min\n"),
+     "based-on.id-mismatch", "id: gate.below-min"),
+    (("        before: process.awaiting-supplier\n", ""),
+     "based-on.placement", "- id: process.held"),
+    (("after: gate.excluded-category", "after: gate.nowhere"),
+     "based-on.unknown-rule", "gate.nowhere"),
+    (('based_on: "2017.12"', 'based_on: "2016.1"'), "based-on.unknown-base", "based_on"),
+    (("  reasons: [OTHER_REMEDY_PURSUED]", "  reasons: [NO_SUCH_REASON]"),
+     "based-on.remove", "NO_SUCH_REASON"),
+    (("ruleset: trade-assurance", "ruleset: other-programme"),
+     "based-on.unknown-base", "based_on"),
+])
+def test_each_wrong_change_is_a_located_error(tmp_path: Path, edit: tuple[str, str], code: str,
+                                              needle: str) -> None:
+    text = CHANGES.replace(*edit)
+    assert text != CHANGES
+    change = write(tmp_path / "rules", "trade-assurance-2025.1.yaml", text)
+    with pytest.raises(RulesetError) as exc:
+        load_ruleset(change)
+    assert (code, "trade-assurance-2025.1.yaml", line_of(text, needle)) in problems(exc)
+    # check says the same, with an exit status
+    assert main(["check", str(change)]) == 1
+
+
+def test_a_based_on_cycle_is_a_located_error(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    a = CHANGES.replace('based_on: "2017.12"', 'based_on: "2026.1"')
+    b = CHANGES.replace('version: "2025.1"', 'version: "2026.1"').replace(
+        'based_on: "2017.12"', 'based_on: "2025.1"')
+    write(rules, "trade-assurance-2025.1.yaml", a)
+    write(rules, "trade-assurance-2026.1.yaml", b)
+    with pytest.raises(RulesetError) as exc:
+        load_ruleset(rules / "trade-assurance-2025.1.yaml")
+    (diag,) = exc.value.diagnostics
+    assert diag.code == "based-on.cycle" and "2025.1 -> 2026.1 -> 2025.1" in diag.message
+    assert (Path(diag.location.source).name, diag.location.line) == \
+        ("trade-assurance-2026.1.yaml", line_of(b, "based_on"))
+
+
+def test_check_reports_every_file_of_a_folder_with_a_change(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]
+                                                            ) -> None:
+    rules = tmp_path / "rules"
+    write(rules, "trade-assurance-2025.1.yaml", CHANGES)
+    assert main(["check", str(rules)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 file(s) checked: 0 error(s)")
+
+
+# --- identity and replay ---------------------------------------------------------------
+
+
+def test_the_content_hash_covers_the_base(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    base = (BUNDLED / "trade-assurance-2017.12.yaml").read_text(encoding="utf-8")
+    write(rules, "trade-assurance-2017.12.yaml", base)
+    change = write(rules, "trade-assurance-2025.1.yaml", CHANGES)
+    before = load_ruleset(change).content_hash
+    write(rules, "trade-assurance-2017.12.yaml", base.replace('default: "100.00"',
+                                                              'default: "90.00"', 1))
+    assert load_ruleset(change).content_hash != before
+
+
+def test_materialized_texts_load_the_same_ruleset(changed: Path, tmp_path: Path) -> None:
+    rs = load_ruleset(changed)
+    roles = sorted({t.role for t in rs.texts})
+    assert "base" in roles and "rules" in roles
+    folder = materialize(rs.texts, tmp_path / "replay")
+    # (the bundled base, laid out beside it, is in force with no end: load the version's file)
+    again = load_ruleset(folder / "trade-assurance-2025.1.yaml")
+    assert again.content_hash == rs.content_hash
+    for case in (facts("120.00"), facts(chargeback=True), facts()):
+        judged = [json.dumps(evaluate(case, ruleset=r, trace=True).model_dump(mode="json"))
+                  for r in (again, rs)]
+        # the same verdict; only the folder named in locations differs
+        assert judged[0].replace(str(folder), "rules") == judged[1].replace(
+            str(changed.parent), "rules")
+    # and from the texts alone, without a folder
+    rules_text = next(t for t in rs.texts if t.role == "rules")
+    alone = loads_ruleset(rules_text.data, "x.yaml", based_on=[
+        t for t in rs.texts if t.role == "base"])
+    assert alone.written_by["gate.below-minimum"] == "2025.1"
+
+
+def test_a_chain_of_changes_keeps_every_base(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    write(rules, "trade-assurance-2025.1.yaml", CHANGES)
+    later = write(rules, "trade-assurance-2026.1.yaml", copy.copy(
+        'ruleset: trade-assurance\nversion: "2026.1"\nbased_on: "2025.1"\n'
+        'effective: {from: 2026-01-01}\n'
+        'parameters: {min_order_amount_usd: {default: "200.00"}}\n'))
+    rs = load_ruleset(later)
+    assert sorted(t.path for t in rs.texts if t.role == "base") == [
+        "rules/trade-assurance-2017.12.yaml", "rules/trade-assurance-2025.1.yaml"]
+    assert rs.written_by["gate.below-minimum"] == "2025.1"
+    assert rs.written_by["gate.excluded-category"] == "2017.12"
+    v = evaluate(facts("180.00") | {"as_of": "2026-04-07"}, ruleset=rs)
+    assert set(v.codes) == {"BELOW_MINIMUM_ORDER_AMOUNT"}
+    folder = materialize(rs.texts, tmp_path / "replay")
+    assert load_ruleset(folder / "trade-assurance-2026.1.yaml").content_hash == rs.content_hash
+
+
+# --- show ------------------------------------------------------------------------------
+
+
+def test_show_prints_the_flattened_ruleset_with_origins(changed: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    assert main(["show", "2025.1", "--rules", str(changed.parent)]) == 0
+    out = capsys.readouterr().out
+    base_text = (BUNDLED / "trade-assurance-2017.12.yaml").read_text(encoding="utf-8")
+    lines = out.splitlines()
+    # an inherited rule: the base file's line; a replaced one: the change file's
+    inherited = lines.index("      - id: gate.excluded-category")
+    assert lines[inherited - 1].endswith(
+        f"trade-assurance-2017.12.yaml:{line_of(base_text, '- id: gate.excluded-category')}")
+    replaced = lines.index("      - id: gate.below-minimum")
+    assert lines[replaced - 1] == \
+        f"      # {changed}:{line_of(CHANGES, 'gate.below-minimum:') + 1}"
+    assert "gate.chargeback-filed" not in out
+    default_line = line_of(CHANGES, '{default: "150.00"}')
+    assert f"default: {changed}:{default_line}" in out
+    assert main(["show", "2025.1", "--rules", str(changed.parent), "--python"]) == 0
+    assert "def _decide" in capsys.readouterr().out
+
+
+def test_a_file_without_based_on_is_unchanged() -> None:
+    for name in ("trade-assurance-2015.1.yaml", "trade-assurance-2017.12.yaml"):
+        rs = load_ruleset(BUNDLED / name)
+        assert rs.based_on is None and {t.role for t in rs.texts} != {"base"}
+        assert set(rs.written_by.values()) == {rs.version}
+
+
+def test_a_copied_folder_loads_as_the_bundled_one(tmp_path: Path) -> None:
+    target = tmp_path / "rules"
+    shutil.copytree(BUNDLED, target)
+    a = Registry.from_folder(target).select(version="2017.12")
+    b = default_registry().select(version="2017.12")
+    assert a.content_hash == b.content_hash
