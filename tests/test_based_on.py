@@ -342,3 +342,32 @@ def test_a_copied_folder_loads_as_the_bundled_one(tmp_path: Path) -> None:
     a = Registry.from_folder(target).select(version="2017.12")
     b = default_registry().select(version="2017.12")
     assert a.content_hash == b.content_hash
+
+
+# --- the currency dimension's name is free ---------------------------------------------
+
+
+def test_a_currency_dimension_may_have_any_name(tmp_path: Path) -> None:
+    """The bundled vocabulary with its dimension called ``deal``: the same verdicts."""
+    target = tmp_path / "rules"
+    shutil.copytree(BUNDLED, target)
+    vocab = target / "trade-assurance.vocabulary.yaml"
+    text = vocab.read_text(encoding="utf-8")
+    renamed = (text.replace("currencies:\n  contract:\n", "currencies:\n  deal:\n")
+               .replace("money[contract]", "money[deal]")
+               .replace("currency: contract}", "currency: deal}"))
+    assert renamed.count("deal") >= 5 and "money[contract]" not in renamed
+    vocab.write_text(renamed, encoding="utf-8")
+    later = target / "trade-assurance-2017.12.yaml"
+    later.write_text(later.read_text(encoding="utf-8").replace(
+        "parameters:\n", 'parameters:\n  refund_floor:\n    type: money[deal]\n'
+        '    default: {amount: "0.00", currency: EUR}\n', 1), encoding="utf-8")
+    rs = Registry.from_folder(target).select(version="2017.12")
+    assert rs.vocabulary is not None and [d.name for d in rs.vocabulary.dimensions] == ["deal"]
+    assert str(rs.parameters["refund_floor"].default) == "0.00 EUR"
+    bundled = default_registry().select(version="2017.12")
+    for case in (facts("120.00"), facts("50.00"), facts(chargeback=True)):
+        mine, theirs = evaluate(case, ruleset=rs), evaluate(case, ruleset=bundled)
+        assert (mine.outcome, mine.codes, mine.max_refund, mine.coverage_cap) == \
+            (theirs.outcome, theirs.codes, theirs.max_refund, theirs.coverage_cap)
+    assert str(evaluate(facts("120.00"), ruleset=rs).max_refund) == "120.00 USD"
