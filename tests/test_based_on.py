@@ -371,3 +371,80 @@ def test_a_currency_dimension_may_have_any_name(tmp_path: Path) -> None:
         assert (mine.outcome, mine.codes, mine.max_refund, mine.coverage_cap) == \
             (theirs.outcome, theirs.codes, theirs.max_refund, theirs.coverage_cap)
     assert str(evaluate(facts("120.00"), ruleset=rs).max_refund) == "120.00 USD"
+
+
+# --- properties scoped to versions ----------------------------------------------------
+
+PROPERTIES = """\
+ruleset: trade-assurance
+properties:
+  - id: refund-within-order-amount
+    expect: max_refund <= contract.order_amount
+  - id: suspended-supplier-denied
+    versions: [2025.1]
+    when: supplier_suspended
+    expect: outcome == "denied"
+  - id: suspended-supplier-pays-nothing
+    versions: ">=2025.1"
+    when: supplier_suspended
+    expect: max_refund.amount == 0
+"""
+
+
+def versions_folder(tmp_path: Path, properties: str) -> Registry:
+    """2017.12 (until 2025-01-01) and 2025.1 written as changes to it, with properties."""
+    rules = tmp_path / "rules"
+    base = (BUNDLED / "trade-assurance-2017.12.yaml").read_text(encoding="utf-8")
+    write(rules, "trade-assurance-2017.12.yaml", base.replace(
+        "  from: 2017-12-08\n", "  from: 2017-12-08\n  until: 2025-01-01\n"))
+    write(rules, "trade-assurance-2025.1.yaml", CHANGES)
+    write(rules / "properties", "trade-assurance.yaml", properties)
+    return Registry.from_folder(rules)
+
+
+def test_a_property_is_checked_only_against_the_versions_it_names(tmp_path: Path) -> None:
+    pytest.importorskip("z3")
+    from ta_rules.verify.prove import prove_rulesets
+
+    reg = versions_folder(tmp_path, PROPERTIES)
+    results = {(r.ruleset, r.property): r.status for r in prove_rulesets(reg.rulesets)}
+    assert results == {
+        ("2017.12", "refund-within-order-amount"): "proven",
+        ("2025.1", "refund-within-order-amount"): "proven",
+        ("2025.1", "suspended-supplier-denied"): "proven",
+        ("2025.1", "suspended-supplier-pays-nothing"): "proven",
+    }
+
+
+def test_a_scoped_property_naming_what_its_version_lacks_is_an_error(tmp_path: Path) -> None:
+    pytest.importorskip("z3")
+    from ta_rules.verify.prove import prove_rulesets
+
+    wrong = PROPERTIES.replace("versions: [2025.1]", 'versions: ">=2017.12"')
+    reg = versions_folder(tmp_path, wrong)
+    results = {(r.ruleset, r.property): r for r in prove_rulesets(reg.rulesets)}
+    failed = results["2017.12", "suspended-supplier-denied"]
+    assert failed.status == "error" and "supplier_suspended" in failed.detail
+
+
+@pytest.mark.parametrize("versions", ['"2025"x', "[]", '"=>2017.12"', "{a: 1}"])
+def test_a_bad_versions_field_is_a_located_error(tmp_path: Path, versions: str) -> None:
+    pytest.importorskip("z3")
+    from ta_rules.verify.properties import PropertyError, load_properties
+
+    text = PROPERTIES.replace("versions: [2025.1]", f"versions: {versions}")
+    reg = versions_folder(tmp_path, text.replace('"2025"x', "'2025'x"))
+    with pytest.raises(PropertyError) as exc:
+        load_properties(reg.select(version="2025.1"))
+    assert "trade-assurance.yaml:" in str(exc.value)
+
+
+def test_versions_compare_as_numbers() -> None:
+    pytest.importorskip("z3")
+    from ta_rules.verify.properties import Versions
+
+    assert Versions.parse(">=2017.12").includes("2025.1")
+    assert not Versions.parse(">=2017.12").includes("2017.2")   # 12 > 2
+    assert Versions.parse(">2015.1, <2025.1").includes("2017.12")
+    assert not Versions.parse(">2015.1, <2025.1").includes("2025.1")
+    assert Versions.parse(["2017.10"]).includes("2017.10")
