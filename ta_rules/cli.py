@@ -428,8 +428,10 @@ def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                          "scenarios in [tool.ta-rules] of pyproject.toml)")
     nested = _NestedProjects(choice) if args.rules is None else None
     report = run_paths(paths, registry=registry, engine=args.engine, keyword=args.k,
-                       locale=args.locale, coverage=args.coverage or args.fail_under is not None,
-                       registry_for=nested, skip=nested.in_rules_folder if nested else None)
+                       locale=args.locale, coverage=args.coverage or args.coverage_per_version
+                       or args.fail_under is not None,
+                       registry_for=nested, skip=nested.in_rules_folder if nested else None,
+                       coverage_per_version=args.coverage_per_version)
     if args.format == "json":
         from ta_rules.project import rules_json
 
@@ -746,6 +748,10 @@ def _parser() -> _Parser:
                    "codes the scenarios exercised")
     p.add_argument("--fail-under", type=float, metavar="PCT",
                    help="fail when rule coverage is under PCT percent")
+    p.add_argument("--coverage-per-version", action="store_true",
+                   help="count every rule of a version written as changes (based_on:) in its "
+                   "own coverage; by default a rule inherited unchanged counts in the "
+                   "coverage of the version that wrote it")
     p.add_argument("--rules", metavar="FOLDER")
     p.set_defaults(func=_cmd_test)
 

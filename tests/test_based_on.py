@@ -448,3 +448,65 @@ def test_versions_compare_as_numbers() -> None:
     assert Versions.parse(">2015.1, <2025.1").includes("2017.12")
     assert not Versions.parse(">2015.1, <2025.1").includes("2025.1")
     assert Versions.parse(["2017.10"]).includes("2017.10")
+
+
+# --- coverage of a version written as changes ------------------------------------------
+
+
+def scenarios_text() -> str:
+    """Scenarios of 2025.1 that exercise only what it changes (JSON is YAML)."""
+    def scenario(name: str, case: dict[str, Any], reasons: list[str],
+                 params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"name": name, "facts": case, "parameters": params or {},
+                "expect": {"outcome": "denied", "reasons": reasons,
+                           "max_refund": {"amount": "0.00", "currency": "USD"}}}
+    return json.dumps({"scenarios": [
+        scenario("120.00 USD is below the 2025.1 minimum", facts("120.00"),
+                 ["BELOW_MINIMUM_ORDER_AMOUNT"]),
+        scenario("a suspended supplier", facts(), ["SUPPLIER_NOT_PARTICIPATING"],
+                 {"supplier_suspended": True}),
+    ]}, indent=1)
+
+
+@pytest.mark.parametrize("bundled_base", [True, False])
+def test_coverage_counts_inherited_rules_in_the_version_that_wrote_them(
+        tmp_path: Path, bundled_base: bool) -> None:
+    from ta_rules.testing.runner import run_paths
+
+    reg = (Registry.from_folder(write(tmp_path / "rules", "trade-assurance-2025.1.yaml",
+                                      CHANGES).parent) if bundled_base
+           else versions_folder(tmp_path, PROPERTIES))
+    scenarios = write(tmp_path / "scenarios", "changes.yaml", scenarios_text())
+    report = run_paths([scenarios], registry=reg, coverage=True)
+    assert report.ok, report.render()
+    assert report.coverage is not None
+    mine = report.coverage["trade-assurance", "2025.1"]
+    # the rules 2025.1 wrote: replaced and added; every other rule is 2017.12's
+    assert sorted(mine.rules) == ["gate.below-minimum", "gate.supplier-suspended",
+                                  "process.held"]
+    assert mine.rules["gate.below-minimum"] == 1 and mine.rules["gate.supplier-suspended"] == 1
+    assert set(mine.inherited.values()) == {"2017.12"}
+    assert "gate.excluded-category" in mine.inherited
+    if not bundled_base:  # 2017.12 is in the run: inherited rules that applied count there
+        theirs = report.coverage["trade-assurance", "2017.12"]
+        assert "gate.below-minimum" in theirs.rules  # its own version of it
+        assert theirs.rules["outcome.gate-denial"] == 2
+    else:
+        assert set(report.coverage) == {("trade-assurance", "2025.1")}
+    per_version = run_paths([scenarios], registry=reg, coverage=True,
+                            coverage_per_version=True).coverage
+    assert per_version is not None
+    whole = per_version["trade-assurance", "2025.1"]
+    assert len(whole.rules) == len(reg.select(version="2025.1").rules)
+    assert whole.rules["outcome.gate-denial"] == 2 and not whole.inherited
+
+
+def test_cli_coverage_per_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = write(tmp_path / "rules", "trade-assurance-2025.1.yaml", CHANGES).parent
+    scenarios = write(tmp_path / "scenarios", "changes.yaml", scenarios_text())
+    args = ["test", "--rules", str(rules), str(scenarios), "--fail-under", "60"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "inherited unchanged from 2017.12 and counted there" in out
+    assert main([*args, "--coverage-per-version"]) == 1
+    assert "is under --fail-under 60" in capsys.readouterr().err

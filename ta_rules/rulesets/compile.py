@@ -132,6 +132,9 @@ class Ruleset:
         #: For each rule, the version whose file wrote it (an inherited rule: its base's).
         self.written_by: Mapping[str, str] = MappingProxyType(
             dict.fromkeys(rules, spec.version))
+        #: For each reason code, the version whose file declared it (last).
+        self.reasons_written_by: Mapping[str, str] = MappingProxyType(
+            dict.fromkeys(reasons, spec.version))
         self.parameters: Mapping[str, Parameter] = MappingProxyType(dict(parameters))
         self.reasons: Mapping[str, ReasonDef] = MappingProxyType(dict(reasons))
         self.rules: Mapping[str, Rule] = MappingProxyType(dict(rules))

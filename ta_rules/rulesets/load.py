@@ -232,6 +232,9 @@ def loads_ruleset(
         ruleset.written_by = MappingProxyType({
             rid: writers.get(rule.location.source, ruleset.version)
             for rid, rule in ruleset.rules.items()})
+        ruleset.reasons_written_by = MappingProxyType({
+            code: writers.get(reason.location.source, ruleset.version)
+            for code, reason in ruleset.reasons.items()})
     # what `ta-rules check` calls an error is not loaded either: a message with no
     # translation would be shown in English with the reader's number and date formats
     problems = [d for d in catalog_diagnostics(ruleset) if d.severity == "error"]
