@@ -77,7 +77,8 @@ def _read_source(name: str, *, max_bytes: int | None = None) -> tuple[Any, bytes
     from ta_rules.rulesets._yaml import MAX_BYTES, load_yaml
 
     content, source = _read_input(name)
-    doc, problems = load_yaml(content, source, max_bytes=max_bytes or MAX_BYTES)
+    # a scenario file may share facts through anchors (expansion is bounded)
+    doc, problems = load_yaml(content, source, max_bytes=max_bytes or MAX_BYTES, aliases=True)
     if doc is None or problems:
         raise UsageError(render_diagnostics(problems, {source: doc.text} if doc else {}))
     return doc.data, content, source
