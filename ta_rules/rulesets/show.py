@@ -29,18 +29,27 @@ def _date(dumper: yaml.SafeDumper, value: dt.date) -> yaml.Node:
     return dumper.represent_scalar("tag:yaml.org,2002:timestamp", value.isoformat())
 
 
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # an expression written over several lines is shown as a block, as it was written
+    style = "|" if "\n" in value.rstrip("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str",
+                                   value.rstrip("\n") if style is None else value, style=style)
+
+
 _Dumper.add_representer(dt.date, _date)
+_Dumper.add_representer(str, _text)
 
 
 def _dump(value: Any, indent: int) -> list[str]:
     text = yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                     default_flow_style=False, width=100)
+                     default_flow_style=False, width=1000)
     text = text.removesuffix("...\n")
     return [" " * indent + line for line in text.splitlines()]
 
 
 def _where(doc: YamlDocument, path: Path) -> str:
-    loc = doc.location(path, key=isinstance(path[-1], str) if path else False)
+    # the line of the key that names the part (a rule in a list: the line of its first key)
+    loc = doc.location(path, key=True)
     return f"{loc.source}:{loc.line}"
 
 
