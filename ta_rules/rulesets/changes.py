@@ -47,16 +47,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any, Final
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.rulesets._suggest import Suggester
-from ta_rules.rulesets._yaml import MAX_BYTES, Path, YamlDocument, load_yaml, path_str
+from ta_rules.rulesets._yaml import MAX_BYTES, Path, YamlDocument, load_yaml
 from ta_rules.texts import PolicyText
 
-__all__ = ["MAX_CHAIN", "Origin", "flatten", "origins_of"]
+__all__ = ["MAX_CHAIN", "FlatDocument", "Origin", "flatten"]
 
 #: The longest chain of versions based on one another.
 MAX_CHAIN: Final = 32
@@ -103,14 +103,17 @@ class FlatDocument(YamlDocument):
         return found.document, (*found.path, *path[len(probe):])
 
     def location(self, path: Path, *, key: bool = False) -> Location:
+        """The location in the file that wrote the part at ``path``."""
         doc, where = self.origin(path)
         return doc.location(where, key=key)
 
     def offset_location(self, path: Path, offset: int) -> Location:
+        """The location of a character of a string, in the file that wrote it."""
         doc, where = self.origin(path)
         return doc.offset_location(where, offset)
 
     def plain_non_string(self, path: Path) -> str | None:
+        """As :meth:`YamlDocument.plain_non_string`, read in the file that wrote it."""
         doc, where = self.origin(path)
         return doc.plain_non_string(where)
 
@@ -123,17 +126,11 @@ class FlatDocument(YamlDocument):
         return out
 
     def texts(self) -> dict[str, str]:
+        """The text of this file and of every base, by name."""
         out = {self.source: self.text}
         for base in self.bases:
             out.update(base.texts())
         return out
-
-
-def origins_of(doc: YamlDocument) -> Iterator[tuple[Path, YamlDocument, Path]]:
-    """(flattened path, document, path in it) of each part with its own origin."""
-    if isinstance(doc, FlatDocument):
-        for path in sorted(doc.origins, key=lambda p: [str(x) for x in p]):
-            yield (path, *doc.origin(path))
 
 
 # --- finding a base --------------------------------------------------------------------
@@ -300,10 +297,6 @@ class _Merge:
         for key, value in change.items():
             if key in ("based_on", "remove"):
                 continue
-            if key == "ruleset" and value != base.get("ruleset"):
-                self.problem("based-on.other-ruleset", f"a version based on "
-                             f"{base.get('ruleset')} {self.version} is a version of "
-                             f"{base.get('ruleset')}, not {value!r}", (key,))
             if key in _NAMED_SECTIONS and isinstance(value, dict) and isinstance(
                     base.get(key), dict):
                 out[key] = self.named(key, base[key], value)
@@ -567,7 +560,3 @@ class _Merge:
             if isinstance(table, dict):
                 out[section] = table
 
-
-def describe(path: Path) -> str:
-    """A flattened path as text (``groups.gates.rules[3]``)."""
-    return path_str(path)
