@@ -547,3 +547,14 @@ def test_the_example_changes_verdicts_that_2017_12_gives() -> None:
     for s in scenarios:
         for engine in engines:
             assert run_scenario(s, registry=reg, engine=engine).passed, (s.name, engine)
+
+
+def test_an_unknown_base_names_the_versions_there_are(tmp_path: Path) -> None:
+    change = write(tmp_path / "rules", "trade-assurance-2025.1.yaml",
+                   CHANGES.replace('based_on: "2017.12"', "based_on: 2017.10"))
+    with pytest.raises(RulesetError) as exc:
+        load_ruleset(change)
+    (diag,) = exc.value.diagnostics
+    # read as written: 2017.10, not the number 2017.1
+    assert "no version 2017.10 of trade-assurance" in diag.message
+    assert diag.hint == "known versions of trade-assurance: 2015.1, 2017.12"

@@ -46,8 +46,9 @@ unless given.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.resources import files
 from typing import Any, Final
 
@@ -152,16 +153,16 @@ def _header(data: bytes) -> tuple[Any, Any]:
 
 
 def _in_folder(folder: str, name: str, version: str, exclude: str | None,
-               max_bytes: int) -> _Candidate | None:
+               max_bytes: int) -> Iterator[tuple[_Candidate, tuple[Any, Any]]]:
+    """The rule files of a folder with their (ruleset, version), the conventional name first."""
     from ta_rules.rulesets.load import read_rule_file
 
     try:
         entries = sorted(os.listdir(folder))
     except OSError:
-        return None
-    # the conventional file name first, then every rule file
+        return
     conventional = [e for e in entries if e in (f"{name}-{version}.yaml", f"{name}-{version}.yml")]
-    for entry in (*conventional, *entries):
+    for entry in (*conventional, *(e for e in entries if e not in conventional)):
         path = os.path.join(folder, entry)
         if not entry.endswith(_RULE_SUFFIXES) or entry.endswith(_VOCABULARY_SUFFIX) or (
                 exclude is not None and os.path.abspath(path) == exclude):
@@ -170,20 +171,18 @@ def _in_folder(folder: str, name: str, version: str, exclude: str | None,
             data = read_rule_file(path, folder=folder, max_bytes=max_bytes)
         except RulesetError:
             continue
-        if _header(data) == (name, version):
-            return _Candidate(path, data, folder, f"rules/{entry}")
-    return None
+        yield _Candidate(path, data, folder, f"rules/{entry}"), _header(data)
 
 
-def _bundled(name: str, version: str) -> _Candidate | None:
+def _bundled() -> Iterator[tuple[_Candidate, tuple[Any, Any]]]:
+    """The bundled rule files with their (ruleset, version)."""
     folder = files("ta_rules") / "rules"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(_RULE_SUFFIXES) or entry.name.endswith(_VOCABULARY_SUFFIX):
             continue
         data = entry.read_bytes()
-        if _header(data) == (name, version):
-            return _Candidate(f"rules/{entry.name}", data, None, f"rules/{entry.name}")
-    return None
+        name = f"rules/{entry.name}"
+        yield _Candidate(name, data, None, name), _header(data)
 
 
 def _among(texts: Sequence[PolicyText], name: str, version: str,
@@ -222,15 +221,24 @@ class _Flattener:
         if len(chain) >= MAX_CHAIN:
             raise _error(doc, "based-on.too-deep", f"more than {MAX_CHAIN} versions based on "
                          "one another", where)
-        found = (_among(self.candidates, name, version, folder)
-                 or (_in_folder(folder, name, version, os.path.abspath(doc.source),
-                                self.max_bytes) if folder is not None else None)
-                 or _bundled(name, version))
+        found = _among(self.candidates, name, version, folder)
+        known: set[str] = set()
+        places = [_in_folder(folder, name, version, os.path.abspath(doc.source),
+                             self.max_bytes)] if folder is not None else []
+        for candidate, header in itertools.chain(*places, _bundled()):
+            if found is not None:
+                break
+            if header == (name, version):
+                found = candidate
+            elif header[0] == name and isinstance(header[1], str):
+                known.add(header[1])
         if found is None:
             place = f"in {folder} or " if folder is not None else ""
             raise _error(doc, "based-on.unknown-base", f"no version {version} of {name} "
                          f"{place}among the bundled rulesets", where,
-                         "based_on names the version: of another file of the same ruleset")
+                         f"known versions of {name}: {', '.join(sorted(known))}" if known
+                         else "based_on names the version: of another file of the same "
+                         "ruleset")
         from ta_rules.rulesets.load import _yaml_document
 
         base_doc = _yaml_document(found.data, found.source, max_bytes=self.max_bytes)
