@@ -558,3 +558,23 @@ def test_an_unknown_base_names_the_versions_there_are(tmp_path: Path) -> None:
     # read as written: 2017.10, not the number 2017.1
     assert "no version 2017.10 of trade-assurance" in diag.message
     assert diag.hint == "known versions of trade-assurance: 2015.1, 2017.12"
+
+
+def test_the_editor_schema_takes_a_change_file_and_refuses_a_misspelling() -> None:
+    import jsonschema
+    import yaml
+
+    from ta_rules.schema_export import json_schema
+
+    def jsonable(value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+
+    validator = jsonschema.Draft202012Validator(json_schema("rules"))
+    example = (EXAMPLE / "rules" / "trade-assurance-2025.1.yaml").read_text(encoding="utf-8")
+    assert example.startswith("# yaml-language-server: $schema=ruleset.schema.json")
+    for text in (example, CHANGES):
+        validator.validate(jsonable(yaml.safe_load(text)))
+    for wrong in (CHANGES.replace("    remove: [gate.", "    remve: [gate."),
+                  CHANGES.replace("after: gate.excluded", "aftr: gate.excluded"),
+                  CHANGES.replace("effective:\n  from: 2025-01-01\n", "")):
+        assert not validator.is_valid(jsonable(yaml.safe_load(wrong)))
