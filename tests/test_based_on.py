@@ -578,3 +578,41 @@ def test_the_editor_schema_takes_a_change_file_and_refuses_a_misspelling() -> No
                   CHANGES.replace("after: gate.excluded", "aftr: gate.excluded"),
                   CHANGES.replace("effective:\n  from: 2025-01-01\n", "")):
         assert not validator.is_valid(jsonable(yaml.safe_load(wrong)))
+
+
+def test_a_change_that_adds_a_message_gets_it_through_the_catalog_tools(tmp_path: Path) -> None:
+    """An added reason under the base's catalog: extract, update, translate, compile, judge."""
+    from babel.messages.pofile import read_po, write_po
+
+    shutil.copytree(Path(str(files("ta_rules") / "locales")), tmp_path / "locales")
+    rules = write(tmp_path / "rules", "trade-assurance-2025.1.yaml", CHANGES.replace(
+        "groups:\n", 'reasons:\n  SUPPLIER_SUSPENDED: {kind: denial, message: "The supplier '
+        'is suspended."}\ngroups:\n', 1).replace(
+        "reasons: [SUPPLIER_NOT_PARTICIPATING]", "reasons: [SUPPLIER_SUSPENDED]")).parent
+    with pytest.raises(RulesetError) as exc:  # no translation yet
+        load_ruleset(rules / "trade-assurance-2025.1.yaml")
+    assert {d.code for d in exc.value.diagnostics} == {"messages.missing-translation"}
+    for action in ("extract", "update"):
+        assert main(["messages", action, "--rules", str(rules)]) == 0
+    spanish = tmp_path / "locales" / "es" / "LC_MESSAGES" / "ta_rules.po"
+    with spanish.open("rb") as fh:
+        catalog = read_po(fh)
+    entry = catalog.get("The supplier is suspended.", context="SUPPLIER_SUSPENDED")
+    assert entry is not None and entry.string == ""
+    # the inherited messages keep their translations
+    kept = catalog.get("The Trade Assurance contract was never confirmed.",
+                       context="CONTRACT_NOT_CONFIRMED")
+    assert kept is not None and kept.string
+    for po in (tmp_path / "locales").glob("*/LC_MESSAGES/ta_rules.po"):
+        with po.open("rb") as fh:
+            each = read_po(fh)
+        found = each.get("The supplier is suspended.", context="SUPPLIER_SUSPENDED")
+        assert found is not None
+        found.string = found.string or ("El proveedor está suspendido."
+                                        if po == spanish else "供应商已被暂停。")
+        with po.open("wb") as fh:
+            write_po(fh, each)
+    assert main(["messages", "compile", "--rules", str(rules)]) == 0
+    rs = load_ruleset(rules / "trade-assurance-2025.1.yaml")
+    v = evaluate(facts(), ruleset=rs, parameters={"supplier_suspended": True}, locale="es")
+    assert [r.message for r in v.reasons] == ["El proveedor está suspendido."]

@@ -57,7 +57,7 @@ from ta_rules.rulesets._suggest import Suggester
 from ta_rules.rulesets._yaml import MAX_BYTES, Path, YamlDocument, load_yaml
 from ta_rules.texts import PolicyText
 
-__all__ = ["MAX_CHAIN", "FlatDocument", "Origin", "flatten"]
+__all__ = ["MAX_CHAIN", "FlatDocument", "Origin", "flatten", "read_flat"]
 
 #: The longest chain of versions based on one another.
 MAX_CHAIN: Final = 32
@@ -264,6 +264,21 @@ def flatten(doc: YamlDocument, folder: str | None, *,
     flattener = _Flattener(candidates, max_bytes)
     flat = flattener.flatten(doc, folder, ())
     return flat, tuple(flattener.used.values())
+
+
+def read_flat(content: bytes, source: str) -> YamlDocument | None:
+    """A rule file's data as the compiler reads it (flattened when it has ``based_on``).
+
+    For tools that read rule files without compiling them (the message catalogs): None when
+    the file or a change in it is wrong (``ta-rules check`` reports it).
+    """
+    doc, problems = load_yaml(content, source)
+    if doc is None or problems or not isinstance(doc.data, dict):
+        return None
+    try:
+        return flatten(doc, os.path.dirname(os.path.abspath(source)))[0]
+    except RulesetError:
+        return None
 
 
 def _error(doc: YamlDocument, code: str, message: str, where: Location,
