@@ -616,3 +616,22 @@ def test_a_change_that_adds_a_message_gets_it_through_the_catalog_tools(tmp_path
     rs = load_ruleset(rules / "trade-assurance-2025.1.yaml")
     v = evaluate(facts(), ruleset=rs, parameters={"supplier_suspended": True}, locale="es")
     assert [r.message for r in v.reasons] == ["El proveedor está suspendido."]
+
+
+def test_what_prove_cannot_encode_is_located_in_the_file_that_wrote_it(tmp_path: Path) -> None:
+    """A value 2025.1 inherits from the 2017.12 beside it: located in the 2017.12 file."""
+    pytest.importorskip("z3")
+    from ta_rules.verify.prove import prove_rulesets
+
+    base = (BUNDLED / "trade-assurance-2017.12.yaml").read_text(encoding="utf-8")
+    base = base.replace("\nvalues:\n", '\nvalues:\n  odd_category: contract.category > "m"\n', 1)
+    base = base.replace("when: contract.category in excluded_categories\n",
+                        "when: contract.category in excluded_categories or odd_category\n")
+    rules = write(tmp_path / "rules", "trade-assurance-2017.12.yaml", base).parent
+    write(rules, "trade-assurance-2025.1.yaml", CHANGES)
+    write(rules / "properties", "trade-assurance.yaml", PROPERTIES)
+    results = prove_rulesets([load_ruleset(rules / "trade-assurance-2025.1.yaml")],
+                             only="refund-within-order-amount")
+    (result,) = results
+    assert result.status == "unsupported", result
+    assert f"trade-assurance-2017.12.yaml:{line_of(base, 'odd_category:')}" in result.detail
