@@ -635,3 +635,19 @@ def test_what_prove_cannot_encode_is_located_in_the_file_that_wrote_it(tmp_path:
     (result,) = results
     assert result.status == "unsupported", result
     assert f"trade-assurance-2017.12.yaml:{line_of(base, 'odd_category:')}" in result.detail
+
+
+def test_what_show_prints_is_a_whole_rule_file_judging_the_same(
+        changed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "2025.1", "--rules", str(changed.parent)]) == 0
+    flat = write(tmp_path / "flat", "trade-assurance-2025.1.yaml", capsys.readouterr().out)
+    whole, written = load_ruleset(flat), load_ruleset(changed)
+    assert whole.based_on is None and list(whole.rules) == list(written.rules)
+    for case in (facts("120.00"), facts(chargeback=True), facts()):
+        for params in (None, {"supplier_suspended": True}):
+            a = evaluate(case, ruleset=whole, parameters=params, trace=True)
+            b = evaluate(case, ruleset=written, parameters=params, trace=True)
+            assert (a.outcome, a.codes, a.max_refund, a.coverage_cap) == \
+                (b.outcome, b.codes, b.max_refund, b.coverage_cap)
+            assert [(t.rule, t.applied) for t in a.trace or ()] == \
+                [(t.rule, t.applied) for t in b.trace or ()]
