@@ -651,3 +651,15 @@ def test_what_show_prints_is_a_whole_rule_file_judging_the_same(
                 (b.outcome, b.codes, b.max_refund, b.coverage_cap)
             assert [(t.rule, t.applied) for t in a.trace or ()] == \
                 [(t.rule, t.applied) for t in b.trace or ()]
+
+
+def test_an_error_in_a_base_is_one_error_for_the_folder(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    base = (BUNDLED / "trade-assurance-2017.12.yaml").read_text(encoding="utf-8")
+    write(rules, "trade-assurance-2017.12.yaml", base.replace(
+        "when: rate is null", "when: rate_x is null").replace(
+        "  from: 2017-12-08\n", "  from: 2017-12-08\n  until: 2025-01-01\n"))
+    write(rules, "trade-assurance-2025.1.yaml", CHANGES)
+    with pytest.raises(RulesetError) as exc:  # read once for itself, once as the base
+        Registry.from_folder(rules)
+    assert [d.code for d in exc.value.diagnostics] == ["compile.unknown-name"]
