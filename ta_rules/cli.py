@@ -77,7 +77,8 @@ def _read_source(name: str, *, max_bytes: int | None = None) -> tuple[Any, bytes
     from ta_rules.rulesets._yaml import MAX_BYTES, load_yaml
 
     content, source = _read_input(name)
-    doc, problems = load_yaml(content, source, max_bytes=max_bytes or MAX_BYTES)
+    # a scenario file may share facts through anchors (expansion is bounded)
+    doc, problems = load_yaml(content, source, max_bytes=max_bytes or MAX_BYTES, aliases=True)
     if doc is None or problems:
         raise UsageError(render_diagnostics(problems, {source: doc.text} if doc else {}))
     return doc.data, content, source
@@ -431,8 +432,10 @@ def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                          "scenarios in [tool.ta-rules] of pyproject.toml)")
     nested = _NestedProjects(choice) if args.rules is None else None
     report = run_paths(paths, registry=registry, engine=args.engine, keyword=args.k,
-                       locale=args.locale, coverage=args.coverage or args.fail_under is not None,
-                       registry_for=nested, skip=nested.in_rules_folder if nested else None)
+                       locale=args.locale, coverage=args.coverage or args.coverage_per_version
+                       or args.fail_under is not None,
+                       registry_for=nested, skip=nested.in_rules_folder if nested else None,
+                       coverage_per_version=args.coverage_per_version)
     if args.format == "json":
         from ta_rules.project import rules_json
 
@@ -689,13 +692,13 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.rulesets.show import render_flat, render_python
+
     ruleset = _resolve(args.ruleset, args.rules).ruleset
     if ruleset is None:
         raise UsageError(f"ta-rules show: {args.ruleset} names several versions; name one "
                          "(2015.1, git:HEAD@2015.1, a rule file)")
-    out.write(f"# {ruleset.name} {ruleset.version} from {ruleset.source} "
-              f"({ruleset.content_hash})\n")
-    out.write(ruleset.python_source)
+    out.write(render_python(ruleset) if args.python else render_flat(ruleset))
     return ExitCode.OK
 
 
@@ -852,6 +855,10 @@ def _parser() -> _Parser:
                    "codes the scenarios exercised")
     p.add_argument("--fail-under", type=float, metavar="PCT",
                    help="fail when rule coverage is under PCT percent")
+    p.add_argument("--coverage-per-version", action="store_true",
+                   help="count every rule of a version written as changes (based_on:) in its "
+                   "own coverage; by default a rule inherited unchanged counts in the "
+                   "coverage of the version that wrote it")
     p.add_argument("--rules", metavar="RULES", help="a rules folder, bundled: or git:REV "
                    "(default: the project's rules folder, else the bundled rulesets)")
     p.set_defaults(func=_cmd_test)
@@ -892,9 +899,12 @@ def _parser() -> _Parser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_prove)
 
-    p = sub.add_parser("show", help="show what a ruleset compiles to")
+    p = sub.add_parser("show", help="show a ruleset flattened, each part with the file and "
+                       "line that wrote it (or, with --python, what it compiles to)")
     p.add_argument("ruleset", help="a bundled version such as 2015.1, or a ruleset file")
-    p.add_argument("--python", action="store_true", required=True,
+    p.add_argument("--flat", action="store_true", help="the flattened ruleset, each part "
+                   "with where it is written (the default)")
+    p.add_argument("--python", action="store_true",
                    help="print the generated Python (plain and traced programs)")
     p.add_argument("--rules", metavar="RULES", help="a rules folder, bundled: or git:REV "
                    "(default: the project's rules folder, else the bundled rulesets)")

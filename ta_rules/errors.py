@@ -150,7 +150,8 @@ class RulesetError(TaRulesError):
     """A rule file (or a set of them) is wrong; every problem is in ``diagnostics``.
 
     Attributes:
-        diagnostics: The problems, sorted by location.
+        diagnostics: The problems, sorted by location; a problem found twice (in a base
+            file read for each version written as changes to it) is given once.
         sources: The text of each file involved, for rendering carets.
     """
 
@@ -158,7 +159,7 @@ class RulesetError(TaRulesError):
         self, diagnostics: Sequence[Diagnostic], *, sources: dict[str, str] | None = None
     ) -> None:
         self.diagnostics: tuple[Diagnostic, ...] = tuple(
-            sorted(diagnostics, key=Diagnostic.sort_key)
+            sorted(dict.fromkeys(diagnostics), key=Diagnostic.sort_key)
         )
         self.sources: dict[str, str] = dict(sources or {})
         count = len(self.diagnostics)

@@ -447,18 +447,27 @@ def extract_rules(
 ) -> Iterator[tuple[int, str, tuple[str, str], list[str]]]:
     """Babel extractor for rule files: every reason's message, with its code as context.
 
+    A version written as changes (``based_on:``) gives the messages of the whole version,
+    those it inherits located at its ``based_on:`` line.
+
     Registered as the babel extractor ``ta_rules_yaml`` (see ``babel.cfg``).
     """
-    from ta_rules.rulesets._yaml import load_yaml
+    from ta_rules.rulesets.changes import FlatDocument, read_flat
 
-    doc, problems = load_yaml(fileobj.read(), getattr(fileobj, "name", "<rules>"))
-    if doc is None or problems or not isinstance(doc.data, dict):
+    name = getattr(fileobj, "name", "<rules>")
+    doc = read_flat(fileobj.read(), name)
+    if doc is None:
         return
     reasons = doc.data.get("reasons")
     if not isinstance(reasons, dict):
         return
     for code, spec in reasons.items():
         if isinstance(spec, dict) and isinstance(spec.get("message"), str):
-            line = doc.location(("reasons", code, "message")).line
+            where = doc.location(("reasons", code, "message"))
             kind = spec.get("kind", "")
-            yield line, "pgettext", (code, spec["message"]), [f"{code} ({kind})"]
+            comments = [f"{code} ({kind})"]
+            if isinstance(doc, FlatDocument) and where.source != name:
+                # a version written as changes carries the messages it inherits
+                where = doc.location(("based_on",))
+                comments.append(f"inherited from {doc.based_on}")
+            yield where.line, "pgettext", (code, spec["message"]), comments

@@ -49,7 +49,7 @@ def json_schema(kind: Literal["rules", "facts"],
             ``ta-rules schema facts --rules DIR`` passes the vocabulary of a rules folder.
     """
     if kind == "rules":
-        schema = RulesetSpec.model_json_schema(by_alias=True, mode="validation")
+        schema = _rules_schema()
         title = "ta-rules ruleset file"
     else:
         voc = vocabulary or default_vocabulary()
@@ -66,6 +66,74 @@ def json_schema(kind: Literal["rules", "facts"],
     if kind == "facts":
         out.setdefault("$defs", {})["Money"] = _money()
     return out
+
+
+def _rules_schema() -> dict[str, Any]:
+    """A whole rule file, or (with ``based_on``) a version written as changes to another."""
+    full = RulesetSpec.model_json_schema(by_alias=True, mode="validation")
+    defs: dict[str, Any] = full.pop("$defs")
+    defs["Ruleset"] = full
+    defs["RulesetChanges"] = _changes_schema(full, defs)
+    return {"description": full.get("description"), "$defs": defs,
+            "if": {"type": "object", "required": ["based_on"]},
+            "then": {"$ref": "#/$defs/RulesetChanges"}, "else": {"$ref": "#/$defs/Ruleset"}}
+
+
+def _changes_schema(full: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a change file (see :mod:`ta_rules.rulesets.changes`)."""
+    props = full["properties"]
+
+    def partial(name: str) -> dict[str, Any]:
+        return {k: v for k, v in defs[name].items() if k != "required"}
+
+    def named(entry: dict[str, Any], section: str) -> dict[str, Any]:
+        return {**props[section], "patternProperties": {
+            pattern: entry for pattern in props[section]["patternProperties"]}}
+
+    def with_place(rule: str) -> dict[str, Any]:
+        return {**defs[rule], "properties": {
+            **defs[rule]["properties"],
+            "before": {"type": "string", "description": "the rule it goes before"},
+            "after": {"type": "string", "description": "the rule it goes after"}}}
+
+    def rules_change(rule: str) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": False, "properties": {
+            "remove": {"type": "array", "items": {"type": "string"},
+                       "description": "ids of the base's rules this version drops"},
+            "replace": {"type": "object", "additionalProperties": partial(rule),
+                        "description": "a base rule's id: the whole rule that replaces it"},
+            "add": {"type": "array", "items": with_place(rule),
+                    "description": "new rules; in a first list each says before: or after:"},
+        }}
+
+    group_change = {**rules_change("RuleSpec"), "description": "a group of the base: its "
+                    "rules by id (tables: the same for each table)"}
+    group_change["properties"] = {
+        **group_change["properties"], "doc": {"type": "string"},
+        "tables": {"type": "object", "additionalProperties": {"anyOf": [
+            rules_change("RuleSpec"), {"type": "array", "items": {"$ref": "#/$defs/RuleSpec"}}]}}}
+    sections = list(props["groups"]["patternProperties"])
+    return {
+        "type": "object", "additionalProperties": False, "required": ["ruleset", "version",
+                                                                      "based_on", "effective"],
+        "description": "A version written as changes to another (based_on): only what changes.",
+        "properties": {
+            **{k: props[k] for k in ("ruleset", "version", "title", "description", "catalog",
+                                     "vocabulary", "functions", "values")},
+            "based_on": {"type": ["string", "number"],
+                         "description": "the version of the same ruleset this one changes"},
+            "effective": partial("EffectiveSpec"),
+            "parameters": named(partial("ParameterSpec"), "parameters"),
+            "reasons": named(partial("ReasonSpec"), "reasons"),
+            "groups": {**props["groups"], "patternProperties": {
+                sections[0]: {"anyOf": [{"$ref": "#/$defs/GroupSpec"}, group_change]}}},
+            "outcome": rules_change("OutcomeRuleSpec"),
+            "amounts": partial("AmountsSpec"),
+            "remove": {"type": "object", "additionalProperties": False, "properties": {
+                section: {"type": "array", "items": {"type": "string"}}
+                for section in ("parameters", "reasons", "functions", "values", "groups")}},
+        },
+    }
 
 
 def _rewrite(node: Any, date_pattern: str) -> Any:

@@ -222,4 +222,7 @@ def test_a_folder_with_its_own_project_runs_with_its_own_rules() -> None:
     passed = int(text.rstrip().splitlines()[-1].split()[0])
     alone = io.StringIO()
     assert main(["test", "examples/scenarios/"], stdout=alone) == 0
-    assert passed == int(alone.getvalue().rstrip().splitlines()[-1].split()[0]) + 10
+    assert "rules: examples/changes/rules (from examples/changes/ta-rules.toml): " \
+           "trade-assurance 2025.1" in text
+    # examples/extending's 10 scenarios and examples/changes' 9 come on top
+    assert passed == int(alone.getvalue().rstrip().splitlines()[-1].split()[0]) + 10 + 9

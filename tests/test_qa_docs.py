@@ -25,12 +25,15 @@ def run(*argv: str) -> tuple[int, str, str]:
 def test_the_guide_scenario_passes() -> None:
     from ta_rules.testing.scenarios import load_scenarios_text, run_scenario
 
-    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", GUIDE.read_text(), re.S)
-                if "scenarios:" in b]
-    scenarios, problems = load_scenarios_text(block, "docs/testing.md")
-    assert problems == [] and len(scenarios) == 1
-    result = run_scenario(scenarios[0])
-    assert result.passed, (result.error, result.differences)
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", GUIDE.read_text(), re.S)
+              if "scenarios:" in b]
+    assert len(blocks) == 2  # the format, and facts shared through base:
+    for block in blocks:
+        scenarios, problems = load_scenarios_text(block, "docs/testing.md")
+        assert problems == [] and scenarios
+        for scenario in scenarios:
+            result = run_scenario(scenario)
+            assert result.passed, (result.error, result.differences)
 
 
 def test_the_guide_names_every_flag_of_ta_rules_test_and_the_plugin(

@@ -60,12 +60,20 @@ REASON = T("reason")
 REASONS = T("list", item=REASON)
 
 
+def is_dimension(dim: str | None) -> bool:
+    """Whether the currency of ``money[dim]`` is a currency dimension of the vocabulary.
+
+    A money type names an ISO-4217 code (a fixed currency) or a dimension of the vocabulary,
+    whatever the dimension is called (:meth:`TypeEnv.parse_type` refuses anything else).
+    """
+    return dim is not None and not is_known_currency(dim)
+
+
 def type_name(t: T) -> str:
     """A readable name for messages: ``money (contract currency)``, ``list of payment``."""
     if t.kind == "money":
-        base = "money" + (
-            " (contract currency)" if t.dim == "contract" else f" ({t.dim})" if t.dim else ""
-        )
+        base = "money" + (f" ({t.dim} currency)" if is_dimension(t.dim)
+                          else f" ({t.dim})" if t.dim else "")
     elif t.kind == "list":
         base = "list of " + (type_name(t.item) if t.item else "anything")
     elif t.kind == "object":

@@ -5,8 +5,12 @@ stages (pydantic, the compiler, the scenario runner) can point at ``file:line:co
 
 Traps closed here:
 - duplicate keys (PyYAML silently keeps the last) are errors;
-- anchors, aliases and merge keys are refused (they make positions ambiguous and allow
-  "billion laughs" expansion);
+- anchors, aliases and merge keys are refused in rule files (a rule is written in one
+  place, so every position is unambiguous). Files that share values (scenario files, with
+  ``aliases=True``) may use them: an alias is expanded as a copy whose positions are those
+  of the anchored value, and every value of the expansion counts against
+  :data:`MAX_NODES`, so "billion laughs" expansion is refused at the alias that would pass
+  the bound;
 - explicit tags (``!!python/object``...) are refused;
 - only ``true``/``false`` are booleans (``no``, ``on``, ``yes`` stay strings), octal-looking
   and sexagesimal numbers are not numbers, and every plain scalar YAML read as something
@@ -19,6 +23,7 @@ Traps closed here:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import re
@@ -174,6 +179,27 @@ class YamlDocument:
         col = i - (src.rfind("\n", 0, i) + 1) + 1
         return Location(self.source, line, col, path_str(path))
 
+    def positions_under(self, root: Path) -> list[tuple[dict[Path, Any], Path, Any]]:
+        """Every position recorded strictly below ``root``: (table, path from root, position)."""
+        n = len(root)
+        tables: tuple[dict[Path, Any], ...] = (self._marks, self._key_marks, self._scalars)
+        return [(table, path[n:], value) for table in tables for path, value in table.items()
+                if path[:n] == root and len(path) > n]
+
+    def share_positions(self, shared: list[tuple[dict[Path, Any], Path, Any]], dst: Path,
+                        prefixes: set[Path]) -> None:
+        """Give ``dst`` positions of :meth:`positions_under` where it has none of its own.
+
+        Only those whose path (from the root) starts with one of ``prefixes``.
+        """
+        for table, rel, value in shared:
+            if any(rel[:k] in prefixes for k in range(1, len(rel) + 1)):
+                table.setdefault((*dst, *rel), value)
+
+    def texts(self) -> dict[str, str]:
+        """The text of each file this document was read from, by name (for carets)."""
+        return {self.source: self.text}
+
     def data_at(self, path: Path) -> Any:
         """The data at ``path`` (``None`` when it does not exist)."""
         cur = self.data
@@ -223,7 +249,7 @@ def _decode(raw: bytes, source: str) -> tuple[str | None, list[Diagnostic]]:
 
 
 def load_yaml(
-    content: str | bytes, source: str, *, max_bytes: int = MAX_BYTES
+    content: str | bytes, source: str, *, max_bytes: int = MAX_BYTES, aliases: bool = False
 ) -> tuple[YamlDocument | None, list[Diagnostic]]:
     """Parse one YAML document, keeping positions.
 
@@ -231,6 +257,8 @@ def load_yaml(
         content: The file content (bytes are decoded as UTF-8).
         source: The file name to use in diagnostics.
         max_bytes: Files larger than this are refused before parsing.
+        aliases: Allow anchors, aliases and merge keys (``<<: *name``); an expanded value
+            keeps the positions of the anchored one, and expansion is bounded.
 
     Returns:
         The document (``None`` when it cannot be read) and the problems found.
@@ -257,7 +285,7 @@ def load_yaml(
     # with the problem, so the diagnostic can quote the offending line
     try:
         events = yaml.parse(text, Loader=_PARSER_LOADER)
-        doc.data = _Composer(events, doc, found).document()
+        doc.data = _Composer(events, doc, found, aliases=aliases).document()
     except _Trap as trap:
         return doc, [_diag(source, trap.code, trap.message, trap.mark, trap.hint)]
     except yaml.MarkedYAMLError as exc:
@@ -319,11 +347,54 @@ def _syntax_hint(text: str, mark: Any, problem: str) -> str | None:
 class _Composer:
     """Builds plain data and the position map from the parser's event stream."""
 
-    def __init__(self, events: Any, doc: YamlDocument, problems: list[Diagnostic]) -> None:
+    def __init__(self, events: Any, doc: YamlDocument, problems: list[Diagnostic], *,
+                 aliases: bool = False) -> None:
         self.events = iter(events)
         self.doc = doc
         self.problems = problems
         self.count = 0
+        self.aliases = aliases
+        # anchor -> (its path, its data, its values, where its positions are in the log)
+        self.anchors: dict[str, tuple[Path, Any, int, int, int]] = {}
+        # every position recorded, in order: (table, path), so an anchored value's
+        # positions can be copied to each place it is used
+        self.log: list[tuple[dict[Path, Any], Path]] = []
+
+    def record(self, table: dict[Path, Any], path: Path, value: Any) -> None:
+        table[path] = value
+        if self.aliases:
+            self.log.append((table, path))
+
+    def copy_positions(self, start: int, end: int, src: Path, dst: Path,
+                       keys: frozenset[Any] | None = None) -> None:
+        """Give ``dst`` (and below) the positions recorded for ``src`` (and below).
+
+        With ``keys``, only those of the entries directly below ``src`` (and below them).
+        """
+        n = len(src)
+        for table, path in self.log[start:end]:
+            if path[:n] == src and (keys is None or (len(path) > n and path[n] in keys)):
+                target = (*dst, *path[n:])
+                if target not in table:
+                    self.record(table, target, table[path])
+
+    def alias(self, event: Any, path: Path) -> Any:
+        """A copy of the anchored value, with the anchored value's positions."""
+        found = self.anchors.get(event.anchor)
+        if found is None:
+            raise _Trap("yaml.alias", f"*{event.anchor} names no anchor (&{event.anchor}) "
+                        "written before it", event.start_mark,
+                        "an anchor is defined before its first use, and not inside it")
+        src, data, size, start, end = found
+        self.count += size
+        if self.count > MAX_NODES:
+            raise _Trap("yaml.too-large", f"more than {MAX_NODES} values in one document once "
+                        f"its aliases are expanded (*{event.anchor} is {size} values)",
+                        event.start_mark)
+        mark: Any = event.start_mark
+        self.record(self.doc._marks, path, (mark.line + 1, mark.column + 1))
+        self.copy_positions(start, end, src, path)
+        return copy.deepcopy(data)
 
     def next(self) -> Any:
         return next(self.events)
@@ -345,11 +416,23 @@ class _Composer:
     def node(self, event: Any, path: Path, depth: int) -> Any:
         """Compose one node (and its children) into plain data, recording positions."""
         if isinstance(event, AliasEvent):
-            raise _Trap("yaml.alias", f"aliases (*{event.anchor}) are not allowed in these "
-                        "files", event.start_mark, "write the value out in full")
-        if event.anchor is not None:
-            raise _Trap("yaml.anchor", f"anchors (&{event.anchor}) are not allowed in these "
+            if not self.aliases:
+                raise _Trap("yaml.alias", f"aliases (*{event.anchor}) are not allowed in these "
+                            "files", event.start_mark, "write the value out in full")
+            return self.alias(event, path)
+        anchor = event.anchor
+        if anchor is None:
+            return self.plain_node(event, path, depth)
+        if not self.aliases:
+            raise _Trap("yaml.anchor", f"anchors (&{anchor}) are not allowed in these "
                         "files", event.start_mark, "write each value out in full")
+        count, start = self.count, len(self.log)
+        data = self.plain_node(event, path, depth)
+        self.anchors[anchor] = (path, data, self.count - count, start, len(self.log))
+        return data
+
+    def plain_node(self, event: Any, path: Path, depth: int) -> Any:
+        """Compose a node that is not an alias (its anchor, if any, handled by the caller)."""
         tag = event.tag
         if tag is not None and tag != "!" and not (
                 isinstance(event, CollectionStartEvent) and event.implicit):
@@ -363,7 +446,7 @@ class _Composer:
             raise _Trap("yaml.too-large", f"more than {MAX_NODES} values in one document",
                         event.start_mark)
         mark: Any = event.start_mark
-        self.doc._marks[path] = (mark.line + 1, mark.column + 1)
+        self.record(self.doc._marks, path, (mark.line + 1, mark.column + 1))
         if isinstance(event, MappingStartEvent):
             return self.mapping(path, depth, flow=bool(event.flow_style))
         if isinstance(event, SequenceStartEvent):
@@ -380,8 +463,8 @@ class _Composer:
         resolve: Any = _RESOLVER.resolve
         tag = resolve(ScalarNode, event.value, event.implicit)
         end: Any = event.end_mark
-        self.doc._scalars[path] = _ScalarInfo(tag, event.style or None, mark.index, end.index,
-                                              mark.line + 1, mark.column + 1)
+        self.record(self.doc._scalars, path, _ScalarInfo(
+            tag, event.style or None, mark.index, end.index, mark.line + 1, mark.column + 1))
         refused = _refused_number(tag, event.value)
         if refused is not None:
             self.problems.append(_diag(self.doc.source, refused[0], refused[1], mark,
@@ -402,6 +485,7 @@ class _Composer:
     def mapping(self, path: Path, depth: int, *, flow: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {}
         first_seen: dict[str, Any] = {}
+        merges: list[tuple[Any, int, int, Any]] = []
         event = self.next()
         while not isinstance(event, MappingEndEvent):
             key_mark = event.start_mark
@@ -414,17 +498,26 @@ class _Composer:
                 event = self.next()
                 continue
             if event.anchor is not None or (event.tag is not None and event.tag != "!"):
-                self.node(event, path, depth + 1)  # raises the anchor/tag trap
+                if (event.tag is not None and event.tag != "!") or not self.aliases:
+                    self.node(event, path, depth + 1)  # raises the anchor/tag trap
+                self.problems.append(_diag(self.doc.source, "yaml.anchor", "an anchor on a "
+                                           "key is not allowed", key_mark,
+                                           "anchor a value, not a key", path))
             key = str(event.value)
             value_event = self.next()
             if flow:
                 self.cut_by_comma(event, (*path, key))
                 self.cut_by_comma(value_event, (*path, key))
             if key == "<<" and not event.style:
-                self.problems.append(_diag(self.doc.source, "yaml.merge-key",
-                                           "merge keys (<<) are not allowed in these files",
-                                           key_mark, "write the keys out in full", path))
-                self.node(value_event, (*path, "<<"), depth + 1)
+                if not self.aliases:
+                    self.problems.append(_diag(self.doc.source, "yaml.merge-key",
+                                               "merge keys (<<) are not allowed in these files",
+                                               key_mark, "write the keys out in full", path))
+                    self.node(value_event, (*path, "<<"), depth + 1)
+                else:
+                    start = len(self.log)
+                    merged = self.node(value_event, (*path, "<<"), depth + 1)
+                    merges.append((merged, start, len(self.log), key_mark))
                 event = self.next()
                 continue
             child = (*path, key)
@@ -442,10 +535,29 @@ class _Composer:
                 event = self.next()
                 continue
             first_seen[key] = key_mark
-            self.doc._key_marks[child] = (key_mark.line + 1, key_mark.column + 1)
+            self.record(self.doc._key_marks, child, (key_mark.line + 1, key_mark.column + 1))
             out[key] = self.node(value_event, child, depth + 1)
             event = self.next()
+        for merged, start, end, mark in merges:
+            self.merge(out, merged, start, end, path, mark)
         return out
+
+    def merge(self, out: dict[str, Any], merged: Any, start: int, end: int, path: Path,
+              mark: Any) -> None:
+        """``<<: *a`` or ``<<: [*a, *b]``: the keys not written here, the first merge first."""
+        sources = [(merged, (*path, "<<"))] if isinstance(merged, dict) else [
+            (m, (*path, "<<", i)) for i, m in enumerate(merged)] if isinstance(merged, list) \
+            else []
+        if not sources or not all(isinstance(m, dict) for m, _ in sources):
+            self.problems.append(_diag(self.doc.source, "yaml.merge-key", "a merge key (<<) "
+                                       "takes a mapping (*name) or a list of them ([*a, *b])",
+                                       mark, path=path))
+            return
+        for data, src in sources:
+            taken = [key for key in data if key not in out]
+            for key in taken:
+                out[key] = data[key]
+            self.copy_positions(start, end, src, path, keys=frozenset(taken))
 
 
 def _refused_number(tag: str, value: str) -> tuple[str, str] | None:

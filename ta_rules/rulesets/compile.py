@@ -87,7 +87,8 @@ class Ruleset:
         source: The file it came from.
         content_hash: The policy identity: a digest of every text it was built from (the
             rule file, its vocabularies and message catalogs; see :mod:`ta_rules.texts`).
-        texts: Those texts (empty for a ruleset compiled from a spec alone).
+        texts: Those texts (empty for a ruleset compiled from a spec alone); a version
+            written as changes has its bases' texts among them (role ``base``).
         parameters: The declared parameters by name.
         reasons: The declared reason codes.
         rules: Every rule by id.
@@ -129,6 +130,16 @@ class Ruleset:
         #: Vocabularies of newer versions of this ruleset (set by the registries that hold
         #: it): facts they add are ignored by this version rather than refused.
         self.newer_vocabularies: tuple[Any, ...] = ()
+        #: The version this one is written as changes to (``based_on:``), or None.
+        self.based_on: str | None = None
+        #: The (flattened) document it was compiled from: where each part is written.
+        self.document: YamlDocument | None = None
+        #: For each rule, the version whose file wrote it (an inherited rule: its base's).
+        self.written_by: Mapping[str, str] = MappingProxyType(
+            dict.fromkeys(rules, spec.version))
+        #: For each reason code, the version whose file declared it (last).
+        self.reasons_written_by: Mapping[str, str] = MappingProxyType(
+            dict.fromkeys(reasons, spec.version))
         self.parameters: Mapping[str, Parameter] = MappingProxyType(dict(parameters))
         self.reasons: Mapping[str, ReasonDef] = MappingProxyType(dict(reasons))
         self.rules: Mapping[str, Rule] = MappingProxyType(dict(rules))
@@ -299,7 +310,7 @@ def compile_ruleset(
     if not any(d.severity == "error" for d in diags) and not broken_names and not broken_rules:
         diags.extend(check_unused(resolver, rir))
     if any(d.severity == "error" for d in diags):
-        raise RulesetError(_dedupe(diags), sources={source: doc.text})
+        raise RulesetError(_dedupe(diags), sources=doc.texts())
     collect_trace_refs(rir)
     emitter = Emitter(rir, lambda at: doc.offset_location(at[0], parsed.offset(at[0]) + at[1]))
     plain, plain_owners = emitter.program(traced=False)

@@ -17,7 +17,7 @@ from ta_rules.facts import _date
 from ta_rules.messages import placeholders
 from ta_rules.money import Money, parse_amount
 from ta_rules.rulesets import _expr as ex
-from ta_rules.rulesets._types import STR, T, type_name
+from ta_rules.rulesets._types import STR, T, is_dimension, type_name
 from ta_rules.rulesets._yaml import Path, YamlDocument
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.vocabulary import check_code
@@ -87,7 +87,7 @@ def _str_value(raw: Any, choices: frozenset[str] | None,
 
 
 def _money_value(t: T, raw: Any) -> Money:
-    currency = t.dim if t.dim and t.dim != "contract" else None
+    currency = t.dim if t.dim and not is_dimension(t.dim) else None
     if isinstance(raw, Mapping):
         m = Money.of(raw.get("amount"), str(raw.get("currency")))
         if currency and m.currency != currency:

@@ -9,6 +9,7 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.facts import error_path
 from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
+from ta_rules.rulesets.changes import FlatDocument, flatten
 from ta_rules.rulesets.compile import Ruleset, compile_ruleset
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.vocabulary_load import ruleset_env
@@ -122,29 +124,46 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def load_ruleset_spec(
-    content: str | bytes, source: str, *, max_bytes: int = MAX_BYTES
-) -> tuple[RulesetSpec, YamlDocument]:
-    """Read and validate a ruleset file's text (YAML + file schema), without compiling.
-
-    Raises:
-        RulesetError: For YAML or schema problems, with positions.
-    """
+def _yaml_document(content: str | bytes, source: str, *,
+                   max_bytes: int = MAX_BYTES) -> YamlDocument:
+    """A rule file's YAML, with positions: a mapping, or a located error."""
     doc, problems = load_yaml(content, source, max_bytes=max_bytes)
     if doc is None or problems:
-        raise RulesetError(problems, sources={source: doc.text} if doc else {})
+        raise RulesetError(problems, sources=doc.texts() if doc else {})
     if not isinstance(doc.data, dict):
         raise RulesetError(
             [Diagnostic("schema.invalid", "a ruleset file must be a mapping with ruleset:, "
                         "version:, ...", Location(source, 1, 1))],
-            sources={source: doc.text},
+            sources=doc.texts(),
         )
+    return doc
+
+
+def _validate(doc: YamlDocument) -> RulesetSpec:
     try:
-        spec = RulesetSpec.model_validate(doc.data)
+        return RulesetSpec.model_validate(doc.data)
     except ValidationError as exc:
         raise RulesetError(schema_diagnostics(exc, doc, RulesetSpec),
-                           sources={source: doc.text}) from None
-    return spec, doc
+                           sources=doc.texts()) from None
+
+
+def load_ruleset_spec(
+    content: str | bytes, source: str, *, max_bytes: int = MAX_BYTES,
+    rules_folder: str | None = None, based_on: Sequence[PolicyText] = (),
+) -> tuple[RulesetSpec, YamlDocument]:
+    """Read and validate a ruleset file's text (YAML + file schema), without compiling.
+
+    A version written as changes (``based_on:``) is flattened first (see
+    :mod:`ta_rules.rulesets.changes`): its base is looked up among ``based_on``, then in
+    ``rules_folder``, then among the bundled rulesets; the document returned locates each
+    part in the file that wrote it.
+
+    Raises:
+        RulesetError: For YAML or schema problems, with positions.
+    """
+    doc = _yaml_document(content, source, max_bytes=max_bytes)
+    doc, _ = flatten(doc, rules_folder, candidates=based_on, max_bytes=max_bytes)
+    return _validate(doc), doc
 
 
 def content_hash(content: str | bytes) -> str:
@@ -184,8 +203,9 @@ def loads_ruleset(
         max_bytes: Refuse files larger than this.
         rules_folder: The folder the file is in: its message catalog is looked up beside it
             (``locales/``) before the package's.
-        based_on: The texts of the rule files this one is written as changes to: part of
-            its identity.
+        based_on: Rule texts among which the base of a version written as changes
+            (``based_on:``) is looked up first (before ``rules_folder`` and the bundled
+            rulesets). The bases used are part of its texts and its identity.
         file_name: The file's own name (default: the last part of ``source``), by which
             it is laid out again from the store.
         keep: Keep its texts in the policy store (:func:`ta_rules.store.default_store`),
@@ -197,10 +217,13 @@ def loads_ruleset(
     Raises:
         RulesetError: With every problem, each with file:line:column.
     """
+    doc: YamlDocument | None = None
     try:
-        spec, doc = load_ruleset_spec(content, source, max_bytes=max_bytes)
+        doc = _yaml_document(content, source, max_bytes=max_bytes)
+        doc, bases = flatten(doc, rules_folder, candidates=based_on, max_bytes=max_bytes)
+        spec = _validate(doc)
     except RulesetError as exc:
-        raise _with_compile_problems(exc, content, source, rules_folder) from None
+        raise _with_compile_problems(exc, doc, source, rules_folder) from None
     root = None
     if spec.catalog is not None and rules_folder is not None:
         from ta_rules.messages import find_catalog_root
@@ -208,16 +231,26 @@ def loads_ruleset(
         root = find_catalog_root(rules_folder, spec.catalog)
     env = ruleset_env(spec, doc, rules_folder)
     texts = policy_texts(content, file_name or _file_name(source), env.vocabulary,
-                         spec.catalog, root, based_on=based_on)
+                         spec.catalog, root, based_on=bases)
     ruleset = compile_ruleset(spec, doc, source=source, content_hash=policy_identity(texts),
                               catalog_root=root, env=env)
     ruleset.texts = texts
     ruleset.rules_folder = rules_folder
+    ruleset.document = doc
+    if isinstance(doc, FlatDocument):
+        ruleset.based_on = doc.based_on
+        writers = doc.versions()
+        ruleset.written_by = MappingProxyType({
+            rid: writers.get(rule.location.source, ruleset.version)
+            for rid, rule in ruleset.rules.items()})
+        ruleset.reasons_written_by = MappingProxyType({
+            code: writers.get(reason.location.source, ruleset.version)
+            for code, reason in ruleset.reasons.items()})
     # what `ta-rules check` calls an error is not loaded either: a message with no
     # translation would be shown in English with the reader's number and date formats
     problems = [d for d in catalog_diagnostics(ruleset) if d.severity == "error"]
     if problems:
-        raise RulesetError(problems, sources={source: doc.text})
+        raise RulesetError(problems, sources=doc.texts())
     if keep:
         from ta_rules.store import default_store, keep_all
 
@@ -281,7 +314,7 @@ def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
 _ENTRY_SECTIONS = ("parameters", "reasons", "functions", "values", "groups")
 
 
-def _with_compile_problems(exc: RulesetError, content: str | bytes, source: str,
+def _with_compile_problems(exc: RulesetError, doc: YamlDocument | None, source: str,
                            rules_folder: str | None = None) -> RulesetError:
     """Add the compiler's problems to a file's schema problems, so one run shows all.
 
@@ -292,8 +325,7 @@ def _with_compile_problems(exc: RulesetError, content: str | bytes, source: str,
     """
     if not exc.diagnostics or any(not d.code.startswith("schema.") for d in exc.diagnostics):
         return exc
-    doc, problems = load_yaml(content, source)
-    if doc is None or problems or not isinstance(doc.data, dict):
+    if doc is None or not isinstance(doc.data, dict):
         return exc
     data = copy.deepcopy(doc.data)
     broken_names: set[str] = set()
@@ -313,7 +345,7 @@ def _with_compile_problems(exc: RulesetError, content: str | bytes, source: str,
         return exc
     try:
         env = ruleset_env(spec, doc, rules_folder)
-        compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
+        compile_ruleset(spec, doc, source=source, content_hash="",
                         broken=(frozenset(broken_names), frozenset(broken_rules)), env=env)
     except RulesetError as compiled:
         return RulesetError([*exc.diagnostics, *compiled.diagnostics], sources=exc.sources)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ta_rules.errors import Location
 from ta_rules.rulesets import ir
-from ta_rules.rulesets._types import REASON, T, type_name
+from ta_rules.rulesets._types import REASON, T, is_dimension, type_name
 from ta_rules.rulesets._yaml import Path
 from ta_rules.rulesets.parse import for_each_parts
 from ta_rules.rulesets.resolve import ANY, KINDS, Bail, Resolver, Scope
@@ -257,10 +257,10 @@ class _Builder:
                 self.error("compile.type-mismatch",
                            "max_refund must never be null; give a zero amount instead", where,
                            "add ?? money(0, <currency>)")
-            elif t.kind == "money" and t.dim not in (None, "contract"):
+            elif t.kind == "money" and t.dim is not None and not is_dimension(t.dim):
                 self.error("compile.currency-mismatch",
-                           f"{field} must be in the contract currency, found {type_name(t)}",
-                           where)
+                           f"{field} must be in the currency of the claim (a currency "
+                           f"dimension of the vocabulary), found {type_name(t)}", where)
         return out
 
     # order ---------------------------------------------------------------------------

@@ -458,7 +458,7 @@ def ruleset_env(spec: Any, doc: YamlDocument, folder: str | None) -> TypeEnv:
         raise RulesetError([Diagnostic(
             "compile.unknown-vocabulary", f"no vocabulary named {name!r}",
             doc.location(("vocabulary",)), _known_hint(name, folder))],
-            sources={doc.source: doc.text})
+            sources=doc.texts())
     return type_env(voc)
 
 

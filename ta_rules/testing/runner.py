@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ta_rules.errors import Diagnostic, Location, render_diagnostics
+from ta_rules.errors import Diagnostic, Location, TaRulesError, render_diagnostics
 from ta_rules.rulesets.registry import Registry
 from ta_rules.testing.scenarios import (
     ScenarioResult,
@@ -27,6 +27,9 @@ class Coverage:
     version: str
     rules: dict[str, int]
     codes: dict[str, int]
+    #: Rules and codes inherited unchanged from a base version, left to that version's
+    #: coverage (by the version that wrote them).
+    inherited: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def rules_missed(self) -> list[str]:
@@ -42,7 +45,7 @@ class Coverage:
         """JSON form."""
         return {"ruleset": self.name, "version": self.version, "rules": self.rules,
                 "codes": self.codes, "rules_missed": self.rules_missed,
-                "codes_missed": self.codes_missed}
+                "codes_missed": self.codes_missed, "inherited": self.inherited}
 
 
 @dataclasses.dataclass
@@ -126,9 +129,13 @@ def run_paths(
     paths: Iterable[str | os.PathLike[str]], *, registry: Registry | None = None,
     engine: str = "compiled", keyword: str | None = None, locale: str = "en",
     coverage: bool = False, registry_for: Callable[[str], Registry | None] | None = None,
-    skip: Callable[[str], bool] | None = None,
+    skip: Callable[[str], bool] | None = None, coverage_per_version: bool = False,
 ) -> Report:
     """Run every scenario in the files and folders given.
+
+    Coverage counts a rule (or reason code) a version inherits unchanged from the version
+    it is based on as that version's: the version that wrote it covers it. With
+    ``coverage_per_version`` every version counts all of its rules.
 
     ``registry_for(path)`` may name another registry for the scenarios of one file (a
     folder that is a project of its own, with its own rules); None keeps ``registry``.
@@ -163,8 +170,8 @@ def run_paths(
                 results.append(run_scenario(s, registry=file_reg, engine=engine,
                                             locale=locale, trace=True))
             judged_by.append(file_reg)
-    cov = _coverage(list(zip(results, judged_by, strict=True)), list(used.values())) \
-        if coverage else None
+    cov = _coverage(list(zip(results, judged_by, strict=True)), list(used.values()),
+                    per_version=coverage_per_version) if coverage else None
     return Report(results, errors, sources, cov)
 
 
@@ -210,17 +217,32 @@ def _run_in_every_locale(s: Any, registry: Registry, engine: str) -> ScenarioRes
     return first
 
 
-def _coverage(judged: list[tuple[ScenarioResult, Registry]], registries: list[Registry]
-              ) -> dict[tuple[str, str], Coverage]:
+def _coverage(judged: list[tuple[ScenarioResult, Registry]], registries: list[Registry], *,
+              per_version: bool = False) -> dict[tuple[str, str], Coverage]:
     out: dict[tuple[str, str], Coverage] = {}
 
     def entry(registry: Registry, name: str, version: str) -> Coverage:
         key = (name, version)
         if key not in out:
             rs = registry.select(name, version)
-            out[key] = Coverage(name, version, dict.fromkeys(rs.rules, 0),
-                                dict.fromkeys(sorted(rs.reasons), 0))
+            own = {r for r in rs.rules if per_version or rs.written_by[r] == version}
+            codes = {c for c in rs.reasons
+                     if per_version or rs.reasons_written_by[c] == version}
+            inherited = {r: rs.written_by[r] for r in rs.rules if r not in own}
+            inherited.update({c: rs.reasons_written_by[c] for c in rs.reasons
+                              if c not in codes})
+            out[key] = Coverage(name, version, {r: 0 for r in rs.rules if r in own},
+                                dict.fromkeys(sorted(codes), 0), inherited)
         return out[key]
+
+    def writer(registry: Registry, cov: Coverage, item: str) -> Coverage | None:
+        """The coverage an item counts in: its version's, else the one that wrote it."""
+        if item not in cov.inherited:
+            return cov
+        try:
+            return entry(registry, cov.name, cov.inherited[item])
+        except TaRulesError:  # a base outside the rules run (a bundled version)
+            return None
 
     for r, registry in judged:
         v = r.verdict
@@ -228,10 +250,13 @@ def _coverage(judged: list[tuple[ScenarioResult, Registry]], registries: list[Re
             continue
         cov = entry(registry, v.ruleset.name, v.ruleset.version)
         for t in v.trace or ():
-            if t.applied and t.rule in cov.rules:
-                cov.rules[t.rule] += 1
+            target = writer(registry, cov, t.rule) if t.applied else None
+            if target is not None and t.rule in target.rules:
+                target.rules[t.rule] += 1
         for reason in v.reasons:
-            cov.codes[reason.code] = cov.codes.get(reason.code, 0) + 1
+            target = writer(registry, cov, reason.code)
+            if target is not None:
+                target.codes[reason.code] = target.codes.get(reason.code, 0) + 1
     for registry in registries:
         for rs in registry.rulesets:
             entry(registry, rs.name, rs.version)
@@ -272,4 +297,9 @@ def _render_coverage(cov: Any) -> list[str]:
         lines.append("  rules never applied: " + ", ".join(cov.rules_missed))
     if cov.codes_missed:
         lines.append("  reason codes never given: " + ", ".join(cov.codes_missed))
+    bases = sorted(set(cov.inherited.values()))
+    if bases:
+        lines.append(f"  inherited unchanged from {', '.join(bases)} and counted there: "
+                     f"{len(cov.inherited)} rules and reason codes "
+                     "(--coverage-per-version counts them here)")
     return lines

@@ -3,6 +3,16 @@
 A file holds one scenario (a mapping with ``name``) or several under ``scenarios:``. Bad
 files are reported as diagnostics with file:line:column and never stop other files.
 
+Scenarios of one file may share facts, two ways:
+
+- ``base: {facts: {...}}`` beside ``scenarios:``: each scenario's ``facts`` are laid over
+  the base facts (mappings merge key by key, at every depth; any other value, a list
+  included, replaces the base's); a scenario without ``facts`` judges the base as it is;
+- YAML anchors, aliases and merge keys (``&claim``, ``*claim``, ``<<: *claim``).
+
+Either way a fact keeps the position where it is written, so a bad fact shared by several
+scenarios is reported at its line in the base (or anchor), with the scenario's path.
+
 Example:
     >>> scenarios, problems = load_scenarios_text('''
     ... name: nothing paid
@@ -16,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -78,8 +89,18 @@ class _ScenarioSpec(_Spec):
     expect: _ExpectSpec
 
 
+class _BaseSpec(_Spec):
+    facts: dict[str, Any]
+
+
 class _FileSpec(_Spec):
+    base: _BaseSpec | None = None
     scenarios: list[_ScenarioSpec]
+
+
+#: Most positions the base facts may give the scenarios of one file in all (bounds the work
+#: of sharing a large base with very many scenarios).
+MAX_SHARED_POSITIONS = 2_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,11 +158,14 @@ def _money(spec: _MoneySpec) -> Money:
 def load_scenarios_text(content: str | bytes, source: str) -> tuple[list[Scenario],
                                                                     list[Diagnostic]]:
     """Read scenarios from a file's text; problems are returned, not raised."""
-    doc, problems = load_yaml(content, source, max_bytes=MAX_SCENARIO_BYTES)
+    doc, problems = load_yaml(content, source, max_bytes=MAX_SCENARIO_BYTES, aliases=True)
     if doc is None or problems:
         return [], problems
     data = doc.data
     if isinstance(data, dict) and "scenarios" in data:
+        problems = _lay_over_base(doc)
+        if problems:
+            return [], problems
         try:
             specs = _FileSpec.model_validate(data).scenarios
         except ValidationError as exc:
@@ -180,6 +204,51 @@ def load_scenarios_text(content: str | bytes, source: str) -> tuple[list[Scenari
             expect=expect, doc=doc, path=path, tags=tuple(spec.tags),
         ))
     return out, problems
+
+
+def _overlay(base: Any, own: Any, path: tuple[str | int, ...],
+             taken: list[tuple[str | int, ...]]) -> Any:
+    """``own`` laid over ``base``: mappings merge; ``taken`` gets the paths read from base."""
+    if not isinstance(base, dict) or not isinstance(own, dict):
+        return own
+    out = dict(own)
+    for key, value in base.items():
+        if key not in own:
+            out[key] = value
+            taken.append((*path, key))
+        else:
+            out[key] = _overlay(value, own[key], (*path, key), taken)
+    return out
+
+
+def _lay_over_base(doc: YamlDocument) -> list[Diagnostic]:
+    """Lay each scenario's facts over the file's ``base.facts``, with their positions."""
+    base = doc.data.get("base")
+    scenarios = doc.data.get("scenarios")
+    if base is None or not isinstance(scenarios, list):
+        return []
+    if not isinstance(base, dict) or not isinstance(base.get("facts"), dict):
+        return [Diagnostic("scenario.invalid", "base: holds the facts the scenarios of the "
+                           "file share: base: {facts: {...}}", doc.location(("base",)))]
+    facts = base["facts"]
+    root = ("base", "facts")
+    shared = doc.positions_under(root)
+    budget = MAX_SHARED_POSITIONS
+    for i, item in enumerate(scenarios):
+        if not isinstance(item, dict):
+            continue  # the file schema says what is wrong with it
+        here = ("scenarios", i, "facts")
+        own = item.get("facts", {})
+        taken: list[tuple[str | int, ...]] = []
+        item["facts"] = copy.deepcopy(_overlay(facts, own, (), taken))
+        budget -= len(shared)
+        if budget < 0:
+            return [Diagnostic("scenario.too-large", f"the base facts are shared by more "
+                               f"scenarios than one file may hold ({i} of {len(scenarios)})",
+                               doc.location(("scenarios", i)),
+                               "split the file, or give the base fewer facts")]
+        doc.share_positions(shared, here, set(taken))
+    return []
 
 
 def load_scenarios(path: str | os.PathLike[str]) -> tuple[list[Scenario], list[Diagnostic]]:

@@ -37,7 +37,7 @@ from babel.messages.pofile import read_po, write_po
 from ta_rules._version import __version__
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.messages import extract_rules
-from ta_rules.rulesets._yaml import load_yaml
+from ta_rules.rulesets.changes import read_flat
 from ta_rules.rulesets.load import read_rule_file, rule_files
 
 __all__ = ["CatalogSet", "compile_catalogs", "extract", "find_catalogs", "run", "update"]
@@ -95,8 +95,8 @@ def find_catalogs(folder: str | os.PathLike[str], base: str | os.PathLike[str] |
             content = read_rule_file(path, folder=rules)
         except RulesetError:
             continue  # `ta-rules check` reports it
-        doc, problems = load_yaml(content, str(path))
-        if doc is None or problems or not isinstance(doc.data, dict):
+        doc = read_flat(content, str(path))  # a version written as changes: its base's
+        if doc is None:
             continue  # `ta-rules check` reports it
         domain = doc.data.get("catalog")
         if isinstance(domain, str):

@@ -10,7 +10,16 @@ A properties file is ``properties/<ruleset name>.yaml`` in the folder of the rul
       - id: covered-pays-something
         when: outcome == "covered"
         expect: max_refund > 0
+      - id: suspended-supplier-denied
+        versions: ">=2025.1"                   # or a list: [2025.1, 2026.1]
+        when: supplier_suspended
+        expect: outcome == "denied"
     fixed: [contract.category, supplier]      # facts --why-not never changes
+
+A property with ``versions`` is checked only against the versions it names: a list of
+versions, or a range of comparisons joined by commas (``">=2017.12, <2026.1"``; versions
+compare part by part as numbers). Against a version it applies to, a name that version does
+not know is still an error.
 
 Expressions are the rule language (:mod:`ta_rules.rulesets._expr`) over the verdict
 (``outcome``, ``max_refund``, ``coverage_cap``, ``reasons`` and ``codes``: the codes
@@ -23,6 +32,8 @@ to re-check an answer.
 from __future__ import annotations
 
 import dataclasses
+import operator
+import re
 from collections.abc import Callable, Iterable, Mapping
 from importlib.resources import files
 from pathlib import Path
@@ -38,7 +49,7 @@ from ta_rules.rulesets.resolve import KINDS
 from ta_rules.verify.encode import const_sym
 from ta_rules.verify.values import FALSE, TRUE, Strings, Sym, Unsupported, eq, ite, truth
 
-__all__ = ["Properties", "Property", "PropertyEncoder", "PropertyError", "World",
+__all__ = ["Properties", "Property", "PropertyEncoder", "PropertyError", "Versions", "World",
            "load_properties", "property_literals"]
 
 _VERDICT_NAMES: Final = ("outcome", "max_refund", "coverage_cap", "reasons", "codes")
@@ -48,15 +59,75 @@ class PropertyError(TaRulesError):
     """A properties file that cannot be read, or a property that cannot be encoded."""
 
 
+_VERSION: Final = re.compile(r"[0-9]+(\.[0-9]+)*")
+_COMPARISON: Final = re.compile(r"\s*(>=|<=|==|!=|>|<)?\s*([0-9]+(?:\.[0-9]+)*)\s*")
+_OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
+    ">": operator.gt, "<": operator.lt}
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+@dataclasses.dataclass(frozen=True)
+class Versions:
+    """The versions a property applies to: a list of versions, or a range.
+
+    Example:
+        >>> Versions.parse(">=2017.12, <2026.1").includes("2025.1")
+        True
+        >>> Versions.parse(["2025.1"]).includes("2017.12")
+        False
+    """
+
+    text: str
+    exact: frozenset[str] | None = None
+    bounds: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    @classmethod
+    def parse(cls, raw: str | list[str]) -> Versions:
+        """Read ``versions:``.
+
+        Raises:
+            ValueError: Not a list of versions nor a range of comparisons.
+        """
+        if isinstance(raw, list):
+            bad = [v for v in raw if not isinstance(v, str) or not _VERSION.fullmatch(v)]
+            if bad or not raw:
+                raise ValueError(f"a list of versions such as [\"2025.1\"], found {raw!r}")
+            return cls(", ".join(raw), exact=frozenset(raw))
+        bounds = []
+        for part in raw.split(","):
+            m = _COMPARISON.fullmatch(part)
+            if m is None:
+                raise ValueError(f"a version range such as \">=2017.12, <2026.1\", found "
+                                 f"{raw!r}")
+            bounds.append((m[1] or "==", _version_key(m[2])))
+        return cls(raw, bounds=tuple(bounds))
+
+    def includes(self, version: str) -> bool:
+        """Whether ``version`` is one of these."""
+        if self.exact is not None:
+            return version in self.exact
+        key = _version_key(version)
+        return all(_OPERATORS[op](key, bound) for op, bound in self.bounds)
+
+
 @dataclasses.dataclass(frozen=True)
 class Property:
-    """One property: ``when`` (optional) implies ``expect``."""
+    """One property: ``when`` (optional) implies ``expect``, for ``versions`` (None: all)."""
 
     id: str
     expect: str
     when: str | None = None
     doc: str | None = None
     source: str = ""
+    versions: Versions | None = None
+
+    def applies_to(self, version: str) -> bool:
+        """Whether the property is checked against this version."""
+        return self.versions is None or self.versions.includes(version)
 
     def text(self) -> str:
         """The property as one line."""
@@ -113,16 +184,31 @@ def load_properties(rs: Ruleset) -> Properties:
     for i, item in enumerate(data.get("properties") or []):
         if not isinstance(item, dict) or not isinstance(item.get("id"), str) \
                 or not isinstance(item.get("expect"), str) \
-                or set(item) - {"id", "expect", "when", "doc"}:
+                or set(item) - {"id", "expect", "when", "doc", "versions"}:
             raise PropertyError(f"{shown}: properties[{i}]: expected id, expect and "
-                                "optionally when, doc (strings)")
+                                "optionally when, doc (strings) and versions")
         line = doc.location(("properties", i), key=False).line
         props.append(Property(item["id"], item["expect"], item.get("when"), item.get("doc"),
-                              f"{shown}:{line}"))
+                              f"{shown}:{line}", _versions(doc, ("properties", i, "versions"))))
     fixed = data.get("fixed") or []
     if not isinstance(fixed, list) or not all(isinstance(f, str) for f in fixed):
         raise PropertyError(f"{shown}: fixed must be a list of fact paths")
     return Properties(tuple(props), tuple(fixed), shown)
+
+
+def _versions(doc: Any, path: tuple[str | int, ...]) -> Versions | None:
+    """``versions:`` of a property, read as written (``2017.10`` is not ``2017.1``)."""
+    raw = doc.data_at(path)
+    if raw is None:
+        return None
+    if isinstance(raw, list):
+        raw = [doc.plain_non_string((*path, k)) or v for k, v in enumerate(raw)]
+    else:
+        raw = doc.plain_non_string(path) or raw
+    try:
+        return Versions.parse(raw if isinstance(raw, list) else str(raw))
+    except ValueError as exc:
+        raise PropertyError(f"{doc.location(path)}: versions: {exc}") from None
 
 
 @dataclasses.dataclass

@@ -161,7 +161,12 @@ def prove_rulesets(rulesets: Iterable[Ruleset], *, bound: int = DEFAULT_BOUND,
                               detail=f"no properties declared ({props.source})"))
         known = {k: v for k, v in (params or {}).items() if k in rs.parameters}
         _, shown = rs.bind_parameters(known or None, from_text=from_text)
-        chosen = [p for p in props.properties if only is None or only == p.id]
+        chosen = [p for p in props.properties
+                  if (only is None or only == p.id) and p.applies_to(rs.version)]
+        if props.properties and only is None and not chosen:
+            out.append(Result(rs.version, "-", "", "error", bound, [],
+                              detail=f"no property of {props.source} applies to version "
+                              f"{rs.version} (each names its versions:)"))
         try:
             extra = property_literals(chosen)
         except PropertyError as exc:

@@ -304,5 +304,8 @@ def _line_of(rs: Ruleset, path: tuple[Any, ...]) -> int | None:
 
 
 def _line_loc(rs: Ruleset, path: tuple[Any, ...]) -> str:
+    if rs.document is not None:  # the file that wrote it (a version written as changes)
+        loc = rs.document.location(path, key=True)
+        return f"{loc.source}:{loc.line}" if loc.line else loc.source
     line = _line_of(rs, path)
     return f"{rs.source}:{line}" if line else rs.source
