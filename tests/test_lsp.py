@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -463,3 +464,103 @@ def test_code_lens_runs_a_scenario_and_shows_pass_or_fail(client: Client,
                             lsp.CodeLensParams(lsp.TextDocumentIdentifier(uri)))
     assert lenses[0]["command"]["title"].startswith("✗ failed: outcome: expected")
     client.close(uri)
+
+
+# --- hostile input -------------------------------------------------------------------------
+
+
+def test_bad_editor_input_gets_an_error_or_nothing_and_the_server_goes_on(
+        tmp_path: Path) -> None:
+    c = Client(tmp_path)
+    try:
+        c.initialize(tmp_path)
+        good = tmp_path / "mini.yaml"
+        shutil.copy(ROOT / "tests" / "data" / "minimal.yaml", good)
+        good_uri = c.open(good)
+        c.diagnostics(good_uri)
+        probe = doc_position(good, r"when: usd_amount", len("when: us"))
+
+        # not JSON, JSON that is no message, a notification nobody knows
+        for body in (b"{not json", b"[1, 2]", b'"text"', b"null", b"\xff\xfe",
+                     b'{"jsonrpc": "2.0", "method": "no/such/notification"}'):
+            c.write_raw(body)
+        # a request for a method that does not exist: an error, not silence
+        reply = c.request_raw("no/such/method", {})
+        assert reply["error"]["code"] == -32601
+        # parameters of the wrong shape: an error response
+        reply = c.request_raw("textDocument/hover", {"textDocument": 5, "position": "x"})
+        assert "error" in reply
+        reply = c.request_raw("textDocument/hover", {"textDocument": {"uri": good_uri},
+                                                     "position": {"line": -1,
+                                                                  "character": -5}})
+        assert "error" in reply or reply["result"] is None
+
+        def hover_at(uri: str, line: int, character: int) -> Any:
+            return c.request("textDocument/hover", lsp.HoverParams(
+                lsp.TextDocumentIdentifier(uri), lsp.Position(line, character)))
+
+        # unknown documents and URIs that are no files: nothing
+        assert hover_at((tmp_path / "never-opened.yaml").as_uri(), 0, 0) is None
+        for uri in ("untitled:Untitled-1", "http://example.invalid/x.yaml", "file://host/x",
+                    "file:///%00/x.yaml", "::::"):
+            c.notify("textDocument/didOpen", lsp.DidOpenTextDocumentParams(
+                lsp.TextDocumentItem(uri, "yaml", 1, "ruleset: x\n")))
+            assert hover_at(uri, 0, 1) is None
+            c.change(uri, 2, "ruleset: y\n")
+        # positions beyond the document
+        assert hover_at(good_uri, 10**6, 0) is None
+        # (a column past the end of a line means its end, says the protocol)
+        end = len(good.read_text(encoding="utf-8").splitlines()[probe.line])
+        assert hover_at(good_uri, probe.line, 10**6) == hover_at(good_uri, probe.line, end)
+        beyond = c.request("textDocument/completion", lsp.CompletionParams(
+            lsp.TextDocumentIdentifier(good_uri), lsp.Position(10**6, 3)))
+        assert beyond is None or beyond["items"] == []
+        assert c.request("textDocument/definition", lsp.DefinitionParams(
+            lsp.TextDocumentIdentifier(good_uri), lsp.Position(10**6, 10**6))) is None
+        # an edit whose range lies outside the document
+        c.notify("textDocument/didChange", lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(2, good_uri),
+            [lsp.TextDocumentContentChangePartial(
+                lsp.Range(lsp.Position(10**6, 0), lsp.Position(10**6 + 5, 3)), "x")]))
+        # a change to a document never opened
+        c.change((tmp_path / "ghost.yaml").as_uri(), 7, "ruleset: ghost\n")
+        # commands with bad arguments, and a command that does not exist
+        reply = c.request_raw("workspace/executeCommand",
+                              {"command": "ta-rules.runScenario", "arguments": ["x"]})
+        assert "error" in reply or "error" in reply["result"]
+        reply = c.request_raw("workspace/executeCommand",
+                              {"command": "ta-rules.runScenario",
+                               "arguments": [good_uri, 10**9]})
+        assert "error" in reply or "error" in reply["result"]
+        reply = c.request_raw("workspace/executeCommand", {"command": "no.such"})
+        assert "error" in reply
+
+        # malformed documents: YAML that does not parse, NUL bytes, a huge file
+        broken = tmp_path / "broken.yaml"
+        broken.write_text("ruleset: [unclosed\n  when: : :\n", encoding="utf-8")
+        uri = c.open(broken)
+        diags, _ = c.diagnostics(uri)
+        assert [d.code for d in diags] == [d.code for d in check_paths([broken])[0]]
+        assert diags and str(diags[0].code).startswith("yaml.")
+        mark = c.mark()
+        c.change(uri, 2, "ruleset: x\x00\x01\ufffe\n\t- : [\n" * 3)
+        diags, _ = c.diagnostics(uri, after=mark, version=2)
+        assert diags and all(str(d.code).startswith(("yaml.", "schema.")) for d in diags)
+        assert hover_at(uri, 0, 2) is None
+        huge = "ruleset: x\n" + "# filler line to make the file large\n" * 80_000
+        mark = c.mark()
+        started = time.monotonic()
+        c.change(uri, 3, huge)
+        diags, _ = c.diagnostics(uri, after=mark, version=3)
+        assert [d.code for d in diags] == ["yaml.too-large"]
+        assert time.monotonic() - started < TIMEOUT
+        assert hover_at(uri, 1, 3) is None
+
+        # after all of it: still alive, still right
+        assert c.proc.poll() is None
+        text = c.request("textDocument/hover", lsp.HoverParams(
+            lsp.TextDocumentIdentifier(good_uri), probe))
+        assert text is not None, "".join(c.errors.get() for _ in range(c.errors.qsize()))
+        assert "usd_amount" in text["contents"]["value"]
+    finally:
+        c.stop()

@@ -22,6 +22,8 @@ def serve_stdio(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -
     from ta_rules.lsp._server import build_server
 
     logging.basicConfig(level=logging.WARNING, format="ta-rules lsp: %(message)s")
+    # a message pygls cannot read is reported in one line by the server, not as a traceback
+    logging.getLogger("pygls").setLevel(logging.CRITICAL)
     server = build_server()
     server.start_io(stdin, stdout)
     return 0

@@ -17,7 +17,9 @@ from typing import Any, Final, ParamSpec, TypeVar
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from ta_rules._version import __version__
 from ta_rules.lsp import _analysis as an
@@ -53,10 +55,32 @@ def _guarded(fn: Callable[_P, _R]) -> Callable[_P, _R | None]:
     def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R | None:
         try:
             return fn(*args, **kwargs)
-        except Exception:  # an editor's request is never worth a crash
-            log.exception("%s failed", getattr(fn, "__name__", "a request"))
+        except Exception as exc:  # an editor's request is never worth a crash
+            log.warning("%s failed on this input: %s", getattr(fn, "__name__", "a request"),
+                        _one_line(exc))
             return None
     return guarded
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls' protocol, answering a request whose parameters cannot be read with an error.
+
+    (pygls itself drops such a request, and the editor would wait for an answer forever.)
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data.get("id"), int | str) and isinstance(data.get("method"), str):
+                self._send_response(data["id"], error=lsp.ResponseError(
+                    exc.code, f"{exc.message}: the params of {data['method'][:100]!r} are "
+                    "not what the protocol defines"))
+            raise
 
 
 class TaRulesServer(LanguageServer):
@@ -64,17 +88,23 @@ class TaRulesServer(LanguageServer):
 
     def __init__(self) -> None:
         super().__init__("ta-rules", __version__,
-                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=_Protocol)
         self.pending: dict[str, asyncio.TimerHandle] = {}
         #: Documents changed in the editor since they were opened or saved: only these are
         #: checked from the editor's text, the others as ``check`` reads them from disk.
         self.dirty: set[str] = set()
         self.published: dict[tuple[str, ...], set[str]] = {}
         self.results: dict[tuple[str, int, str], tuple[bool, str]] = {}
+        self.last_tables: dict[str, SymbolTable] = {}
         self.checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ta-rules-check")
         self.runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ta-rules-run")
         self._registries: dict[str, tuple[Any, Any]] = {}
         self._registry_lock = threading.Lock()
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log a message that could not be handled (to stderr; no pop-up in the editor)."""
+        log.warning("a message could not be handled: %s", _one_line(error))
 
     # documents ------------------------------------------------------------------------------
     def document(self, uri: str) -> tuple[str, str, an.DocKind] | None:
@@ -130,8 +160,8 @@ class TaRulesServer(LanguageServer):
                 diags = an.yaml_diagnostics(path, text)
             else:
                 diags = []
-        except Exception:
-            log.exception("checking %s failed", path)
+        except Exception as exc:
+            log.warning("checking %s failed: %s", path, _one_line(exc))
             return
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=version))
@@ -154,7 +184,11 @@ class TaRulesServer(LanguageServer):
     def table(self, path: str, text: str, kind: an.DocKind) -> SymbolTable:
         """The names a document can use: its own, or (properties) those of its rule files."""
         if kind == "ruleset":
-            return ruleset_symbols(text, path)
+            # while the YAML is broken (mid-edit), the names of the last readable text
+            table = ruleset_symbols(text, path)
+            if table.symbols:
+                self.last_tables[path] = table
+            return table if table.symbols else self.last_tables.get(path, table)
         if kind != "properties":
             return SymbolTable(path)
         from ta_rules.rulesets.load import rule_files
@@ -485,7 +519,7 @@ def _register_requests(server: TaRulesServer) -> None:
             result = await loop.run_in_executor(ls.runner, _run_scenario, ls, args[0],
                                                 args[1])
         except Exception as exc:
-            log.exception("running a scenario failed")
+            log.warning("running a scenario failed: %s", _one_line(exc))
             return {"error": f"{type(exc).__name__}: {exc}"}
         if "passed" in result:
             verdict = "passed" if result["passed"] else "failed: " + "; ".join(
