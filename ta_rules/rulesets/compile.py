@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import itertools
 import linecache
 import threading
@@ -127,7 +128,6 @@ class Ruleset:
         self.filename = filename
         #: The typed intermediate form it was compiled from (for other backends).
         self.ir = intermediate
-        self._day_counts = day_count_parameters(intermediate) if intermediate else frozenset()
         self._source_map = source_map or SourceMap()
         self._decide = decide
         self._decide_traced = decide_traced
@@ -148,6 +148,11 @@ class Ruleset:
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.name} {self.version} from {self.source}>"
+
+    @functools.cached_property
+    def _day_counts(self) -> frozenset[str]:
+        """The parameters that shift dates (found when an override first needs them)."""
+        return day_count_parameters(self.ir) if self.ir else frozenset()
 
     def _external(self) -> tuple[Callable[..., tuple[Any, ...]], Mapping[str, Any], str]:
         holds = self._holds
