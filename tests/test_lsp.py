@@ -564,3 +564,27 @@ def test_bad_editor_input_gets_an_error_or_nothing_and_the_server_goes_on(
         assert "usd_amount" in text["contents"]["value"]
     finally:
         c.stop()
+
+
+def test_after_a_group_name_completion_offers_the_reason_kinds(client: Client,
+                                                              rule_uri: str) -> None:
+    pos = doc_position(RULE_FILE, r"empty\(gates\.denial\)", len("empty(gates."))
+    assert {i.label for i in complete(client, rule_uri, pos)} == {
+        "basis", "cap", "denial", "pending", "closed"}
+
+
+def test_a_reason_code_in_a_scenario_hovers_and_goes_to_its_rule_file(client: Client) -> None:
+    source = SCENARIOS / "late_shipment.yaml"
+    uri = client.open(source)
+    pos = doc_position(source, r"reasons: \[LATE_SHIPMENT", len("reasons: [LA"))
+    assert "**reason** `LATE_SHIPMENT` (basis)" in hover(client, uri, pos)
+    loc = definition(client, uri, pos)
+    declared = Path(loc.uri.removeprefix("file://"))
+    assert re.match(r"  LATE_SHIPMENT:", declared.read_text(
+        encoding="utf-8").splitlines()[loc.range.start.line])
+    # a fact key under facts: hovers with its type and goes to the vocabulary
+    pos = doc_position(source, r"^        ship_by:", 9)
+    assert "`contract.ship_by`" in hover(client, uri, pos)
+    loc = definition(client, uri, pos)
+    assert loc.range.start.line == key_line(VOCABULARY, r"^      ship_by:")
+    client.close(uri)
