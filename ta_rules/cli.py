@@ -837,7 +837,10 @@ def _parser() -> _Parser:
 
 
     p = sub.add_parser("lsp", help="a language server for editors, over stdin and stdout "
-                       "(needs the lsp extra)")
+                       "(needs the lsp extra)",
+                       description="Speak the Language Server Protocol on stdin and stdout: "
+                       "check's diagnostics, completion, hover, definitions and scenario runs "
+                       "for an editor (setting it up: docs/editors.md).")
     p.set_defaults(func=_cmd_lsp)
 
     p = sub.add_parser("impact", help="what a policy change does to a history of claims")

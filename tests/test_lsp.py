@@ -588,3 +588,74 @@ def test_a_reason_code_in_a_scenario_hovers_and_goes_to_its_rule_file(client: Cl
     loc = definition(client, uri, pos)
     assert loc.range.start.line == key_line(VOCABULARY, r"^      ship_by:")
     client.close(uri)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+def test_columns_are_counted_in_the_unit_agreed_with_the_client(tmp_path: Path,
+                                                                encoding: str) -> None:
+    """An astral character before the mistake: 1 code point, 2 UTF-16 units, 4 UTF-8 bytes."""
+    good = (ROOT / "tests" / "data" / "minimal.yaml").read_text(encoding="utf-8")
+    bad = good.replace("when: usd_amount < minimum",
+                       'when: contract.category == "😀é" or contract.ship_dat is null', 1)
+    assert bad != good
+    path = tmp_path / "mini.yaml"
+    path.write_text(bad, encoding="utf-8")
+    (unknown,) = [d for d in check_paths([path])[0] if d.code == "compile.unknown-fact"]
+    line = bad.splitlines()[unknown.location.line - 1]
+    prefix = line[:unknown.location.column - 1]
+    assert "😀" in prefix
+    width = {"utf-16": len(prefix.encode("utf-16-le")) // 2,
+             "utf-8": len(prefix.encode("utf-8")), "utf-32": len(prefix)}[encoding]
+    c = Client(tmp_path)
+    try:
+        caps = lsp.ClientCapabilities(general=lsp.GeneralClientCapabilities(
+            position_encodings=[encoding]))
+        reply = c.request("initialize", lsp.InitializeParams(
+            capabilities=caps, process_id=None, root_uri=tmp_path.as_uri()))
+        assert reply["capabilities"]["positionEncoding"] == encoding
+        c.notify("initialized", lsp.InitializedParams())
+        uri = c.open(path)
+        diags, _ = c.diagnostics(uri)
+        (found,) = [d for d in diags if d.code == "compile.unknown-fact"]
+        assert (found.range.start.line, found.range.start.character) == (
+            unknown.location.line - 1, width)
+        # and a position sent by the client in that unit finds the name written there
+        at = line.index(" or contract.") + len(" or contract.")  # after the emoji
+        column = {"utf-16": len(line[:at].encode("utf-16-le")) // 2,
+                  "utf-8": len(line[:at].encode("utf-8")), "utf-32": at}[encoding]
+        items = complete(c, uri, lsp.Position(unknown.location.line - 1, column))
+        assert {i.label for i in items} == set(vocabulary_records()["contract"]["fields"])
+        at = line.index("contract.category") + len("contract.ca")  # ASCII before it: same
+        text = c.request("textDocument/hover", lsp.HoverParams(
+            lsp.TextDocumentIdentifier(uri), lsp.Position(unknown.location.line - 1, at)))
+        assert "`contract.category`" in text["contents"]["value"]
+    finally:
+        c.stop()
+
+
+def test_an_extended_vocabulary_serves_rule_and_properties_files(tmp_path: Path) -> None:
+    """A project whose rules folder extends the vocabulary: its new fact is offered,
+    described and found, in a rule file and in a properties file beside it."""
+    project = tmp_path / "extending"
+    shutil.copytree(ROOT / "examples" / "extending", project)
+    rules = project / "rules"
+    vocabulary = rules / "counterfeit.vocabulary.yaml"
+    (rules / "properties").mkdir()
+    props = rules / "properties" / "counterfeit-cover.yaml"
+    props.write_text("ruleset: counterfeit-cover\nproperties:\n  - id: p\n"
+                     "    expect: shipment.counterfeit_confirmed or true\n", encoding="utf-8")
+    c = Client(project)
+    try:
+        c.initialize(project)
+        for path in (next(rules.glob("counterfeit-cover-*.yaml")), props):
+            uri = c.open(path)
+            pos = doc_position(path, r"shipment\.counterfeit_confirmed", len("shipment."))
+            labels = {i.label for i in complete(c, uri, pos)}
+            assert "counterfeit_confirmed" in labels and "shipped_on" in labels
+            pos = doc_position(path, r"shipment\.counterfeit_confirmed", len("shipment.co"))
+            assert "brand owner confirmed" in hover(c, uri, pos)
+            loc = definition(c, uri, pos)
+            assert Path(loc.uri.removeprefix("file://")) == vocabulary
+            assert loc.range.start.line == key_line(vocabulary, r"^      counterfeit_confirmed:")
+    finally:
+        c.stop()

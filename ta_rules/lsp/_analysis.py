@@ -30,6 +30,7 @@ __all__ = [
     "check_unit",
     "doc_kind",
     "lsp_range",
+    "set_position_encoding",
     "to_index",
     "word_at",
 ]
@@ -48,19 +49,40 @@ KEYWORDS: Final = ("and", "or", "not", "in", "if", "then", "else", "true", "fals
 # --- positions ---------------------------------------------------------------------------
 
 
-def utf16_column(line: str, index: int) -> int:
-    """The UTF-16 column of character ``index`` of ``line`` (LSP's default unit)."""
+_ENCODING = ["utf-16"]
+
+
+def set_position_encoding(name: str) -> None:
+    """Count columns in the client's unit: ``utf-8``, ``utf-16`` (the default) or ``utf-32``.
+
+    The unit is agreed when the client connects; one server process serves one client.
+    """
+    _ENCODING[0] = name if name in ("utf-8", "utf-16", "utf-32") else "utf-16"
+
+
+def _units(ch: str) -> int:
+    if _ENCODING[0] == "utf-8":
+        return len(ch.encode("utf-8", "surrogatepass"))
+    if _ENCODING[0] == "utf-32":
+        return 1
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def client_column(line: str, index: int) -> int:
+    """The client's column of character ``index`` of ``line``."""
     head = line[:max(0, index)]
-    return len(head) + sum(1 for ch in head if ord(ch) > 0xFFFF)
+    return len(head) if head.isascii() else sum(_units(ch) for ch in head)
 
 
 def to_index(line: str, character: int) -> int:
-    """The character index of UTF-16 column ``character`` of ``line`` (clamped)."""
+    """The character index of the client's column ``character`` of ``line`` (clamped)."""
+    if line.isascii():
+        return max(0, min(character, len(line)))
     units = 0
     for i, ch in enumerate(line):
         if units >= character:
             return i
-        units += 2 if ord(ch) > 0xFFFF else 1
+        units += _units(ch)
     return len(line)
 
 
@@ -83,8 +105,8 @@ def lsp_range(loc: Location, text: str | None) -> lsp.Range:
         return lsp.Range(pos, pos)
     m = _IDENT.match(line, index)
     end = m.end() if m else min(index + 1, len(line))
-    return lsp.Range(lsp.Position(loc.line - 1, utf16_column(line, index)),
-                     lsp.Position(loc.line - 1, utf16_column(line, max(end, index))))
+    return lsp.Range(lsp.Position(loc.line - 1, client_column(line, index)),
+                     lsp.Position(loc.line - 1, client_column(line, max(end, index))))
 
 
 def word_at(text: str, position: lsp.Position) -> tuple[str, lsp.Range] | None:
@@ -97,8 +119,8 @@ def word_at(text: str, position: lsp.Position) -> tuple[str, lsp.Range] | None:
         if m.start() <= index <= m.end():
             end = line.find(".", index)
             end = m.end() if end == -1 or end > m.end() else end
-            rng = lsp.Range(lsp.Position(position.line, utf16_column(line, m.start())),
-                            lsp.Position(position.line, utf16_column(line, end)))
+            rng = lsp.Range(lsp.Position(position.line, client_column(line, m.start())),
+                            lsp.Position(position.line, client_column(line, end)))
             return line[m.start():end], rng
     return None
 

@@ -211,6 +211,12 @@ class TaRulesServer(LanguageServer):
             catalog = catalog or t.catalog
         return SymbolTable(path, tuple(symbols), vocabulary, catalog)
 
+    def vocabulary(self, path: str, kind: an.DocKind, table: SymbolTable) -> Any:
+        """The vocabulary a document's facts come from (a properties file: its rules')."""
+        if kind == "properties":  # properties/NAME.yaml lies in the rules folder
+            path = os.path.join(os.path.dirname(os.path.dirname(path)), "properties.yaml")
+        return an.vocabulary_for(path, table)
+
     def registry(self, path: str) -> Any:
         """The registry of the file's project rules (rebuilt when a rule file changes)."""
         from ta_rules.rulesets.load import rule_files
@@ -242,7 +248,7 @@ def _completion_items(server: TaRulesServer, path: str, text: str, kind: an.DocK
     token = re.search(r"[A-Za-z_][A-Za-z0-9_.]*$", before)
     word = token[0] if token else ""
     table = server.table(path, text, kind)
-    voc = an.vocabulary_for(path, table)
+    voc = server.vocabulary(path, kind, table)
     if kind == "scenarios":
         return _scenario_items(server, path, text, pos.line, before, voc)
     if an.in_key_position(before) and "reasons" not in an.key_path(text, pos.line)[-1:]:
@@ -324,7 +330,7 @@ class _Cursor:
         word, rng = found
         table = server.table(path, text, kind)
         facts = _facts_key_path(text, pos.line) if kind == "scenarios" else None
-        return cls(word, rng, word.split("."), table, an.vocabulary_for(path, table),
+        return cls(word, rng, word.split("."), table, server.vocabulary(path, kind, table),
                    facts if facts and facts[-1] == word else None)
 
 
@@ -441,6 +447,10 @@ def build_server() -> TaRulesServer:
 
 
 def _register_documents(server: TaRulesServer) -> None:
+    @server.feature(lsp.INITIALIZED)
+    def initialized(ls: TaRulesServer, params: lsp.InitializedParams) -> None:
+        an.set_position_encoding(str(ls.workspace.position_encoding or "utf-16"))
+
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: TaRulesServer, params: lsp.DidOpenTextDocumentParams) -> None:
         ls.schedule(params.text_document.uri, 0)
