@@ -659,3 +659,18 @@ def test_an_extended_vocabulary_serves_rule_and_properties_files(tmp_path: Path)
             assert loc.range.start.line == key_line(vocabulary, r"^      counterfeit_confirmed:")
     finally:
         c.stop()
+
+
+def test_a_new_file_not_yet_saved_is_checked_from_its_text(client: Client,
+                                                           tmp_path: Path) -> None:
+    path = tmp_path / "new.yaml"
+    text = (ROOT / "tests" / "data" / "minimal.yaml").read_text(encoding="utf-8")
+    bad = text.replace("when: usd_amount < minimum", "when: usd_amount < minimun", 1)
+    mark = client.mark()
+    uri = client.open(path, bad)
+    diags, _ = client.diagnostics(uri, after=mark)
+    path.write_text(bad, encoding="utf-8")  # what check says of the same text on disk
+    expected, _, _ = check_paths([path])
+    assert published(diags) == sorted(as_published(d) for d in expected)
+    assert "compile.unknown-name" in {d.code for d in diags}
+    client.close(uri)

@@ -117,11 +117,11 @@ class TaRulesServer(LanguageServer):
         return path, text, an.doc_kind(path, text)
 
     def texts(self) -> dict[str, str]:
-        """The text of every file changed in the editor and not saved, by absolute path."""
+        """The text of every open file changed and not saved (or not on disk), by path."""
         out = {}
         for uri, doc in list(self.workspace.text_documents.items()):
             path = path_of(uri)
-            if path is not None and uri in self.dirty:
+            if path is not None and (uri in self.dirty or not os.path.lexists(path)):
                 out[path] = doc.source
         return out
 

@@ -155,13 +155,19 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[st
         paths: Rule files and folders, as ``ta-rules check`` takes them.
         engines: Evaluation engines that must be able to take every ruleset.
         texts: Text to check instead of a file's content on disk, by absolute path (the
-            unsaved buffers of an editor). A ruleset reads its vocabulary from disk.
+            unsaved buffers of an editor, also of files not yet on disk). A ruleset reads
+            its vocabulary from disk.
 
     Returns:
         The diagnostics (sorted), the text of each file (for carets), and the file count.
     """
     texts = texts or {}
     files, problems = rule_file_places(paths)
+    # a file an editor holds but that is not (yet) on disk is checked from its text
+    unsaved_new = [d for d in problems if d.code == "file.missing"
+                   and os.path.abspath(d.location.source) in texts]
+    problems = [d for d in problems if d not in unsaved_new]
+    files.extend((d.location.source, None) for d in unsaved_new)
     sources: dict[str, str] = {}
     loaded: list[Ruleset] = []
     required: dict[str, tuple[str, ...]] = {}
