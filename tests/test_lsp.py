@@ -674,3 +674,12 @@ def test_a_new_file_not_yet_saved_is_checked_from_its_text(client: Client,
     assert published(diags) == sorted(as_published(d) for d in expected)
     assert "compile.unknown-name" in {d.code for d in diags}
     client.close(uri)
+
+
+def test_hover_and_definition_of_a_function(client: Client, rule_uri: str) -> None:
+    pos = doc_position(RULE_FILE, r"order_usd: in_usd\(", len("order_usd: in_"))
+    text = hover(client, rule_uri, pos)
+    assert "**function** `in_usd(m: money)`" in text
+    assert "An amount of the contract currency in USD" in text
+    loc = definition(client, rule_uri, pos)
+    assert loc.range.start.line == key_line(RULE_FILE, r"^  in_usd:")
