@@ -724,6 +724,19 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                  shutdown_timeout=args.shutdown_timeout, log_stream=err)
 
 
+# --- lsp -------------------------------------------------------------------------------
+
+
+def _cmd_lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        from ta_rules.lsp import serve_stdio
+        from ta_rules.lsp._server import build_server  # noqa: F401  (the extra is there)
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"ta-rules lsp needs the lsp extra (pip install "
+                         f"'ta-rules[lsp]'): no module {exc.name!r}") from None
+    return serve_stdio()
+
+
 # --- impact ----------------------------------------------------------------------------
 
 
@@ -947,6 +960,13 @@ def _parser() -> _Parser:
                    help="time in-flight requests get to finish after SIGTERM")
     p.set_defaults(func=_cmd_serve)
 
+
+    p = sub.add_parser("lsp", help="a language server for editors, over stdin and stdout "
+                       "(needs the lsp extra)",
+                       description="Speak the Language Server Protocol on stdin and stdout: "
+                       "check's diagnostics, completion, hover, definitions and scenario runs "
+                       "for an editor (setting it up: docs/editors.md).")
+    p.set_defaults(func=_cmd_lsp)
 
     p = sub.add_parser("impact", help="what a policy change does to a history of claims")
     p.add_argument("--claims", required=True, metavar="HISTORY", help="JSON Lines (- for "

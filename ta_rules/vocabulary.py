@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ta_rules.errors import Location
 from ta_rules.texts import PolicyText
 
 __all__ = [
@@ -192,6 +193,8 @@ class FieldDef:
         maximum: Greatest value (integers, decimals), inclusive.
         greater_than: Values must be greater than this (decimals, integers).
         at_most_one: For lists of records: (field, value) that at most one item may have.
+        location: Where the field is declared (its key in the vocabulary file), when read
+            from a file; not part of the field's identity.
     """
 
     name: str
@@ -206,6 +209,7 @@ class FieldDef:
     maximum: int | None = None
     greater_than: int | None = None
     at_most_one: tuple[str, str] | None = None
+    location: Location | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,12 +221,13 @@ class ExactlyOneOf:
 
 @dataclasses.dataclass(frozen=True)
 class RecordDef:
-    """A record: named fields and constraints between them."""
+    """A record: named fields and constraints between them (and where it is declared)."""
 
     name: str
     fields: tuple[FieldDef, ...]
     doc: str | None = None
     exactly_one_of: tuple[ExactlyOneOf, ...] = ()
+    location: Location | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @functools.cached_property
     def by_name(self) -> Mapping[str, FieldDef]:

@@ -132,6 +132,21 @@ def test_a_failing_helper_names_the_rule_and_its_yaml_line(
     assert text.splitlines()[rule.location.line - 1].strip() == f"- id: {err.rule}"
 
 
+def test_checking_a_file_generates_no_code_until_it_judges_a_claim() -> None:
+    """``check`` (and an editor checking as one types) needs the diagnostics, not the program."""
+    import linecache
+
+    def generated(name: str) -> list[str]:
+        return [k for k in linecache.cache if isinstance(k, str)
+                and k.startswith(f"<ruleset {name} ")]
+
+    text = rules_text().replace("ruleset: trade-assurance", "ruleset: lazy-check", 1)
+    rs = ta_rules.loads_ruleset(text, "rules.yaml")
+    assert generated("lazy-check") == []
+    assert ta_rules.evaluate(base_facts(), ruleset=rs).outcome == "covered"
+    assert len(generated("lazy-check")) == 1
+
+
 def test_generated_code_is_registered_for_tracebacks() -> None:
     import linecache
 

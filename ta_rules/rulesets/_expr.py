@@ -29,6 +29,7 @@ Every node carries the character offset where it starts, so errors point at a co
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from decimal import Decimal
 from typing import Final
@@ -503,6 +504,17 @@ def parse(source: str) -> Expr:
     """
     if not source.strip():
         raise ParseError("empty expression", 0)
+    return _parse_text(source)
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_text(source: str) -> Expr:
+    """The tree of an expression's text, kept for the next compile of the same text.
+
+    Trees are immutable and positions are relative to the text, so a file compiled again
+    after an edit (an editor checking as one types) parses only the expressions that
+    changed. Errors are not kept.
+    """
     try:
         return _Parser(source).parse()
     except RecursionError:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import itertools
 import linecache
 import threading
@@ -75,6 +76,16 @@ class Rule:
 Decide = Callable[[Any, Mapping[str, Any], list[Any] | None], tuple[Any, ...]]
 
 
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """A ruleset's generated Python: its text, the plain and traced decisions, who is where."""
+
+    source: str
+    decide: Decide
+    decide_traced: Decide
+    source_map: SourceMap
+
+
 class Ruleset:
     """A compiled, immutable ruleset, ready to evaluate facts.
 
@@ -104,12 +115,9 @@ class Ruleset:
         parameters: Mapping[str, Parameter],
         reasons: Mapping[str, ReasonDef],
         rules: Mapping[str, Rule],
-        python_source: str,
-        decide: Decide,
-        decide_traced: Decide,
+        build_program: Callable[[], Program],
         build_holds: Callable[[], tuple[Callable[..., tuple[Any, ...]], dict[str, Any], str]],
         filename: str = "",
-        source_map: SourceMap | None = None,
         intermediate: ir.RulesetIR | None = None,
         effective_location: Location,
         warnings: tuple[Diagnostic, ...] = (),
@@ -143,14 +151,11 @@ class Ruleset:
         self.parameters: Mapping[str, Parameter] = MappingProxyType(dict(parameters))
         self.reasons: Mapping[str, ReasonDef] = MappingProxyType(dict(reasons))
         self.rules: Mapping[str, Rule] = MappingProxyType(dict(rules))
-        self.python_source = python_source
-        self.filename = filename
+        self._filename = filename
         #: The typed intermediate form it was compiled from (for other backends).
         self.ir = intermediate
-        self._day_counts = day_count_parameters(intermediate) if intermediate else frozenset()
-        self._source_map = source_map or SourceMap()
-        self._decide = decide
-        self._decide_traced = decide_traced
+        self._build_program = build_program
+        self._built: Program | None = None
         self._build_holds = build_holds
         self._holds: tuple[Callable[..., tuple[Any, ...]], Mapping[str, Any], str] | None = None
         self._holds_lock = threading.Lock()
@@ -168,6 +173,44 @@ class Ruleset:
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.name} {self.version} from {self.source}>"
+
+    @functools.cached_property
+    def _day_counts(self) -> frozenset[str]:
+        """The parameters that shift dates (found when an override first needs them)."""
+        return day_count_parameters(self.ir) if self.ir else frozenset()
+
+    def _program(self) -> Program:
+        """The generated Python, built on first use: checking a file never needs it."""
+        built = self._built
+        if built is None:
+            with self._holds_lock:  # one emitter: one program built at a time
+                built = self._built
+                if built is None:
+                    built = self._built = self._build_program()
+        return built
+
+    @property
+    def python_source(self) -> str:
+        """The generated code (for review and debugging)."""
+        return self._program().source
+
+    @property
+    def filename(self) -> str:
+        """The name the generated code is registered under for tracebacks (``linecache``)."""
+        self._program()
+        return self._filename
+
+    @property
+    def _decide(self) -> Decide:
+        return self._program().decide
+
+    @property
+    def _decide_traced(self) -> Decide:
+        return self._program().decide_traced
+
+    @property
+    def _source_map(self) -> SourceMap:
+        return self._program().source_map
 
     def _external(self) -> tuple[Callable[..., tuple[Any, ...]], Mapping[str, Any], str]:
         holds = self._holds
@@ -313,23 +356,26 @@ def compile_ruleset(
         raise RulesetError(_dedupe(diags), sources=doc.texts())
     collect_trace_refs(rir)
     emitter = Emitter(rir, lambda at: doc.offset_location(at[0], parsed.offset(at[0]) + at[1]))
-    plain, plain_owners = emitter.program(traced=False)
-    traced, traced_owners = emitter.program(traced=True)
-    code = plain + "\n" + traced
     filename = f"<ruleset {spec.ruleset} {spec.version} #{next(_SERIAL)}>"
-    source_map = SourceMap()
-    for lineno, owner in enumerate([*plain_owners, None, *traced_owners], start=1):
-        if owner is not None:
-            source_map.owners[lineno] = owner
     from ta_rules.rulesets._lower import RUNTIME as LOWER_RUNTIME
 
     def namespace() -> dict[str, Any]:
         return {"__builtins__": _SAFE_BUILTINS, **HELPERS, **LOWER_RUNTIME, **emitter.consts,
                 "_none_table": _none_table}
 
-    compiled_ns = namespace()
-    _register_source(filename, code)
-    exec(compile(code, filename, "exec"), compiled_ns)
+    def build_program() -> Program:
+        # built when the ruleset first judges a claim (or shows its code), not to check it
+        plain, plain_owners = emitter.program(traced=False)
+        traced, traced_owners = emitter.program(traced=True)
+        code = plain + "\n" + traced
+        source_map = SourceMap()
+        for lineno, owner in enumerate([*plain_owners, None, *traced_owners], start=1):
+            if owner is not None:
+                source_map.owners[lineno] = owner
+        compiled_ns = namespace()
+        _register_source(filename, code)
+        exec(compile(code, filename, "exec"), compiled_ns)
+        return Program(code, compiled_ns["_decide"], compiled_ns["_decide_traced"], source_map)
 
     def build_holds() -> tuple[Callable[..., tuple[Any, ...]], dict[str, Any], str]:
         # only external engines need this variant: built on their first use
@@ -348,12 +394,9 @@ def compile_ruleset(
         reasons=decl.reasons,
         rules={rid: Rule(rid, r.group, r.table, r.location, r.codes, r.when_text)
                for rid, r in rir.rules.items()},
-        python_source=code,
-        decide=compiled_ns["_decide"],
-        decide_traced=compiled_ns["_decide_traced"],
+        build_program=build_program,
         build_holds=build_holds,
         filename=filename,
-        source_map=source_map,
         intermediate=rir,
         effective_location=doc.location(("effective",), key=True),
         warnings=tuple(d for d in _dedupe(diags) if d.severity == "warning"),

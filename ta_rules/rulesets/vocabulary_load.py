@@ -49,6 +49,7 @@ __all__ = [
     "load_vocabulary_file",
     "loads_vocabulary",
     "ruleset_env",
+    "vocabulary_source_file",
 ]
 
 #: The file-name ending of vocabulary files.
@@ -192,7 +193,8 @@ class _Builder:
                 default=fs.default, doc=fs.doc, min_length=fs.min_length,
                 max_length=fs.max_length, item_max_length=fs.item_max_length,
                 minimum=fs.minimum, maximum=fs.maximum, greater_than=fs.greater_than,
-                at_most_one=next(iter(fs.at_most_one.items())) if fs.at_most_one else None))
+                at_most_one=next(iter(fs.at_most_one.items())) if fs.at_most_one else None,
+                location=self.doc.location(path, key=True)))
         groups = [*(old.exactly_one_of if old else ())]
         for i, group in enumerate(rs.exactly_one_of):
             names = {f.name for f in fields}
@@ -201,7 +203,8 @@ class _Builder:
                     self._unknown_field(f, names, ("records", name, "exactly_one_of", i, j))
             groups.append(ExactlyOneOf(tuple(group)))
         return RecordDef(name, tuple(fields), rs.doc or (old.doc if old else None),
-                         tuple(groups))
+                         tuple(groups), location=old.location if old else
+                         self.doc.location(("records", name), key=True))
 
     def _unknown_field(self, name: str, names: set[str], path: tuple[str | int, ...]) -> None:
         close = difflib.get_close_matches(name, sorted(names), n=1)
@@ -406,6 +409,25 @@ def _bundled_vocabulary(name: str) -> Vocabulary | None:
     if content is None:
         return None
     return loads_vocabulary(content, f"rules/{name}{SUFFIX}")
+
+
+def vocabulary_source_file(source: str) -> str | None:
+    """The file a vocabulary's ``source`` (or a location in it) names, when it exists.
+
+    Bundled vocabularies name themselves ``rules/NAME.vocabulary.yaml`` in messages; this
+    is the file inside the installed package.
+
+    Example:
+        >>> vocabulary_source_file("rules/trade-assurance.vocabulary.yaml").endswith(
+        ...     "trade-assurance.vocabulary.yaml")
+        True
+    """
+    if os.path.isfile(source):
+        return os.path.abspath(source)
+    name = source.removeprefix("rules/")
+    if name.endswith(SUFFIX) and name.removesuffix(SUFFIX) in _bundled():
+        return str(files("ta_rules") / "rules" / name)
+    return None
 
 
 def bundled_vocabulary(name: str = DEFAULT_VOCABULARY) -> Vocabulary:

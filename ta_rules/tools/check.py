@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
@@ -16,7 +16,11 @@ from ta_rules.rulesets.load import (
     rule_files,
 )
 from ta_rules.rulesets.registry import check_versions
-from ta_rules.rulesets.vocabulary_load import is_vocabulary_file, load_vocabulary_file
+from ta_rules.rulesets.vocabulary_load import (
+    is_vocabulary_file,
+    load_vocabulary_file,
+    loads_vocabulary,
+)
 
 __all__ = [
     "catalog_diagnostics",
@@ -133,30 +137,55 @@ def _required_locales(file: str, cache: dict[str, tuple[str, ...]]) -> tuple[str
     return cache[folder]
 
 
-def check_paths(paths: Iterable[str | os.PathLike[str]], *,
-                engines: Iterable[str] = ()) -> tuple[list[Diagnostic], dict[str, str], int]:
+def _unsaved_text(name: str, texts: Mapping[str, str]) -> bytes | None:
+    """The text an editor holds for a file (looked up by its absolute path), as UTF-8."""
+    text = texts.get(os.path.abspath(name))
+    return None if text is None else text.encode("utf-8", "surrogatepass")
+
+
+def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[str] = (),
+                texts: Mapping[str, str] | None = None,
+                ) -> tuple[list[Diagnostic], dict[str, str], int]:
     """Check rule files and folders (and, when named, that each engine can take them).
 
     The ``locales`` a file's project configuration requires (see :mod:`ta_rules.project`,
     found from the file's folder upward) must each have a catalog.
 
+    Args:
+        paths: Rule files and folders, as ``ta-rules check`` takes them.
+        engines: Evaluation engines that must be able to take every ruleset.
+        texts: Text to check instead of a file's content on disk, by absolute path (the
+            unsaved buffers of an editor, also of files not yet on disk). A ruleset reads
+            its vocabulary from disk.
+
     Returns:
         The diagnostics (sorted), the text of each file (for carets), and the file count.
     """
+    texts = texts or {}
     files, problems = rule_file_places(paths)
+    # a file an editor holds but that is not (yet) on disk is checked from its text
+    unsaved_new = [d for d in problems if d.code == "file.missing"
+                   and os.path.abspath(d.location.source) in texts]
+    problems = [d for d in problems if d not in unsaved_new]
+    files.extend((d.location.source, None) for d in unsaved_new)
     sources: dict[str, str] = {}
     loaded: list[Ruleset] = []
     required: dict[str, tuple[str, ...]] = {}
     for name, folder in files:
+        unsaved = _unsaved_text(name, texts)
         if is_vocabulary_file(name):
             try:
-                load_vocabulary_file(name)
+                if unsaved is None:
+                    load_vocabulary_file(name)
+                else:
+                    loads_vocabulary(unsaved, name,
+                                     folder=os.path.dirname(os.path.abspath(name)))
             except RulesetError as exc:
                 problems.extend(exc.diagnostics)
                 sources.update(exc.sources)
             continue
         try:
-            content = read_rule_file(name, folder=folder)
+            content = read_rule_file(name, folder=folder) if unsaved is None else unsaved
             ruleset = loads_ruleset(content, name,
                                     rules_folder=os.path.dirname(os.path.abspath(name)))
         except RulesetError as exc:
