@@ -64,6 +64,19 @@ def test_an_unknown_query_parameter_is_refused_naming_it(server: Server) -> None
     assert c.get("/healthz", params={"probe": "1"}).status_code == 200
 
 
+def test_eval_batch_for_an_unknown_ruleset_or_version_does_not_start(tmp_path: Path) -> None:
+    import io
+
+    from ta_rules.cli import main
+
+    source = tmp_path / "claims.jsonl"
+    source.write_text(json.dumps(base_facts()) + "\n")
+    for option in (["--version", "1999.1"], ["--ruleset", "nope"]):
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["eval", "--batch", str(source), *option], stdout=out, stderr=err) == 2
+        assert out.getvalue() == "" and ("1999.1" in err.getvalue() or "nope" in err.getvalue())
+
+
 @pytest.mark.parametrize("query", [{"version": "1999.1"}, {"ruleset": "nope"},
                                    {"ruleset": "nope", "version": "2015.1"}])
 def test_a_batch_for_an_unknown_ruleset_or_version_is_refused_whole(
@@ -272,6 +285,10 @@ def test_a_json_body_is_read_by_a_json_parser(monkeypatch: pytest.MonkeyPatch) -
     '{"a": "x\\u0000y"}', "[" * 63 + "]" * 63, "[" * 64 + "]" * 64, "[" * 65 + "]" * 65,
     "[" * 5000 + "]" * 5000, '{"a": [' + "1," * 210_000 + "1]}", '{"a": "\\u2028"}',
     '{"a": 1}\n# a comment', '{"a": 1}\r\n', "a: 1", '{"a": "x"} ', '{"a": [{"b": {}}]}',
+    # YAML wants a key's ":" on the key's line, within 1,024 characters of its start
+    '{"' + "k" * 1100 + '": 1}', '{"b": {"' + "k" * 1030 + '": [1]}}', '{"a"\n: 1}',
+    '{"a"\r\n: 1}', '{"a"' + " " * 1030 + ": 1}", '{"' + "\\u0061" * 180 + '": 1}',
+    '{"a":\n 1}', '{"a" : 1}', '["' + "k" * 1100 + '"]', '{"' + "k" * 160 + '": 1}',
 ])
 def test_json_and_yaml_readings_of_a_body_agree(text: str) -> None:
     from ta_rules.serve import _body

@@ -24,9 +24,13 @@ __all__ = ["DocumentError", "read_document"]
 
 #: Text the two readings may treat differently: a tab (YAML refuses it as indentation),
 #: an escaped surrogate (JSON pairs them, YAML does not), characters YAML refuses
-#: (DEL, C1 controls, U+FFFE/U+FFFF) or reads as line breaks (NEL, U+2028, U+2029).
+#: (DEL, C1 controls, U+FFFE/U+FFFF) or reads as line breaks (NEL, U+2028, U+2029), and
+#: a key whose ``:`` is on another line or far after it (YAML wants a key's ``:`` on its
+#: line, within 1,024 characters of its start).
 _UNSURE = re.compile("\t|\\\\u[dD][89abAB]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-                     "\u2028\u2029\ufffe\uffff]")
+                     "\u2028\u2029\ufffe\uffff]|\" *+[\r\n][ \r\n]*+:|\" {16,}+:")
+#: The longest key read here: escaped, its text is at most 6 times longer (``\\u0061``).
+_MAX_KEY = 160
 #: A JSON number that YAML reads as a float too: a dot, and a signed exponent if any.
 _YAML_FLOAT = re.compile(r"-?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?")
 SOURCE: Final = "<request>"
@@ -47,7 +51,7 @@ class _Unsure(Exception):
 
 def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(items)
-    if len(out) != len(items):
+    if len(out) != len(items) or any(len(key) > _MAX_KEY for key in out):
         raise _Unsure
     return out
 
