@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -303,6 +305,34 @@ def test_json_and_yaml_readings_of_a_body_agree(text: str) -> None:
     else:
         assert doc is not None and not problems
         assert json.dumps(got, default=repr) == json.dumps(doc.data, default=repr)
+
+
+_SCALARS = (st.none() | st.booleans() | st.integers(-10 ** 70, 10 ** 70)
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=12), inner, max_size=4),
+    max_leaves=25)
+
+
+@given(value=st.dictionaries(st.text(max_size=8), _VALUES, max_size=5),
+       ascii_only=st.booleans(), indent=st.sampled_from([None, 0, 1, 2]),
+       separators=st.sampled_from([(",", ":"), (", ", ": "), (" ,", " : "), (",\n", ":\n")]))
+def test_json_and_yaml_readings_agree_on_any_json(value: dict[str, Any], ascii_only: bool,
+                                                  indent: int | None,
+                                                  separators: tuple[str, str]) -> None:
+    from ta_rules.serve import _body
+
+    raw = json.dumps(value, ensure_ascii=ascii_only, indent=indent,
+                     separators=separators).encode()
+    doc, problems = load_yaml(raw, "<request>", max_bytes=10 << 20)
+    try:
+        got = _body.read_document(raw, max_bytes=10 << 20)
+    except _body.DocumentError as exc:
+        assert exc.problems == problems and (doc is None or problems)
+    else:
+        assert doc is not None and not problems
+        assert repr(got) == repr(doc.data)
 
 
 # --- item 14: workers end with their parent --------------------------------------------------
