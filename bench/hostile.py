@@ -1,7 +1,8 @@
 """Time and memory of the largest hostile inputs (each run in a fresh process).
 
-    python bench/hostile.py            # both tables
+    python bench/hostile.py            # every table
     python bench/hostile.py --quick    # the first table only
+    python bench/hostile.py --http     # the HTTP table only
 
 Every input must end in the documented error (RulesetError / FactsError) — never another
 exception, never a verdict — and the table shows how long that took and the peak memory of
@@ -11,6 +12,11 @@ The second table runs the resource cases end to end (the ``ta-rules`` command, b
 with ``--workers 2``, repeated ruleset reloads), each against a bound on its time and on
 the peak RSS of the largest process involved; a case over a bound fails the run. The bounds
 are those of docs/performance.md.
+
+The third table runs hostile HTTP clients against ``ta-rules serve`` on 127.0.0.1 (a fresh
+server per case): stalled connections, a request whose answer could cost many times its
+size, and many distinct locales, each against a bound on its time and on the growth of
+the server's peak RSS.
 """
 
 from __future__ import annotations
@@ -228,8 +234,168 @@ def resources(tests: str) -> int:
     return bad
 
 
+# --- the HTTP service ------------------------------------------------------------------
+
+#: --client-timeout of the server the HTTP cases run against (seconds).
+HTTP_CLIENT_TIMEOUT = 2.0
+
+
+def _serve() -> tuple[subprocess.Popen[bytes], int]:
+    import tempfile
+    import time
+
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (it lives as long as the server)
+    proc = subprocess.Popen([sys.executable, "-m", "ta_rules", "serve", "--port", "0",
+                             "--client-timeout", str(HTTP_CLIENT_TIMEOUT)],
+                            stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        log.seek(0)
+        for line in log.read().splitlines():
+            record = json.loads(line)
+            if record.get("event") == "listening":
+                port = int(record["port"])
+                while _request(port, "GET", "/healthz")[0] != 200:
+                    time.sleep(0.05)
+                return proc, port
+        time.sleep(0.05)
+    raise RuntimeError("the server did not start")
+
+
+def _request(port: int, method: str, path: str, body: bytes | None = None
+             ) -> tuple[int, bytes]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(method, path, body=body)
+        answer = conn.getresponse()
+        return answer.status, answer.read()
+    except OSError:
+        return 0, b""
+    finally:
+        conn.close()
+
+
+def _rss(pid: int, field: str = "VmRSS") -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":")) / 1024
+
+
+def _stalled(port: int) -> tuple[str, bool]:
+    import socket
+    import time
+
+    head = b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+    socks = []
+    for i in range(600):  # silent, mid-headers, mid-body
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall((b"", head, head + b"\r\n{")[i % 3])
+        socks.append(sock)
+    served = _request(port, "GET", "/healthz")[0] == 200  # still answering meanwhile
+    open_ = set(range(len(socks)))
+    deadline = time.monotonic() + HTTP_CLIENT_TIMEOUT + 10
+    while open_ and time.monotonic() < deadline:
+        for i in list(open_):
+            socks[i].settimeout(0.01)
+            try:
+                if not socks[i].recv(65536):
+                    open_.discard(i)
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                open_.discard(i)
+    for sock in socks:
+        sock.close()
+    return f"600 stalled: {600 - len(open_)} closed, served: {served}", not open_ and served
+
+
+def _costly(port: int) -> tuple[str, bool]:
+    import threading
+    import time
+
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from conftest import base_facts
+
+    facts = base_facts()
+    facts["claim"].update({f"unknown_{i}": 1 for i in range(50_000)})
+    body = json.dumps(facts).encode()
+    got: list[tuple[int, bytes]] = []
+    costly = threading.Thread(target=lambda: got.append(
+        _request(port, "POST", "/v1/evaluate", body)))
+    costly.start()
+    slowest = 0.0  # the other clients' wait meanwhile: the event loop is not held
+    while costly.is_alive():
+        start = time.perf_counter()
+        _request(port, "GET", "/healthz")
+        slowest = max(slowest, time.perf_counter() - start)
+    costly.join()
+    status, answer = got[0]
+    ratio = len(answer) / len(body)
+    return (f"{len(body) / 1024:.0f} KiB in, {status}, {len(answer) / 1024:.1f} KiB out, "
+            f"healthz <={slowest * 1000:.0f} ms", status == 422 and ratio < 0.1
+            and slowest < 0.5)
+
+
+def _locales(port: int) -> tuple[str, bool]:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from conftest import base_facts
+
+    body = json.dumps(base_facts()).encode()
+    names = ["en_US", "en_GB", "es_ES", "es_419", "zh_Hans_CN", "en_AU", "es_MX", "en_IN"]
+    spellings = []
+    for name in names:
+        for i in range(2 ** len(name)):
+            spelled = "".join(c.upper() if i >> k & 1 else c.lower() for k, c in enumerate(name))
+            spellings += [spelled, spelled.replace("_", "-"), spelled + "@m" + str(i)]
+    spellings = list(dict.fromkeys(spellings))
+    codes: dict[int, int] = {}
+    for name in spellings:
+        status = _request(port, "POST", f"/v1/evaluate?locale={name}", body)[0]
+        codes[status] = codes.get(status, 0) + 1
+    return (f"{len(spellings)} spellings: " + ", ".join(f"{n}x{c}" for c, n in
+                                                         sorted(codes.items())),
+            set(codes) <= {200, 400})
+
+
+# name: (probe, seconds bound, bound on the server's RSS growth in MiB)
+HTTP_CASES = {
+    "600 connections stalled (silent, mid-headers, mid-body)": (_stalled, 15.0, 40.0),
+    # the answer under 0.1x the body, and other clients' requests answered meanwhile < 0.5 s
+    "a 0.9 MiB body of 50,000 unknown keys": (_costly, 5.0, 100.0),
+    "distinct locale spellings and modifiers": (_locales, 120.0, 20.0),
+}
+
+
+def http_cases() -> int:
+    """The HTTP cases against a real server on 127.0.0.1; the number over a bound."""
+    import time
+
+    bad = 0
+    print(f"\n{'HTTP case (serve --client-timeout ' + str(HTTP_CLIENT_TIMEOUT) + ')':<56} "
+          f"{'result':<60} {'time':>14} {'server RSS growth':>20}")
+    for name, (probe, seconds, mib) in HTTP_CASES.items():
+        proc, port = _serve()
+        try:
+            before = _rss(proc.pid)
+            start = time.perf_counter()
+            result, ok = probe(port)
+            elapsed = time.perf_counter() - start
+            grown = _rss(proc.pid, "VmHWM") - before
+        finally:
+            proc.terminate()
+            proc.wait()
+        over = not ok or elapsed > seconds or grown > mib
+        bad += over
+        print(f"{name:<56} {result:<60} {elapsed:5.1f} s (<{seconds:3.0f}) "
+              f"{grown:6.1f} MiB (<{mib:3.0f})" + ("  OVER" if over else ""))
+    return bad
+
+
 def main() -> int:
     tests = str(HERE.parent / "tests")
+    if "--http" in sys.argv:
+        return 1 if http_cases() else 0
     bad = 0
     print(f"{'input':<50} {'result':<44} {'time':>9} {'peak RSS':>9}")
     for name, build in CASES.items():
@@ -247,6 +413,7 @@ def main() -> int:
         print(f"{name:<50} {data['result']:<44} {data['ms']:7.1f} ms {data['peak_mib']:6.0f} MiB")
     if "--quick" not in sys.argv:
         bad += resources(tests)
+        bad += http_cases()
     return 1 if bad else 0
 
 

@@ -380,6 +380,11 @@ def batch_options(
     from ta_rules.engines import get_engine
     from ta_rules.messages import require_catalog, resolve_locale
 
+    # a ruleset or version that does not exist would fail every line: refuse the run
+    if version is not None:
+        registry.select(ruleset, version)
+    else:
+        registry.resolve_name(ruleset)
     options: dict[str, Any] = {"ruleset": ruleset, "version": version, "locale": locale,
                                "engine": engine, "trace": trace, "registry": registry}
     if text_parameters:

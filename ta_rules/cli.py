@@ -721,7 +721,8 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return serve(rules=rules, host=args.host, port=args.port, workers=args.workers,
                  reload_signal=args.reload_signal,
                  limits=Limits(body=args.max_body_bytes, batch=args.max_batch_bytes),
-                 shutdown_timeout=args.shutdown_timeout, log_stream=err)
+                 shutdown_timeout=args.shutdown_timeout, client_timeout=args.client_timeout,
+                 log_stream=err)
 
 
 # --- lsp -------------------------------------------------------------------------------
@@ -958,6 +959,9 @@ def _parser() -> _Parser:
                    help="largest /v1/evaluate/batch body (default 64 MiB)")
     p.add_argument("--shutdown-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="time in-flight requests get to finish after SIGTERM")
+    p.add_argument("--client-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="time a client gets to send a request's headers, or to start its "
+                   "body (which must then keep coming at 16 KiB/s); default 10")
     p.set_defaults(func=_cmd_serve)
 
 

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -63,9 +63,19 @@ __all__ = [
 DOMAIN = "ta_rules"
 
 
-@functools.cache
+#: Most spellings of locale names remembered (``en-GB``, ``EN_gb``...: one locale each).
+MAX_LOCALE_SPELLINGS: Final = 256
+#: One object per locale, whatever its spelling: at most one per CLDR locale.
+_LOCALES: dict[str, Locale] = {}
+
+
+@functools.lru_cache(maxsize=MAX_LOCALE_SPELLINGS)
 def resolve_locale(name: str) -> Locale:
-    """Parse a locale name (``en``, ``zh_Hans_CN``, ``es-ES``).
+    """Parse a locale name (``en``, ``zh_Hans_CN``, ``es-ES``, in any case).
+
+    Every spelling of one locale gives the same object, and only CLDR's locales exist, so
+    what is held per locale (catalogs, formatting caches) is bounded however many
+    spellings callers send. A modifier (``en_US@euro``) is refused: it is free text.
 
     Raises:
         TaRulesError: For an unknown or malformed locale.
@@ -73,9 +83,13 @@ def resolve_locale(name: str) -> Locale:
     if not isinstance(name, str):
         raise TaRulesError(f"a locale is a name such as 'en' or 'zh_Hans', found {name!r}")
     try:
-        return Locale.parse(name.replace("-", "_"))
+        parsed = Locale.parse(name.replace("-", "_"))
     except (UnknownLocaleError, ValueError, TypeError) as exc:
         raise TaRulesError(f"unknown locale {name!r}: {exc}") from None
+    if parsed.modifier:
+        raise TaRulesError(f"unknown locale {name!r}: a locale is a name such as 'en' or "
+                           "'zh_Hans_CN', without a modifier")
+    return _LOCALES.setdefault(str(parsed), parsed)
 
 
 def _locales_dir(root: str | None = None) -> Any:
@@ -250,7 +264,7 @@ def _candidates(locale: Locale) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)
 def translations(locale: Locale, domain: str | None = DOMAIN,
                  root: str | None = None) -> NullTranslations:
     """The catalog for ``locale``: its own, its script's or language's, else none (English)."""
@@ -263,7 +277,7 @@ def translations(locale: Locale, domain: str | None = DOMAIN,
     return NullTranslations()
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)
 def require_catalog(locale: Locale, domain: str, root: str | None = None) -> None:
     """Refuse a locale the catalog ``domain`` has no translation for.
 

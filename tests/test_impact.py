@@ -387,7 +387,10 @@ def test_ctrl_c_leaves_no_process_behind(history: Path, how: list[str]) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "ta_rules", "impact", "--claims", str(big), "--candidate",
          str(history / "raised.yaml"), *how],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        # SIGINT as a terminal's Ctrl-C finds it, whatever disposition this process
+        # inherited (a script's background job starts with SIGINT ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while len(_session_processes(proc.pid)) < 3 and time.monotonic() < deadline:
@@ -498,7 +501,7 @@ def test_the_existing_cluster_recipe_in_docs_folds_to_the_same_counts(tmp_path: 
         return tally
 
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         futures = client.map(judge_file, paths, config=config)
         total = Tally()
@@ -518,7 +521,7 @@ def test_dask_address_of_a_running_scheduler(tmp_path: Path) -> None:
     _generator().write_jsonl(_generator().iter_claims(600), src)
     args = ("--claims", str(src), "--candidate", "2015.1", "--set", "min_order_amount_usd=3000")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         assert report(*args, "--dask", cluster.scheduler_address) == report(*args)
 
 

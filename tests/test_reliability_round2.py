@@ -347,8 +347,11 @@ def test_an_interrupted_batch_leaves_no_process_and_resumes_exactly(
     src, reference = uninterrupted
     dst = tmp_path / "out.jsonl"
     argv = ["-m", "ta_rules", "eval", "--batch", str(src), "--out", str(dst), "--workers", "2"]
+    # SIGINT as a terminal's Ctrl-C finds it, whatever disposition this process inherited
+    # (a script's background job starts with SIGINT ignored, and so would the child)
     proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     partial = partial_path(dst)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (

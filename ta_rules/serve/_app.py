@@ -18,14 +18,15 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ta_rules._version import __version__
-from ta_rules.batch import batch_options, judge_lines, numbered_chunks
+from ta_rules.batch import MAX_MESSAGE, MAX_PROBLEMS, batch_options, judge_lines, numbered_chunks
 from ta_rules.errors import (
     Diagnostic,
     EngineError,
@@ -37,9 +38,9 @@ from ta_rules.errors import (
     UnknownRulesetError,
 )
 from ta_rules.request import evaluate_request, verdict_json
-from ta_rules.rulesets._yaml import load_yaml
 from ta_rules.rulesets.registry import Registry
 from ta_rules.schema_export import json_schema
+from ta_rules.serve._body import DocumentError, read_document
 from ta_rules.serve._metrics import CONTENT_TYPE, Metrics
 from ta_rules.serve._openapi import openapi_document
 
@@ -57,6 +58,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: How much of a body over the limit is still read (and dropped) so the client, which is
 #: usually still sending, can read the 413 instead of a reset connection.
 _DRAIN_BYTES = 64 * 1024 * 1024
+#: Bodies up to this size are judged on the event loop (a fraction of a millisecond);
+#: larger ones in a thread, so one costly request does not hold up every other.
+_INLINE_BYTES = 64 * 1024
+#: The status logged and counted for a request whose client went away before its answer
+#: (nginx's "client closed request"): not an error of the service.
+CLIENT_GONE = 499
 
 ENVELOPE_KEYS = ("facts", "ruleset", "version", "parameters", "locale", "trace")
 #: Keys of a scenario file besides the envelope's: accepted and ignored, so a scenario
@@ -86,18 +93,41 @@ def _error_response(status: int, body: dict[str, Any]) -> Response:
                     media_type="application/json")
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
+
+
+def _bounded(problems: list[dict[str, Any]]) -> dict[str, Any]:
+    """At most MAX_PROBLEMS problems of clipped strings, and how many were left out.
+
+    The answer to a request is then bounded whatever the request: an error per key of a
+    1 MiB body, each naming a path of long keys, would otherwise cost 60 times its size.
+    """
+    out: dict[str, Any] = {"problems": [
+        {k: _clip(v) if isinstance(v, str) else v for k, v in p.items()}
+        for p in problems[:MAX_PROBLEMS]]}
+    if len(problems) > MAX_PROBLEMS:
+        out["more_problems"] = len(problems) - MAX_PROBLEMS
+    return out
+
+
 def _api_error(exc: TaRulesError) -> ApiError:
     """The status and body of a library error (the same records the library raises)."""
     if isinstance(exc, FactsError):
-        return ApiError(422, "facts", str(exc), problems=[
-            {"path": p.path, "message": p.message, "code": p.code} for p in exc.problems])
+        problems = exc.problems
+        message = str(exc)
+        if len(message) > MAX_MESSAGE:
+            message = _clip(f"invalid facts ({len(problems)} problem(s)): " + "; ".join(
+                f"{_clip(p.path) or '<document>'}: {_clip(p.message)}" for p in problems[:3]))
+        return ApiError(422, "facts", message, **_bounded(
+            [{"path": p.path, "message": p.message, "code": p.code} for p in problems]))
     if isinstance(exc, ParameterError):
-        return ApiError(422, "parameters", str(exc))
+        return ApiError(422, "parameters", _clip(str(exc)))
     if isinstance(exc, UnknownRulesetError):
         return ApiError(404, "unknown-ruleset", str(exc))
     if isinstance(exc, EngineError | RulesetError):
         raise exc  # not the caller's fault: a 500, logged
-    return ApiError(400, "request", str(exc))
+    return ApiError(400, "request", _clip(str(exc)))
 
 
 class Service:
@@ -246,6 +276,8 @@ class _Observe:
 
         try:
             await self.app(scope, receive, observed_send)
+        except ClientDisconnect:  # gone before its answer: nobody to answer, nothing broken
+            state["status"] = CLIENT_GONE
         except Exception as exc:
             log.error("internal error", extra={"fields": {
                 "event": "internal-error", "path": scope.get("path"),
@@ -272,6 +304,20 @@ class _Observe:
 def _internal(exc: BaseException) -> dict[str, Any]:
     text = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
     return {"kind": "internal", "message": f"internal error: {text} (logged)"}
+
+
+async def _known_query(request: Request) -> None:
+    """Refuse a query parameter the route does not take, as unknown body keys are refused.
+
+    A typo (``verison=``) would otherwise be judged by the defaults, without a word.
+    """
+    route = request.scope.get("route")
+    known = {p.alias for p in getattr(getattr(route, "dependant", None), "query_params", ())}
+    unknown = sorted({k for k in request.query_params if k not in known})
+    if unknown:
+        raise ApiError(400, "request", "unknown query parameter(s): " + ", ".join(
+            _clip(k) for k in unknown[:MAX_PROBLEMS]) + "; this route takes " + ", ".join(
+            sorted(known)), unknown=[_clip(k) for k in unknown[:MAX_PROBLEMS]])
 
 
 TRACE = Query(None, description="Record every rule evaluated and the values it read.")
@@ -353,18 +399,14 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 def _add_evaluate_routes(app: FastAPI, service: Service) -> None:
-    @app.post("/v1/evaluate", summary="Judge one claim")
-    async def evaluate_one(
-        request: Request, ruleset: str | None = RULESET, version: str | None = VERSION,
-        locale: str | None = LOCALE, trace: bool | None = TRACE, sets: list[str] = SETS,
-    ) -> Response:
-        body = await _read_body(request, service.limits.body)
-        doc, problems = load_yaml(body, "<request>", max_bytes=service.limits.body)
-        if doc is None or problems:
-            raise ApiError(400, "document", "; ".join(
-                f"{d.location}: {d.message}" for d in problems) or "not a document",
-                problems=[d.to_json() for d in problems])
-        facts, given = _envelope(doc.data)
+    def judge(body: bytes, ruleset: str | None, version: str | None, locale: str | None,
+              trace: bool | None, sets: list[str]) -> Response:
+        try:
+            data = read_document(body, max_bytes=service.limits.body)
+        except DocumentError as exc:
+            raise ApiError(400, "document", _clip(str(exc)), **_bounded(
+                [d.to_json() for d in exc.problems])) from None
+        facts, given = _envelope(data)
         parameters = given.get("parameters")
         verdict = evaluate_request(
             facts, ruleset=ruleset or given.get("ruleset"),
@@ -375,7 +417,18 @@ def _add_evaluate_routes(app: FastAPI, service: Service) -> None:
         service.metrics.count_verdicts({verdict.outcome: 1})
         return Response(verdict_json(verdict), media_type="application/json")
 
-    @app.post("/v1/evaluate/batch", summary="Judge JSON Lines of claims, streamed in order")
+    @app.post("/v1/evaluate", summary="Judge one claim", dependencies=[Depends(_known_query)])
+    async def evaluate_one(
+        request: Request, ruleset: str | None = RULESET, version: str | None = VERSION,
+        locale: str | None = LOCALE, trace: bool | None = TRACE, sets: list[str] = SETS,
+    ) -> Response:
+        body = await _read_body(request, service.limits.body)
+        if len(body) <= _INLINE_BYTES:
+            return judge(body, ruleset, version, locale, trace, sets)
+        return await run_in_threadpool(judge, body, ruleset, version, locale, trace, sets)
+
+    @app.post("/v1/evaluate/batch", summary="Judge JSON Lines of claims, streamed in order",
+              dependencies=[Depends(_known_query)])
     async def evaluate_batch(
         request: Request, ruleset: str | None = RULESET, version: str | None = VERSION,
         locale: str | None = LOCALE, trace: bool | None = TRACE, sets: list[str] = SETS,

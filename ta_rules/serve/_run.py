@@ -4,7 +4,8 @@ One process (``--workers 1``) runs uvicorn on a socket bound here. With more wor
 socket is bound once and the process forks: each child runs its own server on the shared
 socket (the kernel spreads connections), the parent forwards SIGHUP and SIGTERM to the
 children and replaces a child that dies. Rulesets are loaded before the fork, so children
-start with them compiled.
+start with them compiled. A child ends when the parent does, however the parent ended
+(SIGKILL included), so no worker is left serving the port.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from types import FrameType
 from typing import IO, Any
@@ -27,6 +29,7 @@ import uvicorn
 from ta_rules.errors import Diagnostic, Location, RulesetError, TaRulesError
 from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.serve._app import Limits, Service, create_app
+from ta_rules.serve._protocol import guarded_protocol
 
 __all__ = ["JsonFormatter", "serve"]
 
@@ -82,10 +85,10 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _run_worker(service: Service, sock: socket.socket, *, reload_signal: bool,
-                shutdown_timeout: float) -> int:
+                shutdown_timeout: float, client_timeout: float) -> int:
     config = uvicorn.Config(create_app(service), log_config=None, access_log=False,
                             timeout_graceful_shutdown=int(shutdown_timeout), lifespan="off",
-                            server_header=False)
+                            server_header=False, http=guarded_protocol(client_timeout))
     server = uvicorn.Server(config)
 
     async def main() -> None:
@@ -111,17 +114,49 @@ def _run_worker(service: Service, sock: socket.socket, *, reload_signal: bool,
     return 0
 
 
-def _supervise(workers: int, run_child: Any) -> int:
+def end_with_parent(parent: int, grace: float) -> None:
+    """Stop this worker process once ``parent`` (the process that forked it) is gone.
+
+    On Linux the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``); everywhere
+    a thread also checks every half second that the parent is still the one that started
+    us, and then sends SIGTERM itself (again each second, in case the first came before the
+    server took the signal over). SIGTERM is the graceful stop: the listening socket is
+    closed at once and in-flight requests get ``grace`` seconds, after which the process
+    exits whatever it is doing.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        log.warning("the parent process is gone; stopping", extra={"fields": {
+            "event": "parent-gone", "parent": parent}})
+        deadline = time.monotonic() + grace + 5
+        while time.monotonic() < deadline:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ta-rules-parent-watch", daemon=True).start()
+
+
+def _supervise(workers: int, run_child: Any, *, grace: float = 30.0) -> int:
     """Fork ``workers`` children running ``run_child()``; forward signals; wait for them."""
     children: set[int] = set()
     stopping = False
     starts: list[float] = []
+    parent = os.getpid()
 
     def spawn() -> None:
         pid = os.fork()
         if pid == 0:  # the child
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, signal.SIG_DFL)
+            end_with_parent(parent, grace)
             code = 1
             try:
                 code = run_child()
@@ -163,7 +198,8 @@ def _supervise(workers: int, run_child: Any) -> int:
 
 def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080,
           workers: int = 1, reload_signal: bool = False, limits: Limits | None = None,
-          shutdown_timeout: float = 30.0, log_stream: IO[str] | None = None) -> int:
+          shutdown_timeout: float = 30.0, client_timeout: float = 10.0,
+          log_stream: IO[str] | None = None) -> int:
     """Serve verdicts over HTTP until SIGTERM or SIGINT; returns the exit status.
 
     Args:
@@ -174,6 +210,9 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
         reload_signal: Reload the rules folder on SIGHUP.
         limits: Body size limits.
         shutdown_timeout: Seconds in-flight requests get to finish after SIGTERM.
+        client_timeout: Seconds a client gets to send a request head, and to start a body
+            (which must then keep arriving at 16 KiB/s on average); past it, the
+            connection is closed.
         log_stream: Where the JSON log lines go (default stderr).
 
     Raises:
@@ -182,6 +221,8 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
     """
     if workers < 1:
         raise TaRulesError("--workers must be at least 1")
+    if not client_timeout > 0:
+        raise TaRulesError("--client-timeout must be more than 0 seconds")
     if reload_signal and rules is None:
         raise TaRulesError("--reload-signal reloads a rules folder: give --rules DIR")
     if rules is None:
@@ -202,12 +243,12 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
 
     def child() -> int:
         return _run_worker(service, sock, reload_signal=reload_signal,
-                           shutdown_timeout=shutdown_timeout)
+                           shutdown_timeout=shutdown_timeout, client_timeout=client_timeout)
 
     try:
         if workers == 1:
             return child()
-        return _supervise(workers, child)
+        return _supervise(workers, child, grace=shutdown_timeout)
     finally:
         sock.close()
         log.info("stopped", extra={"fields": {"event": "stopped"}})
