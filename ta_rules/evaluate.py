@@ -169,8 +169,7 @@ def read_facts(facts: Mapping[str, Any] | Facts, rs: Ruleset, *,
                 stripped = _without(stripped, ps)
             return parse_facts(stripped, rs.vocabulary), tuple(unknown)
     voc = rs.vocabulary
-    note = f"{rs.name} {rs.version}" + (f", vocabulary {voc.name} from {voc.source}"
-                                        if voc is not None else "")
+    note = f"{rs.name} {rs.version}" + (f", vocabulary {voc.name}" if voc is not None else "")
     raise FactsError([FactProblem(p.path, f"{p.message} (for {note})", p.code)
                       for p in refused.problems]) from None
 

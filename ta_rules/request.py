@@ -13,8 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ta_rules.evaluate import evaluate, select_ruleset
-from ta_rules.facts import parse_facts
+from ta_rules.evaluate import evaluate, read_facts, select_ruleset
 from ta_rules.rulesets.registry import Registry
 from ta_rules.verdict import Verdict
 
@@ -63,12 +62,13 @@ def evaluate_request(
         'denied'
     """
     chosen = select_ruleset(facts, ruleset=ruleset, version=version, registry=registry)
-    valid = parse_facts(facts, chosen.vocabulary)  # read as the ruleset that judges them
     overrides: dict[str, Any] = dict(parameters or {})
     if text_parameters:
+        read_facts(facts, chosen)  # bad facts are reported before bad overrides
         _, shown = chosen.bind_parameters(dict(text_parameters), from_text=True)
         overrides.update(shown)
-    return evaluate(valid, ruleset=chosen, parameters=overrides or None, trace=trace,
+    # read as the ruleset that judges them (a fact only a newer version has is ignored)
+    return evaluate(facts, ruleset=chosen, parameters=overrides or None, trace=trace,
                     locale=locale, engine=engine)
 
 

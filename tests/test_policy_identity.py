@@ -495,3 +495,22 @@ def test_a_broken_vocabulary_is_one_problem(tmp_path: Path,
     captured = capsys.readouterr()
     assert captured.err.count("unknown type 'boolen'") == 1
     assert "1 error(s)" in captured.out
+
+
+def test_eval_and_serve_judge_a_newer_fact_with_the_older_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    project = _sanctions_project(tmp_path)
+    monkeypatch.chdir(project)
+    facts = project / "facts.json"
+    facts.write_text(json.dumps(_claim_2017("2024-12-31", "KP")))
+    assert main(["eval", str(facts), "--format", "json", "--set",
+                 "claim_window_days=30"]) == 0, capsys.readouterr().err
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["ruleset"]["version"] == "2017.12" and verdict["outcome"] == "covered"
+    # serve judges through the same function (ta_rules.request.evaluate_request)
+    from ta_rules.request import evaluate_request
+
+    judged = evaluate_request(_claim_2017("2024-12-31", "KP"),
+                              registry=ta_rules.Registry.from_folder(project / "rules"))
+    assert judged.ruleset.version == "2017.12" and judged.outcome == "covered"
