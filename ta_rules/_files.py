@@ -62,7 +62,8 @@ def inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool
 
 
 def read_guarded(path: str | os.PathLike[str], *, max_bytes: int,
-                 folder: str | os.PathLike[str] | None = None, what: str = "file") -> bytes:
+                 folder: str | os.PathLike[str] | None = None, what: str = "file",
+                 head: bool = False) -> bytes:
     """The bytes of a regular file of at most ``max_bytes`` bytes (inside ``folder``).
 
     Args:
@@ -70,6 +71,7 @@ def read_guarded(path: str | os.PathLike[str], *, max_bytes: int,
         max_bytes: Most bytes accepted; at most one more is read.
         folder: The folder it was found in: a link out of it is refused unread.
         what: What the file is, for the messages (``rule file``, ``catalog``...).
+        head: Give the first ``max_bytes`` bytes of a longer file instead of refusing it.
 
     Raises:
         FileRefused: With the code ``file.missing``, ``file.unreadable``,
@@ -99,6 +101,8 @@ def read_guarded(path: str | os.PathLike[str], *, max_bytes: int,
                           f"cannot read the {what}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+    if len(data) > max_bytes and head:
+        return data[:max_bytes]
     if len(data) > max_bytes:
         raise FileRefused(name, "file.too-large",
                           f"the {what} is over {max_bytes} bytes; at most {max_bytes} bytes "
@@ -142,7 +146,8 @@ def refuse_inputs(out: str | os.PathLike[str],
         else:
             hit = any(_same(source, t) for t in targets)
         if hit:
-            raise OutputRefused(f"{name}: is the input {source}; writing the results there "
+            what = "a file of the input folder" if os.path.isdir(source) else "the input file"
+            raise OutputRefused(f"{name}: is {what} {source}; writing the results there "
                                 f"would destroy it: choose another {option}")
 
 

@@ -83,6 +83,16 @@ def _read_source(name: str, *, max_bytes: int | None = None) -> tuple[Any, bytes
     return doc.data, content, source
 
 
+def _write_out(name: str, text: str, inputs: Sequence[str | None]) -> None:
+    """Write an ``--out`` file whole, never over one of the command's inputs."""
+    from ta_rules._files import OutputRefused, write_output
+
+    try:
+        write_output(name, text, inputs=inputs)
+    except OutputRefused as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _parse_sets(items: Sequence[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -464,10 +474,7 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     text = json.dumps(json_schema(args.kind, vocabulary), indent=2,
                       ensure_ascii=False) + "\n"
     if args.out:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
+        _write_out(args.out, text, [args.rules])
     else:
         out.write(text)
     return ExitCode.OK
@@ -675,10 +682,7 @@ def _cmd_impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.out in (None, "-"):
         out.write(text)
     else:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
+        _write_out(args.out, text, [args.claims, base, args.candidate])
     return ExitCode.OK if tally.errors == 0 else ExitCode.PROBLEMS
 
 

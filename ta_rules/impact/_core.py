@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from ta_rules._records import loads_record
 from ta_rules.errors import FactsError, TaRulesError, UnknownRulesetError
 from ta_rules.facts import Facts
-from ta_rules.impact._history import Record, Unreadable
+from ta_rules.impact._history import Record, TableFacts, Unreadable
 from ta_rules.impact._sides import Decision, Side, judge_with, recorded_decision
 
 __all__ = ["ImpactConfig", "Tally", "judge_partition"]
@@ -167,12 +168,13 @@ def _as_id(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _decide(side: Side, data: Any, parsed: dict[int, Facts], recorded: Any) -> Decision:
+def _decide(side: Side, data: Any, parsed: dict[int, Facts], recorded: Any,
+            table: bool = False) -> Decision:
     if side.recorded:
         if recorded is None:
             raise ValueError("no recorded verdict (a 'verdict' beside the facts)")
         return recorded_decision(recorded)
-    return judge_with(side).decide(data, parsed)
+    return judge_with(side).decide(data, parsed, table=table)
 
 
 def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
@@ -200,11 +202,11 @@ def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
             if isinstance(document, Unreadable):
                 tally._error(line, rid, document.kind, document.message)
                 continue
-            data = json.loads(document)
+            data = loads_record(document)  # what `eval` refuses (duplicate keys...) too
             recorded: Any = None
             if verdict_text is not None:
                 kind = "verdict"
-                recorded = json.loads(verdict_text)
+                recorded = loads_record(verdict_text)
             if isinstance(data, Mapping) and "facts" in data:  # an envelope
                 if rid is None:
                     rid = _as_id(data.get("id"))
@@ -213,8 +215,9 @@ def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
                 data = data["facts"]
             kind = "verdict"
             parsed: dict[int, Facts] = {}
-            base = _decide(config.base, data, parsed, recorded)
-            cand = _decide(config.candidate, data, parsed, recorded)
+            table = isinstance(document, TableFacts)
+            base = _decide(config.base, data, parsed, recorded, table)
+            cand = _decide(config.candidate, data, parsed, recorded, table)
         except FactsError as exc:
             tally._error(line, rid, "facts", str(exc), (
                 {"path": p.path, "message": p.message} for p in exc.problems))

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from ta_rules.batch import Pending, in_order, worker_pool
+from ta_rules._workers import Pending, WorkerLost, in_order, worker_pool
 from ta_rules.impact._core import ImpactConfig, Tally, judge_partition
 from ta_rules.impact._history import Record
 from ta_rules.impact._sides import ImpactError
@@ -125,6 +125,9 @@ def run_impact(
 
     Returns:
         The tally of the whole history (with ``strict``, up to the first bad record).
+
+    Raises:
+        ImpactError: A worker process died (naming the lines it had), or Dask is missing.
     """
     tally = Tally()
     interrupted = contextlib.ExitStack()
@@ -158,12 +161,16 @@ def run_impact(
 
                 in_flight = 1
             bar = stack.enter_context(_progress(progress, total, stream))
-            for part in in_order(submit, partitions, in_flight):
+            for part in in_order(submit, partitions, in_flight,
+                                 span=lambda records: (records[0][0], records[-1][0])):
                 tally.add(part)
                 if bar is not None:
                     bar.update(part.claims + part.errors)
                 if tally.stopped_at is not None:
                     break
+        except WorkerLost as exc:
+            raise ImpactError(f"{exc}; no report is written (run again, or with fewer "
+                              "--workers if memory ran out)") from None
         except KeyboardInterrupt:
             # stop the workers and the cluster to the end, whatever Ctrl-C follow
             interrupted.enter_context(_sigint_ignored())

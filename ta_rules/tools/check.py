@@ -150,7 +150,7 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *,
     for name, folder in files:
         if is_vocabulary_file(name):
             try:
-                load_vocabulary_file(name)
+                load_vocabulary_file(name, folder=folder)
             except RulesetError as exc:
                 problems.extend(exc.diagnostics)
                 sources.update(exc.sources)

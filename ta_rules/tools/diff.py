@@ -186,13 +186,13 @@ def scenario_changes(old: Ruleset, new: Ruleset, paths: Iterable[str]) -> list[d
     """Scenarios whose verdict differs when judged by ``old`` and by ``new``."""
     from ta_rules.errors import TaRulesError
     from ta_rules.evaluate import evaluate
-    from ta_rules.testing.scenarios import find_scenario_files, load_scenarios
+    from ta_rules.testing.scenarios import load_scenarios, scenario_places
 
     out = []
-    for path, problem in find_scenario_files(paths):
+    for path, folder, problem in scenario_places(paths):
         if problem is not None:
             continue
-        scenarios, _ = load_scenarios(path)
+        scenarios, _ = load_scenarios(path, folder=folder)
         for s in scenarios:
             results: list[tuple[Any, ...]] = []
             for rs in (old, new):
