@@ -545,13 +545,16 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_messages(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from importlib.resources import files
-
     from ta_rules.project import choose_rules
     from ta_rules.tools.catalogs import run
 
     choice = choose_rules(args.rules)
-    folder = choice.folder if choice.folder is not None else str(files("ta_rules") / "rules")
+    if choice.folder is None:  # the bundled rules: their catalogs are the installed package's
+        raise UsageError("ta-rules messages: outside a project, the catalogs would be written "
+                         "into the installed ta-rules package (and break it); run it inside "
+                         "a project ([tool.ta-rules] rules = ...) or name the rules folder "
+                         "with --rules FOLDER")
+    folder = choice.folder
     base = str(choice.project.root) if choice.project is not None else None
     if args.locale and args.action != "update":
         raise UsageError("ta-rules messages: --locale starts a catalog, with update")
