@@ -63,7 +63,7 @@ def inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool
 
 def read_guarded(path: str | os.PathLike[str], *, max_bytes: int,
                  folder: str | os.PathLike[str] | None = None, what: str = "file",
-                 head: bool = False) -> bytes:
+                 head: bool = False, streams: bool = False) -> bytes:
     """The bytes of a regular file of at most ``max_bytes`` bytes (inside ``folder``).
 
     Args:
@@ -72,6 +72,8 @@ def read_guarded(path: str | os.PathLike[str], *, max_bytes: int,
         folder: The folder it was found in: a link out of it is refused unread.
         what: What the file is, for the messages (``rule file``, ``catalog``...).
         head: Give the first ``max_bytes`` bytes of a longer file instead of refusing it.
+        streams: Also read a FIFO or a device (a facts document named as ``<(command)``),
+            waiting for its writer; still bounded. A folder is always refused.
 
     Raises:
         FileRefused: With the code ``file.missing``, ``file.unreadable``,
@@ -83,14 +85,15 @@ def read_guarded(path: str | os.PathLike[str], *, max_bytes: int,
                           f"a link to a file outside the folder {os.fspath(folder)}; it is "
                           "not read")
     try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(name, os.O_RDONLY | (0 if streams else getattr(os, "O_NONBLOCK", 0)))
     except FileNotFoundError:
         raise FileRefused(name, "file.missing", "no such file") from None
     except OSError as exc:
         raise FileRefused(name, "file.unreadable",
                           f"cannot read the {what}: {exc.strerror or exc}") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode) and (not streams or stat.S_ISDIR(mode)):
             raise FileRefused(name, "file.not-regular",
                               f"not a regular file (a device, a FIFO or a folder); a {what} "
                               "is a regular file")

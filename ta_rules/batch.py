@@ -649,7 +649,7 @@ def _resume_point(out: str, partial: Path, stamp: Path, identity: str,
 def run_batch_file(
     source: str, out: str, *, resume: bool = False, workers: int = 1, strict: bool = False,
     options: dict[str, Any] | None = None, report: IO[str] | None = None,
-    progress: bool = False,
+    progress: bool = False, inputs: Iterable[str | None] = (),
 ) -> BatchSummary:
     """Judge the JSON Lines file ``source`` (``-``: stdin) into the file ``out``.
 
@@ -662,10 +662,10 @@ def run_batch_file(
     from stdin, the finished output is then that of one uninterrupted run over the input
     the resumed run was given (the lines after the checkpoint were never judged before).
     An ``out`` that exists and is not a regular file (``/dev/null``, a FIFO) is written
-    directly.
+    directly. ``out`` is never ``source`` nor one of ``inputs`` (the rules folder).
 
     Raises:
-        BatchError: ``out`` is the input; a partial run exists and ``resume`` is not set
+        BatchError: ``out`` is an input; a partial run exists and ``resume`` is not set
             (or it was started with other options or another input); a worker process died;
             the output cannot be written.
         OSError: The input cannot be read.
@@ -674,7 +674,7 @@ def run_batch_file(
     partial = partial_path(out)
     stamp = partial.with_name(partial.name + ".run")
     try:
-        refuse_inputs(out, [source])
+        refuse_inputs(out, [source, *inputs])
     except OutputRefused as exc:
         raise BatchError(str(exc)) from None
     try:

@@ -53,18 +53,23 @@ def _color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
-def _read_input(name: str) -> tuple[bytes, str]:
+def _read_input(name: str, limit: int) -> tuple[bytes, str]:
+    """At most ``limit`` bytes of a document: a file (a pipe or ``<(command)`` too) or stdin.
+
+    A longer document is cut at ``limit`` bytes; callers pass one byte more than they accept,
+    so the reader of the document says it is too large.
+    """
+    from ta_rules._files import FileRefused, read_guarded
+
     if name == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
-    path = Path(name)
-    if path.is_dir():
+        return sys.stdin.buffer.read(limit), "<stdin>"
+    if Path(name).is_dir():
         raise UsageError(f"{name}: is a folder, expected a file")
     try:
-        return path.read_bytes(), name
-    except FileNotFoundError:
-        raise UsageError(f"{name}: no such file") from None
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        return read_guarded(name, max_bytes=limit, head=True, streams=True,
+                            what="facts file"), name
+    except FileRefused as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _read_document(name: str, *, max_bytes: int | None = None) -> Any:
@@ -76,7 +81,7 @@ def _read_source(name: str, *, max_bytes: int | None = None) -> tuple[Any, bytes
     """The document's data, and the bytes and name it was read from."""
     from ta_rules.rulesets._yaml import MAX_BYTES, load_yaml
 
-    content, source = _read_input(name)
+    content, source = _read_input(name, (max_bytes or MAX_BYTES) + 1)
     doc, problems = load_yaml(content, source, max_bytes=max_bytes or MAX_BYTES)
     if doc is None or problems:
         raise UsageError(render_diagnostics(problems, {source: doc.text} if doc else {}))
@@ -154,7 +159,8 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         with _sigterm_as_interrupt():
             if to_file:
-                summary = run_batch_file(args.batch, args.out, resume=args.resume, **common)
+                summary = run_batch_file(args.batch, args.out, resume=args.resume,
+                                         inputs=[choice.folder], **common)
                 summary_stream = out
             else:
                 with (contextlib.nullcontext(sys.stdin.buffer) if args.batch == "-"

@@ -207,6 +207,19 @@ def test_schema_out_never_replaces_an_input_rules_folder(tmp_path: Path) -> None
 # --- item 18: a worker that dies is named, never an internal error ---------------------------
 
 
+def test_batch_out_never_replaces_a_rule_file(tmp_path: Path) -> None:
+    # item 9: the rules are an input of eval --batch too
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "ta.yaml").write_text(rules_text())
+    src = tmp_path / "in.jsonl"
+    src.write_text(_line() + "\n")
+    code, _, err = _cli("eval", "--batch", str(src), "--rules", str(folder), "--out",
+                        str(folder / "ta.yaml"))
+    assert code == 2 and "input folder" in err, err
+    assert (folder / "ta.yaml").read_text() == rules_text()
+
+
 def _kill_a_worker_at(n: int, lines: list[str]) -> Iterator[str]:
     for i, line in enumerate(lines, 1):
         if i == n:
@@ -606,3 +619,21 @@ def test_the_stdin_prefix_digest_is_what_was_consumed(tmp_path: Path) -> None:
     digest = hashlib.sha256()
     assert [n for n, _, _ in numbered_lines(io.BytesIO(data), digest=digest)] == [1, 2, 3]
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_facts_file_is_read_bounded(tmp_path: Path) -> None:
+    # item 16: a facts file is read through the same guard, bounded (a pipe is still read)
+    proc = _run_cli("eval", "/dev/zero")
+    assert proc.returncode == 2 and "yaml.too-large" in proc.stderr
+    proc = _run_cli("eval", str(tmp_path))
+    assert proc.returncode == 2 and "is a folder" in proc.stderr
+    fifo = tmp_path / "facts.json"
+    os.mkfifo(fifo)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen([sys.executable, "-m", "ta_rules", "eval", str(fifo)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env) as reader:
+        fifo.write_text(_line())
+        out, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0, err
+    assert out.startswith("COVERED")

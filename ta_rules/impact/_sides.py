@@ -19,7 +19,7 @@ from ta_rules.errors import ParameterError, TaRulesError, UnknownRulesetError
 from ta_rules.evaluate import decide, select_ruleset
 from ta_rules.facts import Facts, parse_facts
 from ta_rules.rulesets.compile import Ruleset
-from ta_rules.rulesets.load import load_ruleset, loads_ruleset
+from ta_rules.rulesets.load import load_ruleset, loads_ruleset, read_rule_file, rule_files
 from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.rulesets.vocabulary_load import is_vocabulary_file
 from ta_rules.vocabulary import FieldType, Vocabulary
@@ -128,12 +128,13 @@ def resolve_side(spec: str | None, overrides: Mapping[str, str] | None = None) -
         side = Side("bundled", "bundled rulesets, by order date")
     elif Path(spec).is_file():
         load_ruleset(spec)  # every problem of the file, before any claim is read
-        side = Side("file", spec, files=((spec, Path(spec).read_bytes()),),
+        side = Side("file", spec, files=((spec, read_rule_file(spec)),),
                     folder=os.path.dirname(os.path.abspath(spec)))
     elif Path(spec).is_dir():
         Registry.from_folder(spec)
+        # the files the registry read, read as it read them
         side = Side("folder", spec, files=tuple(
-            (str(p), p.read_bytes()) for p in sorted(Path(spec).glob("*.yaml"))
+            (str(p), read_rule_file(p, folder=spec)) for p in rule_files(spec)
             if not is_vocabulary_file(p)), folder=os.path.abspath(spec))
     else:
         name, _, version = spec.rpartition("@")

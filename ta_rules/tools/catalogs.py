@@ -38,7 +38,7 @@ from babel.messages.pofile import read_po, write_po
 from ta_rules._files import FileRefused, OutputRefused, inside, read_guarded, write_output
 from ta_rules._version import __version__
 from ta_rules.errors import Diagnostic, Location, RulesetError, TaRulesError
-from ta_rules.messages import extract_rules
+from ta_rules.messages import MAX_CATALOG_BYTES, extract_rules
 from ta_rules.rulesets._yaml import load_yaml
 from ta_rules.rulesets.load import read_rule_file, rule_files
 
@@ -112,10 +112,6 @@ def find_catalogs(folder: str | os.PathLike[str], base: str | os.PathLike[str] |
             for domain, files in sorted(by_domain.items())]
 
 
-#: Largest catalog read (the bound of :mod:`ta_rules.messages`).
-_MAX_CATALOG = 16 * 1024 * 1024
-
-
 def _refused(path: Path, message: str, line: int = 0) -> RulesetError:
     return RulesetError([Diagnostic("messages.bad-catalog", message,
                                     Location(str(path), line, 1 if line else 0))])
@@ -124,7 +120,7 @@ def _refused(path: Path, message: str, line: int = 0) -> RulesetError:
 def _text(path: Path, root: Path) -> str:
     """A catalog's text: a regular file inside the ``locales`` folder, UTF-8, bounded."""
     try:
-        data = read_guarded(path, max_bytes=_MAX_CATALOG, folder=root, what="catalog")
+        data = read_guarded(path, max_bytes=MAX_CATALOG_BYTES, folder=root, what="catalog")
     except FileRefused as exc:
         raise _refused(path, exc.reason) from None
     try:
