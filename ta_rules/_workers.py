@@ -25,7 +25,13 @@ from typing import Any, Protocol, TypeVar
 
 from ta_rules.errors import TaRulesError
 
-__all__ = ["Pending", "WorkerLost", "die_with_parent", "in_order", "worker_pool"]
+__all__ = ["Pending", "WorkerLost", "die_with_parent", "in_order", "pool_alive", "stop_pool",
+           "worker_pool"]
+
+#: Seconds between checks that every worker is alive, while a result is awaited.
+_POLL = 0.5
+#: Seconds a dead worker is given for the pool to notice it before the run says so itself.
+_GRACE = 3.0
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -94,8 +100,56 @@ class Pending(Protocol[_R_co]):
         """Wait for the result."""
 
 
+class _Stalled(Exception):
+    """A worker is dead and the pool has not noticed."""
+
+
+def _watched(future: Any, alive: Callable[[], bool]) -> Any:
+    dead_since: float | None = None
+    while True:
+        try:
+            return future.result(timeout=_POLL)
+        except TimeoutError:
+            if alive():
+                dead_since = None
+                continue
+            now = time.monotonic()
+            dead_since = dead_since or now
+            if now - dead_since >= _GRACE:
+                raise _Stalled from None
+
+
+def pool_alive(pool: ProcessPoolExecutor) -> Callable[[], bool]:
+    """A check that every process of ``pool`` is alive (for :func:`in_order`)."""
+    def alive() -> bool:
+        processes: Any = getattr(pool, "_processes", None) or {}
+        return all(p.is_alive() for p in list(processes.values()))
+
+    return alive
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down: work not started is cancelled, the work in hand is finished.
+
+    When a worker died while it was sending a result, the pool's reader waits forever for
+    the rest of that message: the other workers are then killed and this process's end of
+    their pipe closed, so the reader sees the pipe's end and the pool stops.
+    """
+    if not pool_alive(pool)():
+        processes: Any = getattr(pool, "_processes", None) or {}
+        for process in list(processes.values()):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                process.kill()
+        writer: Any = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(OSError):
+                writer.close()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 def in_order(submit: Callable[[_T], Pending[_R]], chunks: Iterable[_T], in_flight: int, *,
-             span: Callable[[_T], tuple[int, int]] | None = None) -> Iterator[_R]:
+             span: Callable[[_T], tuple[int, int]] | None = None,
+             alive: Callable[[], bool] | None = None) -> Iterator[_R]:
     """Results of ``submit(chunk)`` in input order, with at most ``in_flight`` pending.
 
     Args:
@@ -103,6 +157,9 @@ def in_order(submit: Callable[[_T], Pending[_R]], chunks: Iterable[_T], in_fligh
         chunks: The pieces of work.
         in_flight: Most pieces submitted and not yet given back.
         span: The first and last unit (line number) of a chunk, for :class:`WorkerLost`.
+        alive: Whether every worker is alive (:func:`pool_alive`): a worker dead for
+            :data:`_GRACE` seconds while a result is awaited is :class:`WorkerLost`, even
+            when the pool itself does not notice (a worker killed while it sent a result).
 
     Raises:
         WorkerLost: A worker process died; the results before it were all given.
@@ -120,8 +177,10 @@ def in_order(submit: Callable[[_T], Pending[_R]], chunks: Iterable[_T], in_fligh
         nonlocal done
         future, chunk = pending[0]
         try:
-            result = future.result()
+            result = future.result() if alive is None else _watched(future, alive)
         except BrokenProcessPool:
+            raise lost(chunk) from None
+        except _Stalled:
             raise lost(chunk) from None
         pending.popleft()
         done += 1

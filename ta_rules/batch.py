@@ -51,7 +51,15 @@ from ta_rules._records import (
     numbered_lines,
     records,
 )
-from ta_rules._workers import Pending, WorkerLost, die_with_parent, in_order, worker_pool
+from ta_rules._workers import (
+    Pending,
+    WorkerLost,
+    die_with_parent,
+    in_order,
+    pool_alive,
+    stop_pool,
+    worker_pool,
+)
 from ta_rules.errors import FactsError, TaRulesError
 
 __all__ = ["MAX_FIELDS", "MAX_INT_DIGITS", "MAX_LINE", "BatchError", "BatchSummary", "Pending",
@@ -472,7 +480,8 @@ def run_batch(
         pool = worker_pool(workers, _init, (options, strict, os.getpid()))
         submit = pool.submit
         results = in_order(lambda chunk: submit(_judge_chunk, chunk), chunks,
-                           in_flight=workers * 2, span=lambda c: (c[0][0], c[-1][0]))
+                           in_flight=workers * 2, span=lambda c: (c[0][0], c[-1][0]),
+                           alive=pool_alive(pool))
     try:
         for written, part, bad in results:
             sink.write(written, mark(*marks.popleft()))
@@ -499,7 +508,7 @@ def run_batch(
             # also when interrupted: the chunks not started are cancelled and the workers
             # end after the chunk in hand (killing one while it sends a result would leave
             # the pool's reader thread waiting for the rest of it, forever)
-            pool.shutdown(wait=True, cancel_futures=True)
+            stop_pool(pool)
         if progress:
             report.write("\n")
     summary.seconds = time.perf_counter() - started

@@ -265,6 +265,47 @@ def test_an_impact_worker_killed_is_a_clear_error(tmp_path: Path) -> None:
     assert "worker process" in message and "lines" in message
 
 
+_MID_SEND = """
+import os, signal, struct, sys, time
+from ta_rules._workers import WorkerLost, in_order, pool_alive, stop_pool, worker_pool
+
+def init():
+    pass
+
+def work(n):
+    if n == 5:  # SIGKILL in the middle of sending a result: the message is cut short
+        frame = sys._getframe()
+        while "result_queue" not in frame.f_locals:
+            frame = frame.f_back
+        writer = frame.f_locals["result_queue"]._writer
+        os.write(writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 100)
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.2)
+    return n
+
+pool = worker_pool(2, init, ())
+try:
+    list(in_order(lambda n: pool.submit(work, n), range(20), 4, span=lambda n: (n, n),
+                  alive=pool_alive(pool)))
+except WorkerLost as exc:
+    print("lost", exc.first, exc.last)
+finally:
+    stop_pool(pool)
+print("stopped")
+"""
+
+
+def test_a_worker_killed_while_sending_its_result_is_a_clear_error() -> None:
+    # item 18: the pool's own reader would wait forever for the rest of the message
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", _MID_SEND], capture_output=True, text=True,
+                          timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    lost, stopped = proc.stdout.splitlines()
+    assert lost.startswith("lost ") and int(lost.split()[1]) <= 5 <= int(lost.split()[2])
+    assert stopped == "stopped"
+
+
 def test_a_killed_worker_in_the_cli_keeps_the_partial_file_to_resume(tmp_path: Path) -> None:
     # item 18, through the command: exit 2 with a message, the partial kept, --resume works
     src = tmp_path / "in.jsonl"
