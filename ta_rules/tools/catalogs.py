@@ -160,6 +160,14 @@ def _put(path: Path, root: Path, data: bytes) -> None:
         raise _refused(path, str(exc)) from None
 
 
+def _current(path: Path, root: Path) -> bytes | None:
+    """The bytes of a compiled catalog, or None when it cannot be read (it is rewritten)."""
+    try:
+        return read_guarded(path, max_bytes=MAX_CATALOG_BYTES, folder=root, what="catalog")
+    except FileRefused:
+        return None
+
+
 def _write(path: Path, root: Path, catalog: Catalog, width: int) -> bool:
     """Write a catalog; False (and nothing written) when the text would not change."""
     buffer = io.BytesIO()
@@ -211,11 +219,12 @@ def extract(catalogs: CatalogSet) -> bool:
         template.msgid_bugs_address = old.msgid_bugs_address
         template.header_comment = old.header_comment
     for path in catalogs.rule_files:
-        with path.open("rb") as fh:
-            for line, _, (code, text), comments in extract_rules(fh, None, None, None):
-                template.add(text, None, [(_location(path, catalogs.base), line)],
-                             auto_comments=comments, context=code,
-                             flags=("python-brace-format",) if "{" in text else ())
+        # read as find_catalogs read it: a regular file inside the rules folder, bounded
+        content = io.BytesIO(read_rule_file(path, folder=path.parent))
+        for line, _, (code, text), comments in extract_rules(content, None, None, None):
+            template.add(text, None, [(_location(path, catalogs.base), line)],
+                         auto_comments=comments, context=code,
+                         flags=("python-brace-format",) if "{" in text else ())
     if old is not None and _entries(old) == _entries(template):
         return False
     return _write(catalogs.template, root, template, _width(catalogs.template, root))
@@ -268,7 +277,7 @@ def compile_catalogs(catalogs: CatalogSet) -> dict[str, int]:
         if not inside(mo, catalogs.root):
             raise _refused(mo, f"outside the catalogs folder {catalogs.root}; it is not "
                            "written")
-        if not mo.is_file() or mo.read_bytes() != buffer.getvalue():
+        if not mo.is_file() or _current(mo, catalogs.root) != buffer.getvalue():
             _put(mo, catalogs.root, buffer.getvalue())
         else:
             os.utime(mo)  # current again: newer than its .po
