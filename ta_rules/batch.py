@@ -28,40 +28,48 @@ import contextlib
 import dataclasses
 import hashlib
 import io
-import itertools
 import json
-import multiprocessing
 import os
-import signal
 import stat
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Final, Protocol, TypeVar
+from typing import IO, Any, Final
 
+from ta_rules._files import OutputRefused, partial_path, refuse_inputs
+from ta_rules._records import (
+    MAX_FIELDS,
+    MAX_INT_DIGITS,
+    MAX_LINE,
+    BadRecord,
+    Line,
+    RecordError,
+    loads_record,
+    numbered_lines,
+    records,
+)
+from ta_rules._workers import (
+    Pending,
+    WorkerLost,
+    die_with_parent,
+    in_order,
+    pool_alive,
+    stop_pool,
+    worker_pool,
+)
 from ta_rules.errors import FactsError, TaRulesError
 
-__all__ = ["BatchError", "BatchSummary", "Pending", "batch_options", "in_order", "judge_lines",
-           "numbered_chunks", "run_batch", "run_batch_file", "worker_pool"]
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-_R_co = TypeVar("_R_co", covariant=True)
+__all__ = ["MAX_FIELDS", "MAX_INT_DIGITS", "MAX_LINE", "BatchError", "BatchSummary", "Pending",
+           "batch_options", "in_order", "judge_lines", "loads_line", "numbered_chunks",
+           "partial_path", "run_batch", "run_batch_file", "worker_pool"]
 
 #: Most lines judged together.
 CHUNK: Final = 200
 #: Most bytes of input in one chunk (a longer single line is a chunk of its own).
 CHUNK_BYTES: Final = 4 * 1024 * 1024
-#: Longest line judged: the size limit of a facts file (``ta-rules eval FILE``).
-MAX_LINE: Final = 2 * 1024 * 1024
-#: Most fields (keys of every object) one line's document may have.
-MAX_FIELDS: Final = 10_000
-#: Most digits of an integer in a line.
-MAX_INT_DIGITS: Final = 64
 #: Most problems kept in an error record, and the longest message kept.
 MAX_PROBLEMS: Final = 20
 MAX_MESSAGE: Final = 500
@@ -104,7 +112,8 @@ class BatchSummary:
             return
         self.claims += 1
         self.outcomes[verdict["outcome"]] += 1
-        self.reasons.update(r["code"] for r in verdict["reasons"])
+        # a code the verdict holds twice (two grounds) counts once, as when it was judged
+        self.reasons.update({r["code"] for r in verdict["reasons"]})
         refund = verdict["max_refund"]
         self.refunds[refund["currency"]] = \
             self.refunds.get(refund["currency"], Decimal(0)) + Decimal(refund["amount"])
@@ -144,33 +153,6 @@ class BatchSummary:
 
 # --- reading lines ---------------------------------------------------------------------
 
-Line = tuple[int, bytes | str | None, int]  # (number, content or None when too long, size)
-
-
-def _numbered(lines: IO[bytes] | Iterable[bytes | str]) -> Iterator[Line]:
-    """Number the input's lines; a line over MAX_LINE bytes is read past, never held."""
-    readline: Any = getattr(lines, "readline", None)
-    if readline is None:
-        for number, line in enumerate(lines, 1):
-            size = len(line)
-            yield number, (line if size <= MAX_LINE else None), size
-        return
-    for number in itertools.count(1):
-        line = readline(MAX_LINE + 1)
-        if not line:
-            return
-        size = len(line)
-        if size <= MAX_LINE or line[MAX_LINE:] in (b"\n", "\n"):
-            yield number, line, size
-            continue
-        while line[-1:] not in (b"\n", "\n"):  # read past the rest of an oversized line
-            line = readline(1024 * 1024)
-            if not line:
-                break
-            size += len(line)
-        yield number, None, size
-
-
 def numbered_chunks(lines: IO[bytes] | Iterable[bytes | str], size: int = CHUNK, *,
                     skip_through: int = 0) -> Iterator[list[Line]]:
     """The lines that are not blank as (1-based line number, line, bytes), in chunks.
@@ -179,7 +161,7 @@ def numbered_chunks(lines: IO[bytes] | Iterable[bytes | str], size: int = CHUNK,
     :data:`MAX_LINE` bytes comes as ``None`` (it is that line's error record); lines up to
     ``skip_through`` are read past (resume).
     """
-    return _chunks(_numbered(lines), skip_through, size)
+    return _chunks(numbered_lines(lines), skip_through, size)
 
 
 def _chunks(lines: Iterator[Line], skip_through: int,
@@ -201,46 +183,8 @@ def _chunks(lines: Iterator[Line], skip_through: int,
         yield chunk
 
 
-class _BadLine(ValueError):
-    """A line that is not one JSON document of facts."""
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _BadLine(f"{name} is not a number JSON allows here")
-
-
-def _int(text: str) -> int:
-    digits = len(text.lstrip("-"))
-    if digits > MAX_INT_DIGITS:
-        raise _BadLine(f"an integer of {digits} digits; at most {MAX_INT_DIGITS} are read")
-    return int(text)
-
-
-def loads_line(text: str) -> Any:
-    """One line's JSON document, refusing what ``ta-rules eval FILE`` refuses.
-
-    Duplicate keys (JSON would keep the last silently), NaN and Infinity, integers of more
-    than :data:`MAX_INT_DIGITS` digits and more than :data:`MAX_FIELDS` fields.
-
-    Raises:
-        ValueError: Saying what is wrong.
-    """
-    fields = [0]
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        fields[0] += len(items)
-        if fields[0] > MAX_FIELDS:
-            raise _BadLine(f"more than {MAX_FIELDS} fields in one document")
-        out: dict[str, Any] = {}
-        for key, value in items:
-            if key in out:
-                raise _BadLine(f"duplicate key {key[:80]!r}; JSON would silently keep only "
-                               "the last value")
-            out[key] = value
-        return out
-
-    return json.loads(text, object_pairs_hook=pairs, parse_constant=_refuse_constant,
-                      parse_int=_int)
+#: One line's JSON document, refusing what ``ta-rules eval FILE`` refuses.
+loads_line = loads_record
 
 
 # --- judging (in the workers) ------------------------------------------------------------
@@ -258,30 +202,7 @@ def _init(options: dict[str, Any], strict: bool = False, parent: int | None = No
         _die_with_parent(parent)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Make this worker process end when the batch process ends, however it ends.
-
-    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); everywhere
-    a thread also checks every half second that the parent is still the one that started
-    us. Ctrl-C reaches the whole process group: the parent handles it, so workers ignore it.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the above took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="ta-rules-parent-watch", daemon=True).start()
+_die_with_parent = die_with_parent
 
 
 Judged = tuple[list[str], BatchSummary, list[tuple[int, str]]]
@@ -341,7 +262,7 @@ def judge_lines(chunk: list[Line], options: dict[str, Any], *, strict: bool = Fa
     for number, raw, size in chunk:
         try:
             if raw is None:
-                raise _BadLine("too large")
+                raise RecordError("too large")
             text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             verdict = evaluate(loads_line(text), **options)
         except Exception as exc:  # every failure is this line's record, never the run's
@@ -415,35 +336,6 @@ def _typed_sets(registry: Any, name: str | None, version: str | None,
     return shown
 
 
-def worker_pool(workers: int, initializer: Callable[..., None],
-                initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
-    """A pool of ``workers`` processes, each set up by ``initializer(*initargs)``."""
-    methods = multiprocessing.get_all_start_methods()
-    # fork shares the loaded rulesets with the workers; spawn re-imports where fork is absent
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer,
-                               initargs=initargs)
-
-
-class Pending(Protocol[_R_co]):
-    """A submitted piece of work (a concurrent.futures or a Dask future)."""
-
-    def result(self) -> _R_co:
-        """Wait for the result."""
-
-
-def in_order(submit: Callable[[_T], Pending[_R]], chunks: Iterable[_T],
-             in_flight: int) -> Iterator[_R]:
-    """Results of ``submit(chunk)`` in input order, with at most ``in_flight`` pending."""
-    pending: collections.deque[Pending[_R]] = collections.deque()
-    for chunk in chunks:
-        pending.append(submit(chunk))
-        if len(pending) >= in_flight:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
 class _Sink:
     """Writes whole chunks of records; a failed write leaves no torn line behind."""
 
@@ -451,15 +343,19 @@ class _Sink:
         self.out: Any = out
         self.binary = isinstance(out, io.RawIOBase | io.BufferedIOBase)
 
-    def write(self, lines: list[str]) -> None:
+    def write(self, lines: list[str], before: Callable[[int], None] | None = None) -> None:
+        """Write ``lines``; ``before(size after)`` is called first (binary files only)."""
         text = "".join(f"{line}\n" for line in lines)
         if not self.binary:
             self.out.write(text)
             return
         out = self.out
+        data = text.encode("utf-8")
         good = out.tell()
+        if before is not None:
+            before(good + len(data))
         try:
-            out.write(text.encode("utf-8"))
+            out.write(data)
             out.flush()
         except OSError:
             with contextlib.suppress(OSError):
@@ -468,12 +364,62 @@ class _Sink:
             raise
 
 
+class _Prefix:
+    """The SHA-256 of the input read so far, and the check of a resumed run's input.
+
+    A resumed run must read the same input as the run it continues: the digest of the
+    lines up to ``through`` must be ``expected`` (recorded by the interrupted run), else
+    the run stops before judging anything.
+    """
+
+    def __init__(self, source: str, through: int = 0, expected: str | None = None) -> None:
+        self.source = source
+        self.digest = hashlib.sha256()
+        self.through = through
+        self.expected = expected
+        self.last: tuple[int, Any] = (0, self.digest.copy())
+        self.before = self.last
+        self.last_holds_claim = False
+
+    def lines(self, lines: IO[bytes] | Iterable[bytes | str]) -> Iterator[Line]:
+        number = 0
+        for line in numbered_lines(lines, digest=self.digest):
+            number, raw, _ = line
+            self.before, self.last = self.last, (number, self.digest.copy())
+            self.last_holds_claim = number > self.through and (raw is None or bool(raw.strip()))
+            if number == self.through and self.expected is not None \
+                    and self.mark()[1] != self.expected:
+                raise self._refused("its first lines differ")
+            yield line
+        if number < self.through and self.expected is not None:
+            raise self._refused(f"it has {number} line(s); the interrupted run had judged "
+                                f"{self.through}")
+
+    def mark(self, end: int | None = None) -> tuple[int, str]:
+        """The last line read that a chunk ending at line ``end`` accounts for, and its digest.
+
+        Lines read past a chunk's end are blank (nothing to judge) except, perhaps, the last
+        one read, which then opens the next chunk.
+        """
+        number, state = self.last
+        if end is not None and number > end and self.last_holds_claim:
+            number, state = self.before
+        return number, "sha256:" + str(state.hexdigest())
+
+    def _refused(self, why: str) -> BatchError:
+        return BatchError(f"{self.source}: not the input of the interrupted run ({why}: the "
+                          f"SHA-256 of lines 1-{self.through} differs); its results cannot be "
+                          "continued with it: give the same input, or delete the partial "
+                          "file to start again")
+
+
 def run_batch(
     lines: IO[bytes] | Iterable[bytes | str], out: IO[str] | IO[bytes], *, workers: int = 1,
     strict: bool = False, options: dict[str, Any] | None = None,
     report: IO[str] | None = None, progress: bool = False, source: str = "<input>",
     skip_through: int = 0, summary: BatchSummary | None = None,
-    summary_record: bool = False,
+    summary_record: bool = False, input_digest: str | None = None,
+    checkpoint: Callable[[int, str, int], None] | None = None,
 ) -> BatchSummary:
     """Judge every line of ``lines`` and write a result line for each, in input order.
 
@@ -492,11 +438,19 @@ def run_batch(
         skip_through: Lines up to this number were judged before (resume): read past them.
         summary: The summary of those earlier lines, to continue.
         summary_record: End the output with the ``{"summary": ...}`` line.
+        input_digest: With ``skip_through``: the SHA-256 (``sha256:HEX``) the lines up to
+            it must have; another input is refused before anything is judged.
+        checkpoint: Called before each write to a binary ``out`` with the last input line
+            the write accounts for, the SHA-256 of the input up to it, and the size ``out``
+            will have.
 
     Returns:
         The summary of the run.
 
     Raises:
+        BatchError: A worker process died (the lines it had got no result; what was written
+            before is whole chunks, in order), or the input is not the one ``input_digest``
+            was taken of.
         OSError: The output cannot be written (what was written before is whole lines).
     """
     options = dict(options or {})
@@ -508,7 +462,22 @@ def run_batch(
     last_shown = 0.0
     results: Iterator[Judged]
     pool: ProcessPoolExecutor | None = None
-    chunks = _chunks(_numbered(lines), skip_through)
+    prefix = _Prefix(source, skip_through, input_digest)
+    marks: collections.deque[tuple[int, str]] = collections.deque()
+    kept = [skip_through]
+
+    def marked(chunks: Iterator[list[Line]]) -> Iterator[list[Line]]:
+        for chunk in chunks:
+            marks.append(prefix.mark(chunk[-1][0]))
+            yield chunk
+
+    def mark(through: int, digest: str) -> Callable[[int], None] | None:
+        kept[0] = through
+        if checkpoint is None:
+            return None
+        return lambda size: checkpoint(through, digest, size)
+
+    chunks = marked(_chunks(prefix.lines(lines), skip_through))
     if workers <= 1:
         _init(options, strict)
         results = (_judge_chunk(c) for c in chunks)
@@ -516,10 +485,11 @@ def run_batch(
         pool = worker_pool(workers, _init, (options, strict, os.getpid()))
         submit = pool.submit
         results = in_order(lambda chunk: submit(_judge_chunk, chunk), chunks,
-                           in_flight=workers * 2)
+                           in_flight=workers * 2, span=lambda c: (c[0][0], c[-1][0]),
+                           alive=pool_alive(pool))
     try:
         for written, part, bad in results:
-            sink.write(written)
+            sink.write(written, mark(*marks.popleft()))
             for number, message in bad:
                 report.write(f"{source}:{number}: {message}\n")
             summary.add(part)
@@ -534,13 +504,16 @@ def run_batch(
                 summary.stopped_at = bad[0][0]
                 break
         if summary_record:
-            sink.write([json.dumps({"summary": summary.record()})])
+            sink.write([json.dumps({"summary": summary.record()})], mark(*prefix.mark()))
+    except WorkerLost as exc:
+        raise BatchError(f"{source}: {exc}; the results of lines 1-{kept[0]} are "
+                         "written") from None
     finally:
         if pool is not None:
             # also when interrupted: the chunks not started are cancelled and the workers
             # end after the chunk in hand (killing one while it sends a result would leave
             # the pool's reader thread waiting for the rest of it, forever)
-            pool.shutdown(wait=True, cancel_futures=True)
+            stop_pool(pool)
         if progress:
             report.write("\n")
     summary.seconds = time.perf_counter() - started
@@ -551,10 +524,9 @@ def run_batch(
 # --- an output file: partial file, rename, resume ----------------------------------------
 
 
-def partial_path(out: str | os.PathLike[str]) -> Path:
-    """The partial file of an output file: ``.NAME.partial`` beside it."""
-    path = Path(out)
-    return path.with_name(f".{path.name}.partial")
+#: What a run records of itself beside its partial file (``.NAME.partial.run``), version 2:
+#: the run's identity, then a checkpoint per chunk written.
+_STAMP_VERSION: Final = 2
 
 
 def _identity(source: str, options: dict[str, Any], strict: bool) -> str:
@@ -565,7 +537,7 @@ def _identity(source: str, options: dict[str, Any], strict: bool) -> str:
     ident: dict[str, Any] = {key: options.get(key) for key in (
         "ruleset", "version", "parameters", "locale", "engine", "trace")}
     ident.update(strict=strict, rulesets=rulesets, input=os.path.abspath(source)
-                 if source != "-" else "-")
+                 if source != "-" else "-", stamp=_STAMP_VERSION)
     if source != "-":
         st = os.stat(source)
         ident.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
@@ -573,60 +545,152 @@ def _identity(source: str, options: dict[str, Any], strict: bool) -> str:
                                       .encode()).hexdigest()
 
 
-def _same_file(a: str, b: str | Path) -> bool:
+@dataclasses.dataclass(frozen=True)
+class _Checkpoint:
+    """A chunk written: input lines through ``through`` (SHA-256 ``digest``), ``size`` bytes."""
+
+    through: int = 0
+    digest: str | None = None
+    size: int = 0
+
+    def line(self) -> str:
+        return json.dumps({"through": self.through, "input": self.digest, "bytes": self.size})
+
+
+def _read_stamp(stamp: Path, identity: str, partial: Path) -> _Checkpoint:
+    """The last checkpoint of the interrupted run that its partial file holds whole.
+
+    Raises:
+        BatchError: The run was started with another input, options or rules (or its
+            record is missing or unreadable).
+    """
+    refused = BatchError(f"{partial}: the interrupted run was started with another input, "
+                         "other options or other rules; its results cannot be continued "
+                         "(delete it to start again)")
     try:
-        return os.path.samefile(a, b)
+        fh = open(stamp, "rb")  # noqa: SIM115
     except OSError:
-        return False
+        raise refused from None
+    size = partial.stat().st_size
+    best = _Checkpoint()
+    with fh:
+        for number, item in records(fh, max_line=4096):
+            if number == 1:
+                if not isinstance(item, dict) or item.get("run") != identity:
+                    raise refused
+                continue
+            through, digest, at = (item.get(k) if isinstance(item, dict) else None
+                                   for k in ("through", "input", "bytes"))
+            if not (isinstance(through, int) and isinstance(digest, str)
+                    and isinstance(at, int)):
+                break  # a torn last checkpoint: the run was cut while writing it
+            if at <= size:
+                best = _Checkpoint(through, digest, at)
+    return best
 
 
-def _kept_lines(partial: Path) -> tuple[int, BatchSummary, bool]:
-    """Cut a torn last line off a partial file; (last line judged, its summary, finished)."""
+def _result_record(item: Any) -> dict[str, Any] | None:
+    """A result line of a batch run (``line`` and a verdict or an error), else None."""
+    if not isinstance(item, dict) or not isinstance(item.get("line"), int) \
+            or isinstance(item.get("line"), bool):
+        return None
+    kinds = [k for k in ("verdict", "error") if isinstance(item.get(k), dict)]
+    if len(kinds) != 1 or set(item) != {"line", kinds[0]}:
+        return None
+    return item
+
+
+def _kept_lines(partial: Path, through: int) -> tuple[BatchSummary, bool]:
+    """The summary of the results a partial file holds, and whether it is finished.
+
+    Raises:
+        BatchError: A line that is not a result of a batch run, at its line of the file.
+    """
     summary = BatchSummary()
-    last = 0
     done = False
-    with open(partial, "rb+") as fh:
-        good = 0
-        for raw in iter(fh.readline, b""):
-            if not raw.endswith(b"\n"):
-                break
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                break
-            good += len(raw)
-            if "summary" in record:
+    previous = 0
+    with open(partial, "rb") as fh:
+        for number, item in records(fh):
+            def foreign(why: str, number: int = number) -> BatchError:
+                return BatchError(f"{partial}:{number}: {why}; this partial file is not the "
+                                  "output of an interrupted ta-rules eval --batch: delete it "
+                                  "to start again")
+
+            if isinstance(item, BadRecord):
+                raise foreign(item.message)
+            if done:
+                raise foreign("a line after the summary line")
+            if isinstance(item, dict) and set(item) == {"summary"}:
                 done = True
-                break
-            last = int(record["line"])
-            summary.add_record(record)
-        fh.truncate(good)
-    return last, summary, done
+                continue
+            record = _result_record(item)
+            if record is None:
+                raise foreign("not a result line ({\"line\": N, \"verdict\" or \"error\": "
+                              "{...}})")
+            if not previous < record["line"] <= through:
+                raise foreign(f"line {record['line']} is out of order")
+            previous = record["line"]
+            try:
+                summary.add_record(record)
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                raise foreign("not a verdict as ta-rules writes them") from None
+    return summary, done
+
+
+def _resume_point(out: str, partial: Path, stamp: Path, identity: str,
+                  resume: bool) -> tuple[_Checkpoint, BatchSummary, bool]:
+    """Where a run starts: nothing, or the last checkpoint of the interrupted run it resumes.
+
+    The partial file is cut back to what that checkpoint accounts for.
+    """
+    if not partial.exists():
+        if resume:
+            raise BatchError(f"{partial}: no interrupted run of {out} to resume")
+        return _Checkpoint(), BatchSummary(), False
+    if not resume:
+        raise BatchError(f"{partial}: an interrupted run of {out} is kept here; continue "
+                         "it with --resume, or delete it to start again")
+    start = _read_stamp(stamp, identity, partial)
+    try:
+        with open(partial, "rb+") as fh:
+            fh.truncate(start.size)  # what the last checkpoint does not account for
+    except OSError as exc:
+        raise BatchError(f"{partial}: cannot write: {exc.strerror or exc}") from None
+    summary, done = _kept_lines(partial, start.through)
+    return start, summary, done
 
 
 def run_batch_file(
     source: str, out: str, *, resume: bool = False, workers: int = 1, strict: bool = False,
     options: dict[str, Any] | None = None, report: IO[str] | None = None,
-    progress: bool = False,
+    progress: bool = False, inputs: Iterable[str | None] = (),
 ) -> BatchSummary:
     """Judge the JSON Lines file ``source`` (``-``: stdin) into the file ``out``.
 
     The results are written to :func:`partial_path` and renamed to ``out`` when the run
-    ends with its summary line; an interrupted run keeps the partial file (whole lines only),
-    and ``resume=True`` continues it. An ``out`` that exists and is not a regular file
-    (``/dev/null``, a FIFO) is written directly.
+    ends with its summary line; an interrupted run keeps the partial file (whole chunks
+    only), and ``resume=True`` continues it. Beside the partial file, ``.NAME.partial.run``
+    records the run's options and, for every chunk written, the last input line it accounts
+    for with the SHA-256 of the input up to that line. A resumed run reads its input again
+    up to that line and refuses to continue unless the digest is the same: from a file or
+    from stdin, the finished output is then that of one uninterrupted run over the input
+    the resumed run was given (the lines after the checkpoint were never judged before).
+    An ``out`` that exists and is not a regular file (``/dev/null``, a FIFO) is written
+    directly. ``out`` is never ``source`` nor one of ``inputs`` (the rules folder).
 
     Raises:
-        BatchError: ``out`` is the input; a partial run exists and ``resume`` is not set
-            (or it was started with other options); the output cannot be written.
+        BatchError: ``out`` is an input; a partial run exists and ``resume`` is not set
+            (or it was started with other options or another input); a worker process died;
+            the output cannot be written.
         OSError: The input cannot be read.
     """
     options = dict(options or {})
     partial = partial_path(out)
     stamp = partial.with_name(partial.name + ".run")
-    if source != "-" and (_same_file(source, out) or _same_file(source, partial)):
-        raise BatchError(f"{out}: is the input file {source}; the results would overwrite "
-                         "the claims: choose another --out")
+    try:
+        refuse_inputs(out, [source, *inputs])
+    except OutputRefused as exc:
+        raise BatchError(str(exc)) from None
     try:
         special = not stat.S_ISREG(os.stat(out).st_mode)
     except OSError:
@@ -643,37 +707,35 @@ def run_batch_file(
                              report=report, progress=progress, source=source,
                              summary_record=True)
     identity = _identity(source, options, strict)
-    skip, summary, done = 0, BatchSummary(), False
-    if partial.exists():
-        if not resume:
-            raise BatchError(f"{partial}: an interrupted run of {out} is kept here; continue "
-                             "it with --resume, or delete it to start again")
-        try:
-            recorded = stamp.read_text(encoding="utf-8").strip()
-        except OSError:
-            recorded = ""
-        if recorded != identity:
-            raise BatchError(f"{partial}: the interrupted run was started with another input, "
-                             "other options or other rules; its results cannot be continued "
-                             "(delete it to start again)")
-        skip, summary, done = _kept_lines(partial)
-    elif resume:
-        raise BatchError(f"{partial}: no interrupted run of {out} to resume")
+    start, summary, done = _resume_point(out, partial, stamp, identity, resume)
     try:
-        stamp.write_text(identity + "\n", encoding="utf-8")
+        stamp_file = open(stamp, "w", encoding="utf-8")  # noqa: SIM115
+        stamp_file.write(json.dumps({"run": identity}) + "\n")
+        if start.digest is not None:
+            stamp_file.write(start.line() + "\n")
+        stamp_file.flush()
         target = open(partial, "ab")  # noqa: SIM115
     except OSError as exc:
         raise BatchError(f"{out}: cannot write beside it: {exc.strerror or exc}") from None
+
+    def checkpoint(through: int, digest: str, size: int) -> None:
+        stamp_file.write(_Checkpoint(through, digest, size).line() + "\n")
+        stamp_file.flush()
+
     try:
         if done:
-            summary.resumed_after = skip
+            summary.resumed_after = start.through
         else:
             with _open_input(source) as lines:
                 summary = run_batch(lines, target, workers=workers, strict=strict,
                                     options=options, report=report, progress=progress,
-                                    source=source, skip_through=skip, summary=summary,
-                                    summary_record=True)
+                                    source=source, skip_through=start.through,
+                                    summary=summary, summary_record=True,
+                                    input_digest=start.digest, checkpoint=checkpoint)
         os.fsync(target.fileno())
+    except BatchError as exc:
+        raise BatchError(f"{exc}; the {partial} file keeps them: run again with --resume "
+                         "to continue") from None if "worker process" in str(exc) else exc
     except OSError as exc:
         if getattr(exc, "filename", None) == source:
             raise
@@ -682,6 +744,7 @@ def run_batch_file(
                          "--resume") from None
     finally:
         target.close()
+        stamp_file.close()
     os.replace(partial, out)
     with contextlib.suppress(OSError):
         stamp.unlink()

@@ -53,18 +53,23 @@ def _color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
-def _read_input(name: str) -> tuple[bytes, str]:
+def _read_input(name: str, limit: int) -> tuple[bytes, str]:
+    """At most ``limit`` bytes of a document: a file (a pipe or ``<(command)`` too) or stdin.
+
+    A longer document is cut at ``limit`` bytes; callers pass one byte more than they accept,
+    so the reader of the document says it is too large.
+    """
+    from ta_rules._files import FileRefused, read_guarded
+
     if name == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
-    path = Path(name)
-    if path.is_dir():
+        return sys.stdin.buffer.read(limit), "<stdin>"
+    if Path(name).is_dir():
         raise UsageError(f"{name}: is a folder, expected a file")
     try:
-        return path.read_bytes(), name
-    except FileNotFoundError:
-        raise UsageError(f"{name}: no such file") from None
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        return read_guarded(name, max_bytes=limit, head=True, streams=True,
+                            what="facts file"), name
+    except FileRefused as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _read_document(name: str, *, max_bytes: int | None = None) -> Any:
@@ -76,12 +81,22 @@ def _read_source(name: str, *, max_bytes: int | None = None) -> tuple[Any, bytes
     """The document's data, and the bytes and name it was read from."""
     from ta_rules.rulesets._yaml import MAX_BYTES, load_yaml
 
-    content, source = _read_input(name)
+    content, source = _read_input(name, (max_bytes or MAX_BYTES) + 1)
     # a scenario file may share facts through anchors (expansion is bounded)
     doc, problems = load_yaml(content, source, max_bytes=max_bytes or MAX_BYTES, aliases=True)
     if doc is None or problems:
         raise UsageError(render_diagnostics(problems, {source: doc.text} if doc else {}))
     return doc.data, content, source
+
+
+def _write_out(name: str, text: str, inputs: Sequence[str | None]) -> None:
+    """Write an ``--out`` file whole, never over one of the command's inputs."""
+    from ta_rules._files import OutputRefused, write_output
+
+    try:
+        write_output(name, text, inputs=inputs)
+    except OutputRefused as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _parse_sets(items: Sequence[str]) -> dict[str, str]:
@@ -147,7 +162,8 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         with _sigterm_as_interrupt():
             if to_file:
-                summary = run_batch_file(args.batch, args.out, resume=args.resume, **common)
+                summary = run_batch_file(args.batch, args.out, resume=args.resume,
+                                         inputs=[choice.folder], **common)
                 summary_stream = out
             else:
                 with (contextlib.nullcontext(sys.stdin.buffer) if args.batch == "-"
@@ -472,10 +488,7 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     text = json.dumps(json_schema(args.kind, vocabulary), indent=2,
                       ensure_ascii=False) + "\n"
     if args.out:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
+        _write_out(args.out, text, [args.rules])
     else:
         out.write(text)
     return ExitCode.OK
@@ -611,13 +624,16 @@ def _write_diff(out: TextIO, old: Any, new: Any, changes: Any, scenarios: Any) -
 
 
 def _cmd_messages(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from importlib.resources import files
-
     from ta_rules.project import choose_rules
     from ta_rules.tools.catalogs import run
 
     choice = choose_rules(args.rules)
-    folder = choice.folder if choice.folder is not None else str(files("ta_rules") / "rules")
+    if choice.folder is None:  # the bundled rules: their catalogs are the installed package's
+        raise UsageError("ta-rules messages: outside a project, the catalogs would be written "
+                         "into the installed ta-rules package (and break it); run it inside "
+                         "a project ([tool.ta-rules] rules = ...) or name the rules folder "
+                         "with --rules FOLDER")
+    folder = choice.folder
     base = str(choice.project.root) if choice.project is not None else None
     if args.locale and args.action != "update":
         raise UsageError("ta-rules messages: --locale starts a catalog, with update")
@@ -798,10 +814,7 @@ def _cmd_impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.out in (None, "-"):
         out.write(text)
     else:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
+        _write_out(args.out, text, [args.claims, base, args.candidate])
     return ExitCode.OK if tally.errors == 0 else ExitCode.PROBLEMS
 
 

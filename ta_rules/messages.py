@@ -23,7 +23,6 @@ import functools
 import io
 import os
 import re
-import stat
 import string
 from collections.abc import Iterator
 from decimal import Decimal
@@ -171,15 +170,20 @@ class CatalogError(TaRulesError):
 
 
 def _catalog_bytes(path: Any) -> bytes:
-    """A catalog file's bytes: a regular file of at most :data:`MAX_CATALOG_BYTES`."""
+    """A catalog file's bytes: a regular file of at most :data:`MAX_CATALOG_BYTES`.
+
+    A catalog of a rules folder (``locales/<locale>/LC_MESSAGES/<domain>.po``) is read as a
+    rule file is: a link out of its ``locales`` folder, a FIFO or a device is not read.
+    """
+    from ta_rules._files import FileRefused, read_guarded
+
     name = str(path)
     if isinstance(path, Path):
         try:
-            st = path.stat()
-        except OSError as exc:
-            raise CatalogError(name, f"cannot read the catalog: {exc.strerror or exc}") from None
-        if not stat.S_ISREG(st.st_mode):
-            raise CatalogError(name, "the catalog is not a regular file")
+            return read_guarded(path, max_bytes=MAX_CATALOG_BYTES, folder=path.parents[2],
+                                what="catalog")
+        except FileRefused as exc:
+            raise CatalogError(name, exc.reason) from None
     try:
         with path.open("rb") as fh:
             data: bytes = fh.read(MAX_CATALOG_BYTES + 1)

@@ -41,6 +41,8 @@ __all__ = [
 
 #: The files looked for in each folder, in this order.
 CONFIG_FILES = ("ta-rules.toml", "pyproject.toml")
+#: Largest project configuration read.
+MAX_CONFIG_BYTES = 1024 * 1024
 _KEYS = {"rules": str, "scenarios": list, "locales": list, "store": str}
 
 
@@ -87,6 +89,10 @@ def display_path(path: Path) -> str:
 def _table(path: Path, text: str) -> dict[str, Any] | None:
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise RulesetError([Diagnostic("project.syntax", "the TOML is nested too deeply to "
+                                       "be read", Location(str(path), 1, 1))],
+                           sources={str(path): text}) from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"at line (\d+), column (\d+)", str(exc))
         line, col = (int(m[1]), int(m[2])) if m else (1, 1)
@@ -113,12 +119,19 @@ def load_project(path: str | os.PathLike[str]) -> Project | None:
         RulesetError: A ``project.*`` diagnostic for a malformed file, an unknown key, a
             value of the wrong type, or a rules folder that does not exist.
     """
+    from ta_rules._files import FileRefused, read_guarded
+
     config = Path(path).absolute()
     try:
-        text = config.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesetError([Diagnostic("project.unreadable", f"cannot read the file: {exc}",
+        text = read_guarded(config, max_bytes=MAX_CONFIG_BYTES,
+                            what="project configuration").decode("utf-8")
+    except FileRefused as exc:
+        raise RulesetError([Diagnostic("project.unreadable", exc.reason,
                                        Location(str(config)))]) from None
+    except UnicodeDecodeError as exc:
+        raise RulesetError([Diagnostic("project.unreadable", f"not UTF-8 text: {exc.reason} "
+                                       f"at byte {exc.start + 1}", Location(str(config)))]
+                           ) from None
     table = _table(config, text)
     if table is None:
         return None
@@ -164,7 +177,8 @@ def find_project(start: str | os.PathLike[str] | None = None) -> Project | None:
     for candidate in (folder, *folder.parents):
         for name in CONFIG_FILES:
             path = candidate / name
-            if path.is_file():
+            # a FIFO or a device of that name is refused, not passed over for other rules
+            if (path.exists() and not path.is_dir()) or path.is_symlink():
                 project = load_project(path)
                 if project is not None:
                     return project

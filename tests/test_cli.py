@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -126,13 +127,17 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     f = tmp_path / "secret.json"
     f.write_text("{}")
 
-    def denied(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    def denied(path: Any, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(path) == str(f):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
     code, _, err = run("eval", str(f))
     assert code == ExitCode.USAGE
-    assert err == f"{f}: cannot read: Permission denied\n"
+    assert err == f"{f}: cannot read the facts file: Permission denied\n"
 
 
 def test_check_clean_and_broken(tmp_path: Path) -> None:

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from ta_rules._records import loads_record
 from ta_rules.errors import FactsError, TaRulesError, UnknownRulesetError
 from ta_rules.facts import Facts
-from ta_rules.impact._history import Record, Unreadable
+from ta_rules.impact._history import Record, TableFacts, Unreadable
 from ta_rules.impact._sides import Decision, Side, judge_with, recorded_decision
 
 __all__ = ["ImpactConfig", "Tally", "judge_partition"]
@@ -168,14 +169,14 @@ def _as_id(value: Any) -> str | None:
 
 
 def _decide(side: Side, data: Any, parsed: dict[int, Facts], recorded: Any,
-            other: Side) -> Decision:
+            other: Side, table: bool = False) -> Decision:
     if side.recorded:
         if recorded is None:
             raise ValueError("no recorded verdict (a 'verdict' beside the facts)")
         return recorded_decision(recorded)
     # a fact only the other side's vocabulary has is ignored by this side, not refused
     wider = () if other.recorded else judge_with(other).vocabularies()
-    return judge_with(side).decide(data, parsed, wider=wider)
+    return judge_with(side).decide(data, parsed, wider=wider, table=table)
 
 
 def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
@@ -203,11 +204,11 @@ def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
             if isinstance(document, Unreadable):
                 tally._error(line, rid, document.kind, document.message)
                 continue
-            data = json.loads(document)
+            data = loads_record(document)  # what `eval` refuses (duplicate keys...) too
             recorded: Any = None
             if verdict_text is not None:
                 kind = "verdict"
-                recorded = json.loads(verdict_text)
+                recorded = loads_record(verdict_text)
             if isinstance(data, Mapping) and "facts" in data:  # an envelope
                 if rid is None:
                     rid = _as_id(data.get("id"))
@@ -216,8 +217,9 @@ def judge_partition(records: list[Record], config: ImpactConfig) -> Tally:
                 data = data["facts"]
             kind = "verdict"
             parsed: dict[int, Facts] = {}
-            base = _decide(config.base, data, parsed, recorded, config.candidate)
-            cand = _decide(config.candidate, data, parsed, recorded, config.base)
+            table = isinstance(document, TableFacts)
+            base = _decide(config.base, data, parsed, recorded, config.candidate, table)
+            cand = _decide(config.candidate, data, parsed, recorded, config.base, table)
         except FactsError as exc:
             tally._error(line, rid, "facts", str(exc), (
                 {"path": p.path, "message": p.message} for p in exc.problems))

@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ta_rules.batch import MAX_LINE
+from ta_rules._records import MAX_LINE, BadRecord, decode_line, numbered_lines
 from ta_rules.impact._sides import ImpactError
 
-__all__ = ["PARTITION", "Record", "Unreadable", "history_format", "read_history"]
+__all__ = ["PARTITION", "Record", "TableFacts", "Unreadable", "history_format", "read_history"]
 
 #: Records per partition: the unit of work of a worker.
 PARTITION = 500
@@ -87,23 +87,20 @@ def read_history(path: str, fmt: str | None = None, *,
 
 
 def _jsonl(stream: Any, size: int, *, close: bool) -> Iterator[list[Record]]:
+    """Records of a JSON Lines stream, each line bounded before it is read.
+
+    The lines are read by the record reader of ``eval --batch``, and parsed (with its
+    checks) by the worker that judges them.
+    """
     part: list[Record] = []
     try:
-        for number, raw in enumerate(stream, 1):
-            if len(raw) > MAX_LINE:
-                part.append((number, Unreadable(
-                    "json", f"line is {len(raw)} bytes; at most {MAX_LINE}"), None, None))
-            else:
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    part.append((number, Unreadable(
-                        "encoding", f"not UTF-8 text ({exc.reason} at byte {exc.start})"),
-                        None, None))
-                else:
-                    if not text.strip():
-                        continue
-                    part.append((number, text, None, None))
+        for number, raw, length in numbered_lines(stream):
+            text = decode_line(raw, length)
+            if isinstance(text, BadRecord):
+                kind = "json" if text.kind == "too-large" else text.kind
+                part.append((number, Unreadable(kind, text.message), None, None))
+            elif text.strip():
+                part.append((number, text, None, None))
             if len(part) >= size:
                 yield part
                 part = []
@@ -123,62 +120,157 @@ def _duckdb() -> Any:
     return duckdb
 
 
+def _csv_header(path: str) -> list[str]:
+    """The column names of a CSV file, from its first line (read bounded)."""
+    import csv
+    import io
+
+    with open(path, "rb") as fh:
+        first = fh.readline(MAX_LINE + 1)
+    if len(first) > MAX_LINE:
+        raise ImpactError(f"{path}: the header line is over {MAX_LINE} bytes")
+    try:
+        names = next(csv.reader(io.StringIO(first.decode("utf-8-sig"))), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ImpactError(f"{path}: not a readable CSV header: {exc}") from None
+    if not names or len(set(names)) != len(names):
+        raise ImpactError(f"{path}: the first line must name each column once "
+                          f"(found {', '.join(names) or 'nothing'})")
+    return names
+
+
 def _tabular(path: str, fmt: str, size: int) -> tuple[Iterator[list[Record]], int | None]:
+    """Rows of a CSV or Parquet history.
+
+    The facts of a row are its ``facts`` column (JSON text, or a struct), else the row's
+    own columns (a Parquet file written from JSON Lines facts: structs, lists, DATE and
+    DECIMAL columns); ``id`` and ``verdict`` columns are read beside them. A CSV is read
+    with the column names of its first line and no type sniffing, so a row DuckDB cannot
+    read (one over its line limit) is that row's error, and the others are read.
+    """
     duckdb = _duckdb()
     con = duckdb.connect(":memory:")
     # rows come back in file order, in bounded batches
     con.execute("SET preserve_insertion_order = true")
     # one reading thread keeps its buffers small, and leaves the cores to the judging
     con.execute("SET threads = 1")
+    params: list[Any] = [path]
     if fmt == "csv":
-        scan = ("read_csv(?, header = true, all_varchar = true, store_rejects = true, "
-                "auto_detect = true)")
+        names = _csv_header(path)
+        scan = ("read_csv(?, header = true, auto_detect = false, columns = ?, "
+                "store_rejects = true, max_line_size = ?)")
+        params += [dict.fromkeys(names, "VARCHAR"), _CSV_LINE]
     else:
         scan = "read_parquet(?)"
     try:
         columns = {row[0]: row[1] for row in con.execute(
-            f"DESCRIBE SELECT * FROM {scan}", [path]).fetchall()}
+            f"DESCRIBE SELECT * FROM {scan}", params).fetchall()}
     except duckdb.Error as exc:
         con.close()
         raise ImpactError(f"{path}: not a readable {fmt.upper()} file: "
                           f"{str(exc).splitlines()[0]}") from None
-    if "facts" not in columns:
+    if "facts" not in columns and fmt == "csv":
         con.close()
         raise ImpactError(f"{path}: no 'facts' column (the JSON facts document of each claim); "
                           f"columns are {', '.join(columns) or 'none'}")
-
-    def text(column: str) -> str:
-        if column not in columns:
-            return "NULL"
-        if columns[column] in ("VARCHAR", "JSON"):
-            return f'"{column}"::VARCHAR'
-        if column == "id":
-            return '"id"::VARCHAR'
-        return f'to_json("{column}")::VARCHAR'
-
+    envelope = [c for c in ("id", "verdict") if c in columns]
+    facts = ["facts"] if "facts" in columns else [c for c in columns if c not in envelope]
     rejected: dict[int, str] = {}
     total: int | None = None
     try:
         if fmt == "csv":
             # rows DuckDB cannot parse are left out of the scan; count them first, so every
             # row keeps its own number and each rejected one is reported where it is
-            con.execute(f"SELECT count(*) FROM {scan}", [path]).fetchall()
+            con.execute(f"SELECT count(*) FROM {scan}", params).fetchall()
             for line, message in con.execute(
                     "SELECT line, error_message FROM reject_errors ORDER BY line").fetchall():
                 rejected.setdefault(int(line) - 1, str(message).splitlines()[0])
         else:
-            total = int(con.execute(f"SELECT count(*) FROM {scan}", [path]).fetchall()[0][0])
-        cursor = con.execute(
-            f"SELECT {text('facts')}, {text('id')}, {text('verdict')} FROM {scan}", [path])
+            total = int(con.execute(f"SELECT count(*) FROM {scan}", params).fetchall()[0][0])
+        quoted = ", ".join(f'"{c}"' for c in [*facts, *envelope])
+        cursor = con.execute(f"SELECT {quoted} FROM {scan}", params)
     except duckdb.Error as exc:
         con.close()
         raise ImpactError(f"{path}: not a readable {fmt.upper()} file: "
                           f"{str(exc).splitlines()[0]}") from None
-    return _rows(con, cursor, rejected, size, path), total
+    shape = _Shape(facts == ["facts"], facts, envelope)
+    return _rows(con, cursor, rejected, size, path, shape), total
+
+
+#: DuckDB's line limit for a CSV history: a row over it is that row's error.
+_CSV_LINE = MAX_LINE + 64 * 1024
+
+
+class _Shape(NamedTuple):
+    """How a row of a table holds a claim."""
+
+    facts_column: bool  # one ``facts`` column (JSON text or a struct)
+    facts: list[str]  # the columns of the facts
+    envelope: list[str]  # ``id`` and ``verdict``, those present
+
+
+class TableFacts(str):
+    """The JSON text of facts read from a table's columns (a struct, or the row itself).
+
+    A table has one set of columns for every row, so a field one claim lacks is null in its
+    row: where the vocabulary does not allow null (a field with a default, or a field it
+    does not declare), the judge reads that null as an absent field.
+    """
+
+    __slots__ = ()
+
+
+def _json_text(value: Any) -> str:
+    """A value DuckDB gives (struct, list, DATE, DECIMAL...) as the JSON of a document.
+
+    DECIMAL values are exact decimal strings (as amounts and rates are written in facts),
+    dates and times ISO 8601 strings.
+    """
+    import datetime as dt
+    import json
+    from decimal import Decimal
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, Decimal):
+            return format(v, "f")
+        if isinstance(v, dt.date | dt.datetime | dt.time):
+            return v.isoformat()
+        if isinstance(v, bytes):
+            raise ValueError("a binary value; facts are JSON values")
+        return v
+
+    return json.dumps(plain(value), ensure_ascii=False, allow_nan=False)
+
+
+def _record(number: int, row: tuple[Any, ...], shape: _Shape) -> Record:
+    values = dict(zip([*shape.facts, *shape.envelope], row, strict=True))
+    rid = values.get("id")
+    rid = None if rid is None else str(rid)
+    verdict = values.get("verdict")
+    try:
+        if verdict is not None and not isinstance(verdict, str):
+            verdict = _json_text(verdict)
+        if shape.facts_column:
+            facts = values["facts"]
+            if facts is None:
+                return number, Unreadable("record", "the facts column is empty"), rid, None
+            text = facts if isinstance(facts, str) else TableFacts(_json_text(facts))
+        else:
+            text = TableFacts(_json_text({c: values[c] for c in shape.facts}))
+    except ValueError as exc:
+        return number, Unreadable("record", str(exc)), rid, None
+    if len(text) > MAX_LINE:
+        return number, Unreadable("json", f"the facts are {len(text)} characters; at most "
+                                  f"{MAX_LINE}"), rid, None
+    return number, text, rid, verdict
 
 
 def _rows(con: Any, cursor: Any, rejected: dict[int, str], size: int,
-          path: str) -> Iterator[list[Record]]:
+          path: str, shape: _Shape) -> Iterator[list[Record]]:
     duckdb = _duckdb()
     number = 0
     part: list[Record] = []
@@ -192,16 +284,12 @@ def _rows(con: Any, cursor: Any, rejected: dict[int, str], size: int,
                                   f"{str(exc).splitlines()[0]}") from None
             if not rows:
                 break
-            for facts, rid, verdict in rows:
+            for row in rows:
                 number += 1
                 while bad and bad[0] == number:
                     part.append((number, Unreadable("csv", rejected[bad.pop(0)]), None, None))
                     number += 1
-                if facts is None:
-                    part.append((number, Unreadable("record", "the facts column is empty"),
-                                 rid, None))
-                else:
-                    part.append((number, facts, rid, verdict))
+                part.append(_record(number, row, shape))
             if len(part) >= size:
                 yield part
                 part = []

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from ta_rules.batch import Pending, in_order, worker_pool
+from ta_rules._workers import Pending, WorkerLost, in_order, pool_alive, stop_pool, worker_pool
 from ta_rules.impact._core import ImpactConfig, Tally, judge_partition
 from ta_rules.impact._history import Record
 from ta_rules.impact._sides import ImpactError
@@ -125,12 +125,16 @@ def run_impact(
 
     Returns:
         The tally of the whole history (with ``strict``, up to the first bad record).
+
+    Raises:
+        ImpactError: A worker process died (naming the lines it had), or Dask is missing.
     """
     tally = Tally()
     interrupted = contextlib.ExitStack()
     with interrupted, contextlib.ExitStack() as stack:
         try:
             submit: Callable[[list[Record]], Pending[Tally]]
+            alive: Callable[[], bool] | None = None
             if dask is not None:
                 client, n = stack.enter_context(_dask(dask, max(workers, 1)))
                 shared = client.scatter(config, broadcast=True)
@@ -143,7 +147,8 @@ def run_impact(
                 in_flight = n * 3
             elif workers > 1:
                 pool = worker_pool(workers, _init_worker, (config,))
-                stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+                stack.callback(stop_pool, pool)
+                alive = pool_alive(pool)
                 with _sigint_ignored():  # the workers start with SIGINT ignored
                     pool.submit(_ready).result()
                 pool_submit = pool.submit
@@ -158,12 +163,16 @@ def run_impact(
 
                 in_flight = 1
             bar = stack.enter_context(_progress(progress, total, stream))
-            for part in in_order(submit, partitions, in_flight):
+            for part in in_order(submit, partitions, in_flight, alive=alive,
+                                 span=lambda records: (records[0][0], records[-1][0])):
                 tally.add(part)
                 if bar is not None:
                     bar.update(part.claims + part.errors)
                 if tally.stopped_at is not None:
                     break
+        except WorkerLost as exc:
+            raise ImpactError(f"{exc}; no report is written (run again, or with fewer "
+                              "--workers if memory ran out)") from None
         except KeyboardInterrupt:
             # stop the workers and the cluster to the end, whatever Ctrl-C follow
             interrupted.enter_context(_sigint_ignored())

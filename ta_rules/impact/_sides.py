@@ -20,6 +20,7 @@ from ta_rules.refs import PolicyReferenceError, Resolved, resolve, resolve_rules
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.load import loads_ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
+from ta_rules.vocabulary import FieldType, Vocabulary
 
 __all__ = [
     "RECORDED",
@@ -211,13 +212,15 @@ class _Judge:
                                    if rs.vocabulary is not None))
 
     def decide(self, data: Any, parsed: dict[int, Facts], *,
-               wider: Iterable[Any] = ()) -> Decision:
+               wider: Iterable[Any] = (), table: bool = False) -> Decision:
         """Decide the facts document ``data``.
 
         The document is read with the vocabulary of the ruleset that judges it; ``parsed``
         holds the documents already read by vocabulary, so two sides of one vocabulary
         read it once. A fact that only a newer vocabulary (of this side, or in ``wider``)
-        has is ignored (:func:`ta_rules.evaluate.read_facts`).
+        has is ignored (:func:`ta_rules.evaluate.read_facts`). A document read from a
+        table's columns (``table``) has a null for every field its row lacks: where the
+        vocabulary allows no null, it is absent.
 
         Raises:
             FactsError: The document is not valid facts for that ruleset.
@@ -228,6 +231,8 @@ class _Judge:
             rs = select_ruleset(data, registry=self.registry)
         facts = parsed.get(id(rs.vocabulary))
         if facts is None:
+            if table and rs.vocabulary is not None:
+                data = nulls_as_absent(data, rs.vocabulary)
             facts = parsed[id(rs.vocabulary)] = read_facts(data, rs, wider=wider)[0]
         key = id(rs)
         params = self._params.get(key)
@@ -240,6 +245,36 @@ class _Judge:
         return Decision(outcome, tuple(sorted({r[0] for r in raw})),
                         tuple(sorted({r[1] for r in raw})), refund.amount, refund.currency,
                         self._refs[key])
+
+
+def nulls_as_absent(data: Any, vocabulary: Vocabulary) -> Any:
+    """``data`` without the null fields the vocabulary allows no null for (nor declares).
+
+    For documents read from a table, where a field a claim lacks is null in its row; a null
+    the vocabulary allows (``date?``) stays.
+    """
+    records = {r.name: r for r in vocabulary.records}
+
+    def typed(value: Any, t: FieldType) -> Any:
+        if t.base == "record" and t.arg is not None:
+            return walk(value, t.arg)
+        if t.base == "list" and t.item is not None and isinstance(value, list):
+            return [typed(v, t.item) for v in value]
+        return value
+
+    def walk(value: Any, name: str) -> Any:
+        record = records.get(name)
+        if record is None or not isinstance(value, dict):
+            return value
+        out = {}
+        for key, item in value.items():
+            field = record.by_name.get(key)
+            if item is None and (field is None or not (field.type.nullable or field.required)):
+                continue
+            out[key] = item if field is None else typed(item, field.type)
+        return out
+
+    return walk(data, vocabulary.root)
 
 
 _JUDGES: dict[str, _Judge] = {}

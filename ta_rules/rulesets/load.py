@@ -6,7 +6,6 @@ import copy
 import difflib
 import hashlib
 import os
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -27,6 +26,7 @@ from ta_rules.vocabulary import Vocabulary
 __all__ = [
     "RULE_SUFFIXES",
     "catalog_diagnostics",
+    "exc_as_diagnostic",
     "load_ruleset",
     "load_ruleset_spec",
     "loads_ruleset",
@@ -404,36 +404,20 @@ def read_rule_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
         RulesetError: ``file.unreadable``, ``file.not-regular``, ``file.outside-folder`` or
             ``yaml.too-large``.
     """
-    name = os.fspath(path)
+    from ta_rules._files import FileRefused, read_guarded
 
-    def refuse(code: str, message: str) -> RulesetError:
-        return RulesetError([Diagnostic(code, message, Location(name))])
+    try:
+        return read_guarded(path, max_bytes=max_bytes, folder=folder, what="rule file")
+    except FileRefused as exc:
+        raise exc_as_diagnostic(exc) from None
 
-    if folder is not None:
-        real, base = os.path.realpath(name), os.path.realpath(folder)
-        if os.path.commonpath([real, base]) != base:
-            raise refuse("file.outside-folder", "a link to a file outside the folder of rules; "
-                         "it is not read")
-    try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise refuse("file.unreadable", f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise refuse("file.not-regular", "not a regular file (a device, a FIFO or a "
-                         "folder); rule files are regular files")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise refuse("file.unreadable", f"cannot read the file: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise RulesetError([Diagnostic(
-            "yaml.too-large", f"the file is over {max_bytes} bytes; at most {max_bytes} bytes "
-            "are read", Location(name, 1, 1))])
-    return data
+
+def exc_as_diagnostic(exc: Any) -> RulesetError:
+    """A :class:`ta_rules._files.FileRefused` as the diagnostic ``check`` shows."""
+    code = "yaml.too-large" if exc.code == "file.too-large" else \
+        "file.unreadable" if exc.code == "file.missing" else exc.code
+    where = Location(exc.path, 1, 1) if code == "yaml.too-large" else Location(exc.path)
+    return RulesetError([Diagnostic(code, exc.reason, where)])
 
 
 def load_ruleset(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,

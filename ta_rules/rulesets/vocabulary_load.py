@@ -15,7 +15,6 @@ import functools
 import os
 from collections.abc import Mapping
 from importlib.resources import files
-from pathlib import Path
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,7 +23,7 @@ from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.facts import set_default_vocabulary
 from ta_rules.money import is_known_currency, parse_amount
 from ta_rules.rulesets._types import T, TypeEnv, type_env, type_name
-from ta_rules.rulesets._yaml import YamlDocument, load_yaml
+from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
 from ta_rules.texts import PolicyText
 from ta_rules.vocabulary import (
     CODE_PATTERN,
@@ -354,19 +353,27 @@ def _load_cached(path: str, content: bytes, folder: str | None) -> Vocabulary:
     return loads_vocabulary(content, path, folder=folder)
 
 
-def load_vocabulary_file(path: str | os.PathLike[str]) -> Vocabulary:
-    """Read one vocabulary file (cached by content).
+def load_vocabulary_file(path: str | os.PathLike[str], *,
+                         folder: str | os.PathLike[str] | None = None) -> Vocabulary:
+    """Read one vocabulary file (cached by content), as a rule file is read.
+
+    Args:
+        path: The file.
+        folder: The folder it was found in: a link out of it is refused.
 
     Raises:
-        RulesetError: When it cannot be read or has any problem.
+        RulesetError: When it cannot be read (not a regular file, outside its folder, too
+            large) or has any problem.
     """
+    from ta_rules._files import FileRefused, read_guarded
+    from ta_rules.rulesets.load import exc_as_diagnostic
+
     name = os.fspath(path)
     try:
-        content = Path(name).read_bytes()
-    except OSError as exc:
-        raise RulesetError([Diagnostic("file.unreadable",
-                                       f"cannot read the file: {exc.strerror or exc}",
-                                       Location(name))]) from None
+        content = read_guarded(name, max_bytes=MAX_BYTES, folder=folder,
+                               what="vocabulary file")
+    except FileRefused as exc:
+        raise exc_as_diagnostic(exc) from None
     return _load_cached(name, content, os.path.dirname(os.path.abspath(name)))
 
 
@@ -381,15 +388,17 @@ def _folder_vocabularies(folder: str) -> dict[str, str]:
         if not entry.endswith(SUFFIX):
             continue
         full = os.path.join(folder, entry)
-        out.setdefault(_declared_name(full) or entry.removesuffix(SUFFIX), full)
+        out.setdefault(_declared_name(full, folder) or entry.removesuffix(SUFFIX), full)
     return out
 
 
-def _declared_name(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(65536).decode("utf-8", "replace")
-    except OSError:
+def _declared_name(path: str, folder: str) -> str | None:
+    from ta_rules._files import FileRefused, read_guarded
+
+    try:  # a file that cannot be read is reported when it is loaded
+        head = read_guarded(path, max_bytes=65536, folder=folder, head=True).decode(
+            "utf-8", "replace")
+    except FileRefused:
         return None
     for line in head.splitlines():
         if line.startswith("vocabulary:"):
@@ -449,7 +458,7 @@ def find_vocabulary(name: str, folder: str | None = None, *,
         path = _folder_vocabularies(folder).get(name)
         if path is not None and (
                 _exclude is None or os.path.abspath(path) != os.path.abspath(_exclude)):
-            return load_vocabulary_file(path)
+            return load_vocabulary_file(path, folder=folder)
     return _bundled_vocabulary(name)
 
 

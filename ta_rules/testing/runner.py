@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable, Iterable
@@ -11,9 +12,9 @@ from ta_rules.errors import Diagnostic, Location, TaRulesError, render_diagnosti
 from ta_rules.rulesets.registry import Registry
 from ta_rules.testing.scenarios import (
     ScenarioResult,
-    find_scenario_files,
     load_scenarios,
     run_scenario,
+    scenario_places,
 )
 
 __all__ = ["Coverage", "Report", "run_paths"]
@@ -149,16 +150,16 @@ def run_paths(
     used: dict[int, Registry] = {id(reg): reg}
     errors: list[Diagnostic] = []
     sources: dict[str, str] = {}
-    for path, problem in find_scenario_files(paths):
+    for path, folder, problem in scenario_places(paths):
         if skip is not None and problem is None and skip(path):
             continue
         if problem is not None:
             errors.append(Diagnostic("file.missing", problem, Location(path)))
             continue
-        scenarios, problems = load_scenarios(path)
+        scenarios, problems = load_scenarios(path, folder=folder)
         if problems:
             errors.extend(problems)
-            _keep_source(path, scenarios, sources)
+            _keep_source(path, scenarios, sources, folder)
         file_reg = (registry_for(path) if registry_for else None) or reg
         used.setdefault(id(file_reg), file_reg)
         for s in scenarios:
@@ -175,16 +176,19 @@ def run_paths(
     return Report(results, errors, sources, cov)
 
 
-def _keep_source(path: str, scenarios: list[Any], sources: dict[str, str]) -> None:
+def _keep_source(path: str, scenarios: list[Any], sources: dict[str, str],
+                 folder: str | None = None) -> None:
     """The text of a file with problems, for showing them with an excerpt."""
     if scenarios:
         sources[path] = scenarios[0].doc.text
         return
-    try:
-        with open(path, encoding="utf-8") as fh:
-            sources[path] = fh.read()
-    except (OSError, UnicodeDecodeError):
-        pass
+    from ta_rules._files import FileRefused, read_guarded
+    from ta_rules.testing.scenarios import MAX_SCENARIO_BYTES
+
+    # read as the scenarios were (what was refused then is not shown now)
+    with contextlib.suppress(FileRefused, UnicodeDecodeError):
+        sources[path] = read_guarded(path, max_bytes=MAX_SCENARIO_BYTES,
+                                     folder=folder).decode("utf-8")
 
 
 def _run_in_every_locale(s: Any, registry: Registry, engine: str) -> ScenarioResult:

@@ -251,39 +251,55 @@ def _lay_over_base(doc: YamlDocument) -> list[Diagnostic]:
     return []
 
 
-def load_scenarios(path: str | os.PathLike[str]) -> tuple[list[Scenario], list[Diagnostic]]:
-    """Read the scenarios of one file; problems are returned, not raised."""
+def load_scenarios(path: str | os.PathLike[str], *,
+                   folder: str | os.PathLike[str] | None = None,
+                   ) -> tuple[list[Scenario], list[Diagnostic]]:
+    """Read the scenarios of one file; problems are returned, not raised.
+
+    The file is read as a rule file is: a regular file of at most
+    :data:`MAX_SCENARIO_BYTES` bytes, inside ``folder`` (the folder it was found in) when
+    given.
+    """
+    from ta_rules._files import FileRefused, read_guarded
+    from ta_rules.rulesets.load import exc_as_diagnostic
+
     name = os.fspath(path)
     try:
-        size = os.stat(name).st_size
-        if size > MAX_SCENARIO_BYTES:
-            return [], [Diagnostic("yaml.too-large",
-                                   f"the file is {size} bytes; at most {MAX_SCENARIO_BYTES}",
-                                   Location(name, 1, 1))]
-        content = Path(name).read_bytes()
-    except OSError as exc:
-        return [], [Diagnostic("file.unreadable", f"cannot read the file: {exc.strerror or exc}",
-                               Location(name))]
+        content = read_guarded(name, max_bytes=MAX_SCENARIO_BYTES, folder=folder,
+                               what="scenario file")
+    except FileRefused as exc:
+        return [], list(exc_as_diagnostic(exc).diagnostics)
     return load_scenarios_text(content, name)
 
 
-def find_scenario_files(
+def scenario_places(
     paths: Iterable[str | os.PathLike[str]],
-) -> Iterator[tuple[str, str | None]]:
+) -> Iterator[tuple[str, str | None, str | None]]:
     """Expand files and folders (recursively) into ``*.yaml``/``*.yml`` files.
 
-    Yields (path, problem) pairs; problem is a message for a path that does not exist.
+    Yields (path, the folder it was found in or None when named, problem); problem is a
+    message for a path that does not exist. Every entry of a folder with the suffix is
+    given, links and special files too: reading it refuses what is not a regular file
+    inside the folder, and says so.
     """
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix in (".yaml", ".yml"):
-                    yield str(f), None
-        elif p.exists():
-            yield str(p), None
+                if f.suffix in (".yaml", ".yml") and not f.is_dir():
+                    yield str(f), str(p), None
+        elif p.exists() or p.is_symlink():
+            yield str(p), None, None
         else:
-            yield str(p), "no such file or folder"
+            yield str(p), None, "no such file or folder"
+
+
+def find_scenario_files(
+    paths: Iterable[str | os.PathLike[str]],
+) -> Iterator[tuple[str, str | None]]:
+    """(path, problem) of :func:`scenario_places`."""
+    for path, _, problem in scenario_places(paths):
+        yield path, problem
 
 
 def run_scenario(

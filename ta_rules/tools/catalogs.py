@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import io
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from ta_rules._files import FileRefused, OutputRefused, inside, read_guarded, write_output
 from ta_rules._version import __version__
-from ta_rules.errors import Diagnostic, Location, RulesetError
-from ta_rules.messages import extract_rules
+from ta_rules.errors import Diagnostic, Location, RulesetError, TaRulesError
+from ta_rules.messages import MAX_CATALOG_BYTES, extract_rules
 from ta_rules.rulesets.changes import read_flat
 from ta_rules.rulesets.load import read_rule_file, rule_files
 
@@ -110,30 +112,89 @@ def find_catalogs(folder: str | os.PathLike[str], base: str | os.PathLike[str] |
             for domain, files in sorted(by_domain.items())]
 
 
-def _read(path: Path, **options: Any) -> Catalog:
-    with path.open("rb") as fh:
-        return read_po(fh, **options)
+def _refused(path: Path, message: str, line: int = 0) -> RulesetError:
+    return RulesetError([Diagnostic("messages.bad-catalog", message,
+                                    Location(str(path), line, 1 if line else 0))])
 
 
-def _width(path: Path) -> int:
+def _text(path: Path, root: Path) -> str:
+    """A catalog's text: a regular file inside the ``locales`` folder, UTF-8, bounded."""
+    try:
+        data = read_guarded(path, max_bytes=MAX_CATALOG_BYTES, folder=root, what="catalog")
+    except FileRefused as exc:
+        raise _refused(path, exc.reason) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _refused(path, f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot start a "
+                       "character; catalogs are written in UTF-8", line) from None
+
+
+def _read(path: Path, root: Path, **options: Any) -> Catalog:
+    text = _text(path, root)
+    try:
+        return read_po(io.StringIO(text), **options)
+    except Exception as exc:  # babel raises ValueError, LookupError... on a broken catalog
+        raise _refused(path, f"not a valid catalog ({str(exc)[:200] or type(exc).__name__})"
+                       ) from None
+
+
+def _width(path: Path, root: Path) -> int:
     """The wrapping width a catalog was written with: 0 (none) when any line is longer."""
     if not path.is_file():
         return _DEFAULT_WIDTH
-    longest = max((len(line) for line in path.read_text(encoding="utf-8").splitlines()),
-                  default=0)
+    longest = max((len(line) for line in _text(path, root).splitlines()), default=0)
     return 0 if longest > _DEFAULT_WIDTH + 3 else _DEFAULT_WIDTH
 
 
-def _write(path: Path, catalog: Catalog, width: int) -> bool:
+def _put(path: Path, root: Path, data: bytes) -> None:
+    """Write a file of the catalogs: inside their ``locales`` folder only, whole."""
+    if not inside(path, root):
+        raise _refused(path, f"outside the catalogs folder {root} (a link, or a locale name "
+                       "that leads out of it); it is not written")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        write_output(path, data, option="catalog")
+    except OutputRefused as exc:
+        raise _refused(path, str(exc)) from None
+
+
+def _current(path: Path, root: Path) -> bytes | None:
+    """The bytes of a compiled catalog, or None when it cannot be read (it is rewritten)."""
+    try:
+        return read_guarded(path, max_bytes=MAX_CATALOG_BYTES, folder=root, what="catalog")
+    except FileRefused:
+        return None
+
+
+def _write(path: Path, root: Path, catalog: Catalog, width: int) -> bool:
     """Write a catalog; False (and nothing written) when the text would not change."""
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=width)
     data = buffer.getvalue()
-    if path.is_file() and path.read_bytes() == data:
+    if path.is_file() and _text(path, root).encode("utf-8") == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    _put(path, root, data)
     return True
+
+
+_LOCALE_NAME = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*")
+
+
+def check_locale_name(name: str) -> str:
+    """A locale name to start a catalog for (``fr``, ``pt_BR``, ``zh_Hans``).
+
+    Raises:
+        TaRulesError: A name that is not a locale (``../x``), so no path is made of it.
+    """
+    from ta_rules.messages import resolve_locale
+
+    if not _LOCALE_NAME.fullmatch(name):
+        raise TaRulesError(f"--locale {name!r}: not a locale name such as 'fr', 'pt_BR' or "
+                           "'zh_Hans'")
+    resolve_locale(name)
+    return name.replace("-", "_")
 
 
 def _entries(catalog: Catalog) -> list[tuple[Any, ...]]:
@@ -147,7 +208,8 @@ def _location(path: Path, base: Path) -> str:
 
 def extract(catalogs: CatalogSet) -> bool:
     """Write the template from the rule files; False when it was already current."""
-    old = _read(catalogs.template) if catalogs.template.is_file() else None
+    root = catalogs.root
+    old = _read(catalogs.template, root) if catalogs.template.is_file() else None
     template = Catalog(domain=catalogs.domain, project="ta-rules", version=__version__,
                        copyright_holder="ta-rules", fuzzy=True,
                        creation_date=dt.datetime.now(dt.UTC))
@@ -157,14 +219,15 @@ def extract(catalogs: CatalogSet) -> bool:
         template.msgid_bugs_address = old.msgid_bugs_address
         template.header_comment = old.header_comment
     for path in catalogs.rule_files:
-        with path.open("rb") as fh:
-            for line, _, (code, text), comments in extract_rules(fh, None, None, None):
-                template.add(text, None, [(_location(path, catalogs.base), line)],
-                             auto_comments=comments, context=code,
-                             flags=("python-brace-format",) if "{" in text else ())
+        # read as find_catalogs read it: a regular file inside the rules folder, bounded
+        content = io.BytesIO(read_rule_file(path, folder=path.parent))
+        for line, _, (code, text), comments in extract_rules(content, None, None, None):
+            template.add(text, None, [(_location(path, catalogs.base), line)],
+                         auto_comments=comments, context=code,
+                         flags=("python-brace-format",) if "{" in text else ())
     if old is not None and _entries(old) == _entries(template):
         return False
-    return _write(catalogs.template, template, _width(catalogs.template))
+    return _write(catalogs.template, root, template, _width(catalogs.template, root))
 
 
 def update(catalogs: CatalogSet, new_locales: Iterable[str] = ()) -> list[str]:
@@ -174,24 +237,26 @@ def update(catalogs: CatalogSet, new_locales: Iterable[str] = ()) -> list[str]:
         The locales whose ``.po`` changed.
     """
     changed = []
-    for locale in sorted({*catalogs.locales(), *new_locales}):
+    root = catalogs.root
+    new = {check_locale_name(name) for name in new_locales}
+    for locale in sorted({*catalogs.locales(), *new}):
         # read for each locale: update() puts the template's own entries into the catalog
-        template = _read(catalogs.template)
+        template = _read(catalogs.template, root)
         path = catalogs.po(locale)
         if path.is_file():
-            catalog = _read(path, locale=locale, domain=catalogs.domain)
-            width = _width(path)
+            catalog = _read(path, root, locale=locale, domain=catalogs.domain)
+            width = _width(path, root)
         else:
             catalog = Catalog(locale=locale, domain=catalogs.domain, project=template.project,
                               version=template.version,
                               copyright_holder=template.copyright_holder, fuzzy=False)
-            width = _width(catalogs.template)
+            width = _width(catalogs.template, root)
         catalog.update(template, no_fuzzy_matching=True)
         if catalog.locale is not None and catalog.locale.language == "en":
             for message in catalog:
                 if message.id and not message.string:
                     message.string = message.id  # the rule file's text is English
-        if _write(path, catalog, width):
+        if _write(path, root, catalog, width):
             changed.append(locale)
     return changed
 
@@ -204,12 +269,16 @@ def compile_catalogs(catalogs: CatalogSet) -> dict[str, int]:
     """
     untranslated = {}
     for locale in catalogs.locales():
-        catalog = _read(catalogs.po(locale), locale=locale, domain=catalogs.domain)
+        catalog = _read(catalogs.po(locale), catalogs.root, locale=locale,
+                        domain=catalogs.domain)
         buffer = io.BytesIO()
         write_mo(buffer, catalog, use_fuzzy=False)
         mo = catalogs.po(locale).with_suffix(".mo")
-        if not mo.is_file() or mo.read_bytes() != buffer.getvalue():
-            mo.write_bytes(buffer.getvalue())
+        if not inside(mo, catalogs.root):
+            raise _refused(mo, f"outside the catalogs folder {catalogs.root}; it is not "
+                           "written")
+        if not mo.is_file() or _current(mo, catalogs.root) != buffer.getvalue():
+            _put(mo, catalogs.root, buffer.getvalue())
         else:
             os.utime(mo)  # current again: newer than its .po
         untranslated[locale] = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))

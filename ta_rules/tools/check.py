@@ -176,7 +176,7 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[st
         if is_vocabulary_file(name):
             try:
                 if unsaved is None:
-                    load_vocabulary_file(name)
+                    load_vocabulary_file(name, folder=folder)
                 else:
                     loads_vocabulary(unsaved, name,
                                      folder=os.path.dirname(os.path.abspath(name)))

@@ -239,13 +239,13 @@ def scenario_changes(old: Ruleset, new: Ruleset, paths: Iterable[str]) -> list[d
     """Scenarios whose verdict differs when judged by ``old`` and by ``new``."""
     from ta_rules.errors import Diagnostic, Location, RulesetError, TaRulesError
     from ta_rules.evaluate import evaluate, read_facts
-    from ta_rules.testing.scenarios import find_scenario_files, load_scenarios
+    from ta_rules.testing.scenarios import load_scenarios, scenario_places
 
     out = []
-    for path, problem in find_scenario_files(paths):
+    for path, folder, problem in scenario_places(paths):
         if problem is not None:
             raise RulesetError([Diagnostic("file.unreadable", problem, Location(path))])
-        scenarios, problems = load_scenarios(path)
+        scenarios, problems = load_scenarios(path, folder=folder)
         if any(d.severity == "error" for d in problems):
             # a scenario that cannot be read is never "unchanged"
             raise RulesetError([d for d in problems if d.severity == "error"])

@@ -162,11 +162,20 @@ def load_properties(rs: Ruleset) -> Properties:
     Raises:
         PropertyError: For a file that is not a valid properties file.
     """
-    from ta_rules.rulesets._yaml import load_yaml
+    from ta_rules._files import FileRefused, read_guarded
+    from ta_rules.rulesets._yaml import MAX_BYTES, load_yaml
 
     where, shown = _properties_path(rs)
     try:
-        content = where.read_bytes()
+        if isinstance(where, Path):  # beside the rule file: read as the rule file was
+            content = read_guarded(where, max_bytes=MAX_BYTES, folder=where.parent.parent,
+                                   what="properties file")
+        else:
+            content = where.read_bytes()
+    except FileRefused as exc:
+        if exc.code == "file.missing":
+            return Properties((), (), shown)
+        raise PropertyError(f"{shown}: {exc.reason}") from None
     except (FileNotFoundError, NotADirectoryError):
         return Properties((), (), shown)
     except OSError as exc:

@@ -292,14 +292,15 @@ class RulesetEncoder:
 def _line_of(rs: Ruleset, path: tuple[Any, ...]) -> int | None:
     """The line of a key of the ruleset file, read from its text (1-based), or None."""
     try:
+        from ta_rules.errors import RulesetError
         from ta_rules.rulesets._yaml import load_yaml
+        from ta_rules.rulesets.load import read_rule_file
 
-        with open(rs.source, "rb") as fh:
-            doc, _ = load_yaml(fh.read(), rs.source)
+        doc, _ = load_yaml(read_rule_file(rs.source), rs.source)
         if doc is None:
             return None
         return doc.location(path, key=True).line
-    except (OSError, KeyError, TypeError, ValueError, AttributeError):
+    except (OSError, KeyError, TypeError, ValueError, AttributeError, RulesetError):
         return None
 
 
