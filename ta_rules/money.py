@@ -25,12 +25,15 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, ValidationError, core_schema
 
 from ta_rules.errors import TaRulesError
+from ta_rules.iso4217 import MINOR_UNITS
 
 __all__ = [
+    "MONEY_CONTEXT",
     "ROUNDING_MODES",
     "CurrencyMismatchError",
     "Money",
     "is_known_currency",
+    "known_currencies",
     "minor_unit",
     "parse_amount",
     "parse_decimal",
@@ -50,6 +53,17 @@ ROUNDING_MODES: Final[dict[str, str]] = {
 
 #: Largest number of digits an amount may have before the decimal point.
 MAX_INTEGER_DIGITS: Final = 15
+
+#: The decimal context of all money arithmetic, rounding and formatting: 60 significant
+#: digits. Within the bounds of the facts (:data:`MAX_INTEGER_DIGITS` digits before the
+#: point, :data:`MAX_DECIMAL_PLACES` places of a rate) a product has at most 30 + 24 digits
+#: and a quotient is known to 60 digits, far more than telling it from the nearest minor
+#: unit needs (see docs/limits.md): every result is exact or exactly rounded. Python's
+#: default context (28 digits) cannot even round 10^27 to cents.
+MONEY_CONTEXT: Final = decimal.Context(
+    prec=60, rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
 _AMOUNT_RE: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 _CURRENCY_RE: Final = re.compile(r"[A-Z]{3}")
 
@@ -60,22 +74,26 @@ class CurrencyMismatchError(TaRulesError, TypeError):
 
 @functools.cache
 def _currencies() -> frozenset[str]:
-    from babel.numbers import list_currencies
-
-    return frozenset(list_currencies())
+    return frozenset(MINOR_UNITS)
 
 
 def is_known_currency(code: str) -> bool:
-    """Whether ``code`` is an ISO-4217 currency code known to babel's CLDR data."""
-    return code in _currencies()
+    """Whether ``code`` is an ISO-4217 code in current use (see :mod:`ta_rules.iso4217`)."""
+    return code in MINOR_UNITS
 
 
-@functools.cache
 def minor_unit(currency: str) -> int:
-    """Number of decimal places of the currency's minor unit (USD 2, JPY 0, BHD 3)."""
-    from babel.numbers import get_currency_precision
+    """Decimal places of the currency's minor unit, from ISO 4217 (USD 2, JPY 0, IQD 3).
 
-    return int(get_currency_precision(currency))
+    Raises:
+        KeyError: For a code that is not a currency in current use.
+    """
+    return MINOR_UNITS[currency]
+
+
+def known_currencies() -> list[str]:
+    """Every ISO-4217 code in current use, in code order."""
+    return list(MINOR_UNITS)
 
 
 def round_to(amount: Decimal, places: int, mode: str = "half_up") -> Decimal:
@@ -89,8 +107,8 @@ def round_to(amount: Decimal, places: int, mode: str = "half_up") -> Decimal:
     Returns:
         The rounded Decimal.
     """
-    exp = Decimal(1).scaleb(-places)
-    return amount.quantize(exp, rounding=ROUNDING_MODES[mode])
+    exp = Decimal(1).scaleb(-places, MONEY_CONTEXT)
+    return amount.quantize(exp, rounding=ROUNDING_MODES[mode], context=MONEY_CONTEXT)
 
 
 def parse_amount(value: object) -> Decimal:

@@ -15,7 +15,7 @@ from typing import Any
 
 import z3
 
-from ta_rules.money import Money, is_known_currency, minor_unit
+from ta_rules.money import Money, is_known_currency, known_currencies, minor_unit
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._types import TypeEnv, type_env
 from ta_rules.rulesets.compile import Ruleset
@@ -82,14 +82,12 @@ def literals(rulesets: Sequence[Ruleset], params: Sequence[Mapping[str, Any]]) -
 
 def currency_classes(mentioned: Iterable[str]) -> list[str]:
     """The contract currencies to query: those the rules name, and one per minor unit."""
-    from babel.numbers import list_currencies
-
     named = sorted(c for c in set(mentioned) if len(c) == 3 and c.isupper()
                    and is_known_currency(c))
     out = list(named)
     for places, preferred in _REPRESENTATIVES.items():
         pick = preferred if preferred not in named else next(
-            (c for c in sorted(list_currencies()) if c not in named
+            (c for c in known_currencies() if c not in named
              and minor_unit(c) == places), None)
         if pick is not None and pick not in out:
             out.append(pick)

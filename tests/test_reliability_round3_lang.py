@@ -1,0 +1,157 @@
+"""Round three of hostile inputs to the language side: money, vocabularies, rules, proofs.
+
+Expected values come from the specification (../shared/spec/trade-assurance.md section 1 for
+currencies, minor units and bounds), never from running the engine.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from babel import Locale
+
+import ta_rules
+from ta_rules.messages import format_value
+from ta_rules.money import Money, minor_unit
+
+from conftest import base_facts
+
+ENGINES = ("compiled", "reference", "durable")
+
+# --- item 5: minor units and codes from ISO 4217, not from locale data ---------------------
+
+
+@pytest.mark.parametrize("currency,places", [
+    # spec 1: "HUF, IDR, COP and IQD have 2, 2, 2 and 3 places, CLF 4"
+    ("HUF", 2), ("IDR", 2), ("COP", 2), ("IQD", 3), ("CLF", 4),
+    ("USD", 2), ("JPY", 0), ("BHD", 3), ("EUR", 2),
+])
+def test_minor_units_are_those_of_iso_4217(currency: str, places: int) -> None:
+    assert minor_unit(currency) == places
+
+
+def _in(currency: str, amount: str, facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A covered late-shipment claim whose order and payment are ``amount`` ``currency``."""
+    f = copy.deepcopy(facts or base_facts())
+    f["contract"]["order_amount"] = {"amount": amount, "currency": currency}
+    f["payments"][0]["amount"] = {"amount": amount, "currency": currency}
+    return f
+
+
+@pytest.mark.parametrize("currency,amount", [
+    ("HUF", "1785714.50"), ("IDR", "15000000.25"), ("COP", "19000000.99"),
+    ("IQD", "6500000.125"), ("CLF", "120.4567"),
+])
+def test_amounts_to_the_iso_minor_unit_are_valid_facts(currency: str, amount: str) -> None:
+    facts = ta_rules.parse_facts(_in(currency, amount))
+    assert facts.contract.order_amount == Money(Decimal(amount), currency)
+    assert facts.model_dump(mode="json")["payments"][0]["amount"] == {
+        "amount": amount, "currency": currency}
+
+
+@pytest.mark.parametrize("currency,amount", [("HUF", "1785714.505"), ("IQD", "1.2345")])
+def test_digits_beyond_the_iso_minor_unit_are_bad_facts(currency: str, amount: str) -> None:
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(_in(currency, amount))
+    assert set(info.value.paths) == {"contract.order_amount.amount", "payments[0].amount.amount"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("trace", [False, True])
+def test_the_available_limit_in_huf_is_rounded_down_to_cents(engine: str, trace: bool) -> None:
+    # spec 1: "The available limit converted back to the contract currency is USD / rate,
+    # rounded down to cents": 5000.01 / 0.0028 = 1785717.857... -> 1785717.85 HUF. The order
+    # (2,000,000.00 HUF = 5,600.00 USD) is above it, so the cap is the available limit.
+    facts = _in("HUF", "2000000.00")
+    facts["contract"]["fx_rate_to_usd"] = "0.0028"
+    facts["supplier"]["ta_limit"] = {"amount": "5000.01", "currency": "USD"}
+    verdict = ta_rules.evaluate(facts, parameters={"currency_handling": "convert"},
+                                engine=engine, trace=trace)
+    expected = Money(Decimal("1785717.85"), "HUF")
+    assert (verdict.outcome, verdict.coverage_cap, verdict.max_refund) == (
+        "covered", expected, expected)
+    assert "CAPPED_AT_AVAILABLE_TA_LIMIT" in verdict.codes
+    dumped = verdict.model_dump(mode="json")
+    assert dumped["coverage_cap"] == {"amount": "1785717.85", "currency": "HUF"}
+    limit = next(r for r in verdict.reasons if r.code == "CAPPED_AT_AVAILABLE_TA_LIMIT")
+    assert "1,785,717.85" in limit.message
+
+
+@pytest.mark.parametrize("code", ["CNH", "DEM", "FRF", "ITL", "XTS", "XXX", "XAU"])
+def test_codes_outside_the_iso_list_are_unknown_currencies(code: str) -> None:
+    with pytest.raises(ValueError, match="unknown currency"):
+        Money.of("1.00", code)
+    facts = base_facts()
+    facts["supplier"]["ta_limit"] = {"amount": "1.00", "currency": code}
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    assert info.value.paths == ("supplier.ta_limit.currency",)
+    assert info.value.problems[0].code == "currency_unknown"
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(_in(code, "5000.00"))
+    assert "contract.order_amount.currency" in info.value.paths
+
+
+def test_messages_show_money_to_its_iso_minor_unit() -> None:
+    # locale data would show whole forints and dinars
+    en = Locale.parse("en")
+    assert format_value(Money(Decimal("1785714.50"), "HUF"), en) == "HUF1,785,714.50"
+    assert format_value(Money(Decimal("6.125"), "IQD"), en) == "IQD6.125"
+    assert format_value(Money(Decimal("5000"), "USD"), en) == "$5,000.00"
+    assert format_value(Money(Decimal("700000"), "JPY"), en) == "¥700,000"
+
+
+def test_the_iso_table_states_its_source_and_date() -> None:
+    from ta_rules import iso4217
+
+    assert iso4217.SOURCE.startswith("ISO 4217 List One")
+    assert iso4217.PUBLISHED == "2026-01-01"
+    assert iso4217.MINOR_UNITS["HUF"] == 2 and "CNH" not in iso4217.MINOR_UNITS
+    assert all(len(c) == 3 and c.isupper() for c in iso4217.MINOR_UNITS)
+
+
+# --- item 6: extreme but valid amounts and rates: a verdict, never decimal.InvalidOperation --
+
+
+def _converted(amount: str, rate: str, limit: str) -> dict[str, Any]:
+    facts = _in("EUR", amount)
+    facts["contract"]["fx_rate_to_usd"] = rate
+    facts["supplier"]["ta_limit"] = {"amount": limit, "currency": "USD"}
+    return facts
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("trace", [False, True])
+def test_extreme_amounts_and_rates_inside_the_bounds_get_a_verdict(engine: str,
+                                                                    trace: bool) -> None:
+    # spec 1, bounds: 15 digits before the point, rates up to 12 decimal places
+    huge = _converted("1000000000000", "999999999999999", "20000.00")
+    run = {"engine": engine, "trace": trace}
+    # gate 7 under deny: 10^12 EUR is about 10^27 USD, above the 20,000.00 USD available
+    v = ta_rules.evaluate(huge, parameters={"currency_handling": "convert",
+                                            "limit_exceeded_handling": "deny"}, **run)
+    assert (v.outcome, v.codes) == ("denied", {"ORDER_EXCEEDS_TA_LIMIT"})
+    # the cap: 20000.00 / 999999999999999 EUR rounds down to 0.00 EUR, below order and paid
+    v = ta_rules.evaluate(huge, parameters={"currency_handling": "convert"}, **run)
+    assert (v.outcome, v.codes) == ("covered", {"LATE_SHIPMENT", "CAPPED_AT_AVAILABLE_TA_LIMIT"})
+    assert v.coverage_cap == Money(Decimal("0.00"), "EUR")
+    # 5000.00 EUR at 0.000000000001 is 0.000000005 USD, 0.00 rounded: below the minimum;
+    # the available limit in EUR (about 10^27) is computed on the way (and traced)
+    tiny = _converted("5000.00", "0.000000000001", "999999999999999.99")
+    v = ta_rules.evaluate(tiny, parameters={"currency_handling": "convert"}, **run)
+    assert (v.outcome, v.codes) == ("denied", {"BELOW_MINIMUM_ORDER_AMOUNT"})
+    assert v.max_refund == Money(Decimal("0.00"), "EUR")
+    if trace:
+        assert v.model_dump_json()
+
+
+def test_money_rounds_and_prints_whatever_the_callers_decimal_context() -> None:
+    import decimal
+
+    big = Money(Decimal("999999999999999.99") / Decimal("0.000000000001"), "EUR")
+    with decimal.localcontext(decimal.Context(prec=28)):
+        assert big.to_json() == {"amount": "999999999999999990000000000.00", "currency": "EUR"}
+        assert big.rounded().amount == Decimal("999999999999999990000000000.00")
