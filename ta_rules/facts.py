@@ -28,7 +28,7 @@ import functools
 import re
 import reprlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
@@ -319,11 +319,11 @@ class FactsModels:
             return Field(default_factory=list, description=f.doc)
         return Field(default=d, description=f.doc)
 
-    def _mismatch(self, mc: _MoneyCheck, at: tuple[int, ...], m: Money,
+    def _mismatch(self, mc: _MoneyCheck, at: tuple[int, ...], found: str,
                   want: str) -> FactProblem:
         label = f" ({self.vocabulary.dimension_map[mc.want].label})" if mc.dimension else ""
         return FactProblem(path=_where(mc.path, at) + ".currency",
-                           message=f"expected {want}{label}, found {m.currency}",
+                           message=f"expected {want}{label}, found {found}",
                            code="currency_mismatch")
 
     def filled_fields(self) -> list[tuple[str, str]]:
@@ -364,6 +364,50 @@ class FactsModels:
         self._checker(facts, problems)
         return problems
 
+    def check_document(self, data: Mapping[str, Any],
+                       reported: list[FactProblem]) -> list[FactProblem]:
+        """The document-wide checks on a document the models refused, for every path.
+
+        A document with a bad date and a payment in another currency names both: the
+        checks of :meth:`check` run on the raw document, skipping values that are refused
+        themselves (at or under a path already ``reported``) and currencies that are not
+        known codes.
+        """
+        bad = [p.path for p in reported]
+
+        def refused(path: str) -> bool:
+            return any(b == path or path.startswith((b + ".", b + "[")) or
+                       b.startswith((path + ".", path + "[")) for b in bad)
+
+        wants: dict[str, str | None] = {}
+        for dim in self.vocabulary.dimensions:
+            source = _raw_at(data, dim.source)
+            code = source.get("currency") if _is_mapping(source) else None
+            source_path = ".".join(dim.source)
+            wants[dim.name] = code if isinstance(code, str) and is_known_currency(code) \
+                and not refused(source_path) else None
+        problems: list[FactProblem] = []
+        for mc in self._money:
+            want = wants.get(mc.want) if mc.dimension else mc.want
+            for at, value in _raw_items(data, mc.path, ()):
+                code = value.get("currency") if _is_mapping(value) else None
+                where = _where(mc.path, at)
+                if want is None or not (isinstance(code, str) and is_known_currency(code)) \
+                        or code == want or refused(where):
+                    continue
+                problems.append(self._mismatch(mc, at, code, want))
+        for one in self._ones:
+            for at, items in _raw_items(data, one.path, ()):
+                first = -1
+                for i, item in enumerate(items if isinstance(items, list) else ()):
+                    if not _is_mapping(item) or item.get(one.field) != one.value:
+                        continue
+                    if first < 0:
+                        first = i
+                    elif not refused(f"{_where(one.path, at)}[{i}].{one.field}"):
+                        problems.append(self._duplicate(one, at, first, i))
+        return problems
+
     def _duplicate(self, one: _OneCheck, at: tuple[int, ...], first: int,
                    i: int) -> FactProblem:
         where = _where(one.path, at)
@@ -371,6 +415,26 @@ class FactsModels:
                            message=f"at most one {one.value} {one.label}; {where}[{first}] "
                                    f"is already {one.value}",
                            code="at_most_one")
+
+
+def _raw_at(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        data = data.get(part) if _is_mapping(data) else None
+    return data
+
+
+def _raw_items(data: Any, path: tuple[_Step, ...],
+               at: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], Any]]:
+    """The values at ``path`` in a raw document (None steps: each item of a list)."""
+    for k, step in enumerate(path):
+        if step is not None:
+            data = data.get(step) if _is_mapping(data) else None
+            continue
+        for i, item in enumerate(data if isinstance(data, list) else ()):
+            yield from _raw_items(item, path[k + 1:], (*at, i))
+        return
+    if data is not None:
+        yield at, data
 
 
 def _getattr_chain(base: str, path: tuple[_Step, ...]) -> str:
@@ -382,7 +446,7 @@ def _check_lines(path: tuple[_Step, ...], name: str, want: str) -> list[str]:
     return _over(path, lambda value, at: [
         f"{{pad}}if {value} is not None and {want} is not None and "
         f"{value}.currency != {want}:",
-        f"{{pad}}    problems.append(mismatch({name}, ({at}), {value}, {want}))"])
+        f"{{pad}}    problems.append(mismatch({name}, ({at}), {value}.currency, {want}))"])
 
 
 def _one_lines(path: tuple[_Step, ...], name: str, field: str) -> list[str]:
@@ -614,7 +678,8 @@ def parse_facts(data: Any, vocabulary: Vocabulary | None = None) -> Facts:
     try:
         facts = models.root.model_validate(data)
     except ValidationError as exc:
-        raise FactsError(_problems_from(exc)) from None
+        problems = _problems_from(exc)
+        raise FactsError(problems + models.check_document(data, problems)) from None
     except RecursionError:
         raise FactsError([FactProblem("", "the document is nested too deeply", "depth")]) from None
     problems = models.check(facts)

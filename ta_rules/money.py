@@ -24,8 +24,8 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, ValidationError, core_schema
 
+from ta_rules._iso4217 import MINOR_UNITS
 from ta_rules.errors import TaRulesError
-from ta_rules.iso4217 import MINOR_UNITS
 
 __all__ = [
     "MONEY_CONTEXT",
@@ -78,7 +78,7 @@ def _currencies() -> frozenset[str]:
 
 
 def is_known_currency(code: str) -> bool:
-    """Whether ``code`` is an ISO-4217 code in current use (see :mod:`ta_rules.iso4217`)."""
+    """Whether ``code`` is an ISO-4217 code in current use (see :mod:`ta_rules._iso4217`)."""
     return code in MINOR_UNITS
 
 

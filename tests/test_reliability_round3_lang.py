@@ -105,7 +105,7 @@ def test_messages_show_money_to_its_iso_minor_unit() -> None:
 
 
 def test_the_iso_table_states_its_source_and_date() -> None:
-    from ta_rules import iso4217
+    from ta_rules import _iso4217 as iso4217
 
     assert iso4217.SOURCE.startswith("ISO 4217 List One")
     assert iso4217.PUBLISHED == "2026-01-01"
@@ -155,3 +155,42 @@ def test_money_rounds_and_prints_whatever_the_callers_decimal_context() -> None:
     with decimal.localcontext(decimal.Context(prec=28)):
         assert big.to_json() == {"amount": "999999999999999990000000000.00", "currency": "EUR"}
         assert big.rounded().amount == Decimal("999999999999999990000000000.00")
+
+
+# --- item 8: a FactsError names every offending path, currency mismatches too --------------
+
+
+def test_a_payment_in_another_currency_is_reported_beside_other_problems() -> None:
+    # spec 2: bad facts are "rejected with an error that names every offending path"
+    facts = base_facts()
+    facts["payments"][0]["amount"] = {"amount": "5000.00", "currency": "EUR"}
+    facts["shipment"]["shipped_on"] = "not a date"
+    facts["supplier"]["ta_limit"] = {"amount": "100.00", "currency": "GBP"}
+    facts["claim"]["prior_payouts"] = {"amount": "-1", "currency": "JPY"}
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    paths = set(info.value.paths)
+    assert paths == {"payments[0].amount.currency", "shipment.shipped_on",
+                     "supplier.ta_limit.currency", "claim.prior_payouts"}
+    codes = {p.path: p.code for p in info.value.problems}
+    assert codes["payments[0].amount.currency"] == "currency_mismatch"
+    assert codes["supplier.ta_limit.currency"] == "currency_mismatch"
+
+
+def test_a_second_initial_payment_is_reported_beside_other_problems() -> None:
+    facts = base_facts()
+    facts["payments"].append(copy.deepcopy(facts["payments"][0]))
+    facts["payments"][1]["amount"]["currency"] = "EUR"
+    facts["as_of"] = "2015-02-30"
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    assert set(info.value.paths) == {"as_of", "payments[1].role",
+                                     "payments[1].amount.currency"}
+
+
+def test_no_mismatch_is_claimed_against_a_contract_currency_that_is_itself_bad() -> None:
+    facts = base_facts()
+    facts["contract"]["order_amount"] = {"amount": "5000.00", "currency": "usd"}
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    assert info.value.paths == ("contract.order_amount.currency",)
