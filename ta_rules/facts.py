@@ -274,12 +274,14 @@ class FactsModels:
             return Annotated[int, Field(ge=f.minimum, le=f.maximum, gt=f.greater_than)]
         if t.base == "decimal":
             positive = f.greater_than == 0 or (f.minimum is not None and f.minimum > 0)
-            return Annotated[Decimal, BeforeValidator(_decimal(f.minimum, f.greater_than)),
+            return Annotated[Decimal, BeforeValidator(_decimal(f.minimum, f.maximum,
+                                                               f.greater_than)),
                              WithJsonSchema(_POSITIVE_SCHEMA if positive else _DECIMAL_SCHEMA)]
         if t.base == "text":
             limit = f.max_length if f.max_length is not None and t is f.type else \
                 f.item_max_length or TEXT_MAX_LENGTH
-            return Annotated[str, Field(max_length=limit)]
+            return Annotated[str, Field(min_length=f.min_length if t is f.type else None,
+                                        max_length=limit)]
         if t.base == "date":
             return Day
         if t.base == "code":
@@ -555,13 +557,16 @@ def _replaced(data: Mapping[str, Any], owner: tuple[str, ...], name: str,
     return new
 
 
-def _decimal(minimum: int | None, greater_than: int | None) -> Callable[[Any], Decimal]:
+def _decimal(minimum: int | None, maximum: int | None,
+             greater_than: int | None) -> Callable[[Any], Decimal]:
     def read(value: Any) -> Decimal:
         amount = parse_decimal(value)
         if greater_than is not None and amount <= greater_than:
             raise ValueError(f"must be greater than {greater_than}, found {amount}")
         if minimum is not None and amount < minimum:
             raise ValueError(f"must be at least {minimum}, found {amount}")
+        if maximum is not None and amount > maximum:
+            raise ValueError(f"must be at most {maximum}, found {amount}")
         return amount
     return read
 

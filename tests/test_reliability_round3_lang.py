@@ -16,6 +16,7 @@ from babel import Locale
 import ta_rules
 from ta_rules.messages import format_value
 from ta_rules.money import Money, minor_unit
+from ta_rules.rulesets.vocabulary_load import loads_vocabulary
 
 from conftest import base_facts
 
@@ -194,3 +195,73 @@ def test_no_mismatch_is_claimed_against_a_contract_currency_that_is_itself_bad()
     with pytest.raises(ta_rules.FactsError) as info:
         ta_rules.evaluate(facts)
     assert info.value.paths == ("contract.order_amount.currency",)
+
+
+# --- item 3: a vocabulary default inside its field's own bounds; bounds that can be met ------
+
+
+def _field_problems(field: str) -> list[tuple[str, int, int]]:
+    """(code, line, column) of every problem of a vocabulary with the one field ``field``."""
+    text = f"vocabulary: v\nroot: facts\nrecords:\n  facts:\n    fields:\n      x: {field}\n"
+    try:
+        loads_vocabulary(text, "v.vocabulary.yaml")
+    except ta_rules.RulesetError as exc:
+        return [(d.code, d.location.line, d.location.column) for d in exc.diagnostics]
+    return []
+
+
+def _col(field: str, key: str) -> int:
+    """The column of ``key``'s value in the field's flow mapping on line 6."""
+    line = f"      x: {field}"
+    return line.index(f"{key}: ") + len(key) + 3
+
+
+@pytest.mark.parametrize("field,key", [
+    ("{type: integer, minimum: 1, maximum: 30, default: 0}", "default"),
+    ("{type: integer, minimum: 1, maximum: 30, default: 31}", "default"),
+    ("{type: 'integer?', greater_than: 5, default: 5}", "default"),
+    ("{type: text, max_length: 3, default: abcd}", "default"),
+    ("{type: text, min_length: 2, default: a}", "default"),
+    ("{type: 'list[text]', min_length: 1, default: []}", "default"),
+])
+def test_a_default_outside_its_fields_bounds_is_a_located_error(field: str, key: str) -> None:
+    assert _field_problems(field) == [("vocabulary.bad-default", 6, _col(field, key))]
+
+
+@pytest.mark.parametrize("field,key", [
+    ("{type: integer, minimum: 30, maximum: 1}", "minimum"),
+    ("{type: integer, greater_than: 30, maximum: 30}", "greater_than"),
+    ("{type: decimal, greater_than: 2, maximum: 1}", "greater_than"),
+    ("{type: 'list[code]', min_length: 5, max_length: 2}", "min_length"),
+    ("{type: text, minimum: 1}", "minimum"),
+    ("{type: boolean, max_length: 1}", "max_length"),
+    ("{type: integer, item_max_length: 1}", "item_max_length"),
+])
+def test_bounds_that_cannot_hold_or_do_not_apply_are_located_errors(field: str,
+                                                                   key: str) -> None:
+    assert _field_problems(field) == [("vocabulary.bad-constraint", 6, _col(field, key))]
+
+
+@pytest.mark.parametrize("field", [
+    "{type: integer, minimum: 1, maximum: 30, default: 30}",
+    "{type: integer, minimum: 5, maximum: 5, default: 5}",
+    "{type: 'integer?', greater_than: 5, default: null}",
+    "{type: text, max_length: 4, min_length: 1, default: abcd}",
+    "{type: 'list[integer]', minimum: 0, max_length: 3, default: []}",
+    "{type: decimal, greater_than: 0, maximum: 10}",
+])
+def test_bounds_that_hold_are_accepted(field: str) -> None:
+    assert _field_problems(field) == []
+
+
+def test_a_decimal_maximum_is_enforced_in_documents(tmp_path: Any) -> None:
+    from ta_rules.facts import parse_facts
+
+    voc = loads_vocabulary(
+        "vocabulary: v\nroot: facts\nrecords:\n  facts:\n    fields:\n"
+        "      rate: {type: decimal, greater_than: 0, maximum: 10}\n"
+        "      note: {type: text, min_length: 2}\n", "v.vocabulary.yaml")
+    assert parse_facts({"rate": "10", "note": "ab"}, voc).rate == Decimal(10)
+    with pytest.raises(ta_rules.FactsError) as info:
+        parse_facts({"rate": "10.5", "note": "a"}, voc)
+    assert set(info.value.paths) == {"rate", "note"}

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
-from ta_rules.facts import set_default_vocabulary
+from ta_rules.facts import TEXT_MAX_LENGTH, set_default_vocabulary
 from ta_rules.money import is_known_currency, parse_amount
 from ta_rules.rulesets._types import T, TypeEnv, type_env, type_name
 from ta_rules.rulesets._yaml import YamlDocument, load_yaml
@@ -250,8 +250,12 @@ class _Builder:
             return
         if f.at_most_one is not None:
             self._check_at_most_one(voc, f, (*path, "at_most_one"))
+        bounds = _bound_problems(f)
+        for key, message in bounds:
+            self.error("vocabulary.bad-constraint", message, (*path, key))
         if not f.required:
-            problem = _default_problem(voc, f.type, f.default)
+            problem = _default_problem(voc, f.type, f.default) or (
+                None if bounds else _default_out_of_bounds(f))
             if problem:
                 self.error("vocabulary.bad-default", f"default of {f.name}: {problem}",
                            (*path, "default"))
@@ -266,6 +270,65 @@ class _Builder:
         fname, _ = f.at_most_one
         if fname not in record.by_name:
             self._unknown_field(fname, set(record.by_name), (*path, fname))
+
+
+_NUMBER_BOUNDS: Final = ("minimum", "maximum", "greater_than")
+
+
+def _bound_problems(f: FieldDef) -> list[tuple[str, str]]:
+    """(key, message) for each bound of ``f`` that does not apply or cannot be met."""
+    out: list[tuple[str, str]] = []
+    t = f.type
+    item = t.item if t.base == "list" and t.item is not None else None
+    number = (item or t).base in ("integer", "decimal")
+    for key in _NUMBER_BOUNDS:
+        if getattr(f, key) is not None and not number:
+            out.append((key, f"{key} is for integers and decimals (or lists of them), "
+                             f"not for {t}"))
+    for key in ("min_length", "max_length"):
+        if getattr(f, key) is not None and t.base not in ("list", "text"):
+            out.append((key, f"{key} is for lists and text, not for {t}"))
+    if f.item_max_length is not None and (item is None or item.base != "text"):
+        out.append(("item_max_length", f"item_max_length is for lists of text, not for {t}"))
+    if out:
+        return out
+    low, high = f.minimum, f.maximum
+    if low is not None and high is not None and low > high:
+        out.append(("minimum", f"minimum {low} is above maximum {high}: no value can be given"))
+    if f.greater_than is not None and high is not None and f.greater_than >= high:
+        out.append(("greater_than", f"greater_than {f.greater_than} leaves nothing up to "
+                                    f"maximum {high}: no value can be given"))
+    if f.min_length is not None and f.max_length is not None and f.min_length > f.max_length:
+        out.append(("min_length", f"min_length {f.min_length} is above max_length "
+                                  f"{f.max_length}: no value can be given"))
+    return out
+
+
+def _default_out_of_bounds(f: FieldDef) -> str | None:
+    """Why a default of the right type is outside the field's own bounds, or None.
+
+    A document that leaves the field out is judged with the default, so it must be a
+    value a document could give (``prove`` assumes the bounds of every field).
+    """
+    value = f.default
+    if value is None:
+        return None
+    if f.type.base == "integer":
+        if f.minimum is not None and value < f.minimum:
+            return f"default of {f.name}: {value} is below the minimum {f.minimum}"
+        if f.maximum is not None and value > f.maximum:
+            return f"default of {f.name}: {value} is above the maximum {f.maximum}"
+        if f.greater_than is not None and value <= f.greater_than:
+            return f"default of {f.name}: {value} is not greater than {f.greater_than}"
+    elif f.type.base in ("text", "list"):
+        what = "characters" if f.type.base == "text" else "items"
+        if f.max_length is not None and len(value) > f.max_length:
+            return f"default of {f.name}: {len(value)} {what}, at most {f.max_length}"
+        if f.min_length is not None and len(value) < f.min_length:
+            return f"default of {f.name}: {len(value)} {what}, at least {f.min_length}"
+        if f.type.base == "text" and f.max_length is None and len(value) > TEXT_MAX_LENGTH:
+            return f"default of {f.name}: {len(value)} characters, at most {TEXT_MAX_LENGTH}"
+    return None
 
 
 def _default_problem(voc: Vocabulary, t: FieldType, value: Any) -> str | None:
