@@ -52,16 +52,19 @@ from ta_rules.vocabulary import (
     FieldDef,
     FieldType,
     Vocabulary,
+    attribute,
     check_code,
 )
 
 __all__ = [
+    "RESERVED_FIELD_NAMES",
     "Currency",
     "Facts",
     "FactsModels",
     "facts_models",
     "parse_facts",
     "read_date",
+    "reserved_field_name",
     "set_default_vocabulary",
 ]
 
@@ -153,6 +156,16 @@ class Facts(BaseModel):
 
     if TYPE_CHECKING:  # fields come from the vocabulary
         def __getattr__(self, name: str) -> Any: ...
+
+
+#: Names a vocabulary field cannot take: every record's model already has them (pydantic's
+#: methods and settings), and pydantic keeps names with a leading underscore private.
+RESERVED_FIELD_NAMES: Final = frozenset(n for n in dir(Facts) if not n.startswith("_"))
+
+
+def reserved_field_name(name: str) -> bool:
+    """Whether ``name`` cannot be a field of a record (see :data:`RESERVED_FIELD_NAMES`)."""
+    return name.startswith("_") or name in RESERVED_FIELD_NAMES
 
 
 _REPR = reprlib.Repr()
@@ -343,7 +356,7 @@ class FactsModels:
         lines = ["def check(facts, problems):"]
         consts: dict[str, Any] = {"mismatch": self._mismatch, "duplicate": self._duplicate}
         for k, dim in enumerate(self.vocabulary.dimensions):
-            lines += ["    try:", f"        w{k} = facts.{'.'.join(dim.source)}.currency",
+            lines += ["    try:", f"        w{k} = {_getattr_chain('facts', dim.source)}.currency",
                       "    except AttributeError:", f"        w{k} = None"]
         dims = {d.name: f"w{k}" for k, d in enumerate(self.vocabulary.dimensions)}
         for k, mc in enumerate(self._money):
@@ -440,7 +453,10 @@ def _raw_items(data: Any, path: tuple[_Step, ...],
 
 
 def _getattr_chain(base: str, path: tuple[_Step, ...]) -> str:
-    return base + "".join(f".{p}" for p in path)
+    out = base
+    for step in path:
+        out = attribute(out, str(step))
+    return out
 
 
 def _check_lines(path: tuple[_Step, ...], name: str, want: str) -> list[str]:
@@ -456,7 +472,7 @@ def _one_lines(path: tuple[_Step, ...], name: str, field: str) -> list[str]:
     def body(value: str, at: str) -> list[str]:
         return ["{pad}first = -1",
                 f"{{pad}}for i_one, item_one in enumerate({value} or ()):",
-                f"{{pad}}    if item_one.{field} == {name}.value:",
+                f"{{pad}}    if {attribute('item_one', field)} == {name}.value:",
                 "{pad}        if first < 0:",
                 "{pad}            first = i_one",
                 "{pad}        else:",

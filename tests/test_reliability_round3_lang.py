@@ -265,3 +265,61 @@ def test_a_decimal_maximum_is_enforced_in_documents(tmp_path: Any) -> None:
     with pytest.raises(ta_rules.FactsError) as info:
         parse_facts({"rate": "10.5", "note": "a"}, voc)
     assert set(info.value.paths) == {"rate", "note"}
+
+
+# --- item 20: vocabulary names, recursive records, extends cycles, currency dimensions -------
+
+KEYWORD_VOCABULARY = """\
+vocabulary: kw
+extends: trade-assurance
+records:
+  claim:
+    fields:
+      return: {type: boolean, default: false}
+      class: {type: "integer?", default: null}
+      from: {type: "list[text]", default: []}
+"""
+
+
+def _keyword_rules(tmp_path: Any) -> Any:
+    from conftest import rules_text
+
+    (tmp_path / "kw.vocabulary.yaml").write_text(KEYWORD_VOCABULARY)
+    text = rules_text().replace("vocabulary: trade-assurance ", "vocabulary: kw ")
+    text = text.replace("\nvalues:\n", "\nvalues:\n  returned:\n    expr: claim.return and "
+                        "claim.class == 3 and not empty(claim.from)\n", 1)
+    before = "when: claim.chargeback_filed"
+    assert before in text
+    text = text.replace(before, "when: (claim.chargeback_filed or returned)", 1)
+    (tmp_path / "trade-assurance-2015.1.yaml").write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fields_named_as_python_keywords_compile_and_are_read(tmp_path: Any,
+                                                             engine: str) -> None:
+    from ta_rules.rulesets.registry import Registry
+
+    reg = Registry.from_folder(_keyword_rules(tmp_path))
+    facts = base_facts()
+    facts["claim"].update({"return": True, "class": 3, "from": ["x"]})
+    params = {"deny_if_chargeback_filed": True}
+    v = ta_rules.evaluate(facts, registry=reg, engine=engine, parameters=params)
+    assert v.codes == {"OTHER_REMEDY_PURSUED"}
+    facts["claim"]["class"] = 2
+    v = ta_rules.evaluate(facts, registry=reg, engine=engine, parameters=params)
+    assert v.codes == {"LATE_SHIPMENT"}
+    facts["claim"]["return"] = "yes"
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts, registry=reg, engine=engine)
+    assert info.value.paths == ("claim.return",)
+
+
+@pytest.mark.parametrize("name", ["__init__", "_private", "json", "model_config", "copy"])
+def test_field_names_every_record_already_has_are_located_errors(name: str) -> None:
+    text = ("vocabulary: v\nroot: facts\nrecords:\n  facts:\n    fields:\n"
+            f"      {name}: {{type: boolean, default: false}}\n")
+    with pytest.raises(ta_rules.RulesetError) as info:
+        loads_vocabulary(text, "v.vocabulary.yaml")
+    (d,) = info.value.diagnostics
+    assert (d.code, d.location.line, d.location.column) == ("vocabulary.reserved-name", 6, 7)

@@ -20,7 +20,12 @@ from typing import Annotated, Any, Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
-from ta_rules.facts import TEXT_MAX_LENGTH, set_default_vocabulary
+from ta_rules.facts import (
+    RESERVED_FIELD_NAMES,
+    TEXT_MAX_LENGTH,
+    reserved_field_name,
+    set_default_vocabulary,
+)
 from ta_rules.money import is_known_currency, parse_amount
 from ta_rules.rulesets._types import T, TypeEnv, type_env, type_name
 from ta_rules.rulesets._yaml import YamlDocument, load_yaml
@@ -170,6 +175,14 @@ class _Builder:
         known = {f.name for f in fields}
         for fname, fs in rs.fields.items():
             path: tuple[str | int, ...] = ("records", name, "fields", fname)
+            if reserved_field_name(fname):
+                self.error("vocabulary.reserved-name",
+                           f"{fname!r} cannot name a field: "
+                           + ("a leading underscore is not allowed" if fname.startswith("_")
+                              else "every record already has it"), path, key=True,
+                           hint="choose another name (reserved: names starting with _ and "
+                                + ", ".join(sorted(RESERVED_FIELD_NAMES)) + ")")
+                continue
             if fname in known:
                 self.error("vocabulary.redefined",
                            f"{name}.{fname} is already defined by {self.spec.extends}", path,
