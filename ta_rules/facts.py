@@ -217,7 +217,7 @@ class FactsModels:
         self.record_of: dict[type[BaseModel], str] = {}
         self._money: list[_MoneyCheck] = []
         self._ones: list[_OneCheck] = []
-        self._fills: list[tuple[tuple[str, ...], str, str, str]] = []
+        self._fills: list[tuple[tuple[_Step, ...], str, str, str]] = []
         self._filled: set[tuple[str, str]] = set()
         self._collect(vocabulary.root, (), frozenset())
         root = self._model(vocabulary.root, ())
@@ -265,9 +265,8 @@ class FactsModels:
                 self._money.append(_MoneyCheck(path, str(t.arg), dim is not None))
             d = f.default
             if dim is not None and not f.required and isinstance(d, Mapping) \
-                    and d.get("currency") in voc.dimension_map and None not in path:
-                names = tuple(str(p) for p in path)
-                self._fills.append((names[:-1], names[-1], str(d["amount"]),
+                    and d.get("currency") in voc.dimension_map and path[-1] is not None:
+                self._fills.append((path[:-1], str(path[-1]), str(d["amount"]),
                                     str(d["currency"])))
         elif t.base == "list" and t.item is not None:
             if f.at_most_one is not None:
@@ -538,38 +537,51 @@ def _exactly_one(groups: tuple[tuple[str, ...], ...]) -> Callable[[Any], Any]:
     return check
 
 
-def _filler(fills: tuple[tuple[tuple[str, ...], str, str, str], ...],
+def _filler(fills: tuple[tuple[tuple[_Step, ...], str, str, str], ...],
             vocabulary: Vocabulary) -> Callable[[Any, Any], Any]:
-    """Fill money defaults that are in a currency dimension (only the document knows it)."""
+    """Fill money defaults that are in a currency dimension (only the document knows it).
+
+    A field under a list (``payments[].fee``) is filled in every item that leaves it out.
+    """
     def fill(cls: Any, data: Any) -> Any:
-        if type(data) is not dict and not isinstance(data, Mapping):
+        if not _is_mapping(data):
             return data
         for owner, name, amount, dimension in fills:
-            container: Any = data
-            for part in owner:
-                container = container.get(part) if type(container) is dict or \
-                    isinstance(container, Mapping) else None
-            if not (type(container) is dict or isinstance(container, Mapping)) or \
-                    container.get(name) is not None:
-                continue
-            source: Any = data
-            for part in vocabulary.dimension_map[dimension].source:
-                source = source.get(part) if _is_mapping(source) else None
+            source = _raw_at(data, vocabulary.dimension_map[dimension].source)
             currency = source.get("currency") if _is_mapping(source) else None
             if not (isinstance(currency, str) and is_known_currency(currency)):
                 continue  # the source is refused itself; the field stays empty
-            data = _replaced(data, owner, name, {"amount": amount, "currency": currency})
+            data = _filled(data, owner, name, {"amount": amount, "currency": currency})
         return data
     return fill
 
 
-def _replaced(data: Mapping[str, Any], owner: tuple[str, ...], name: str,
-              value: Any) -> dict[str, Any]:
-    new = dict(data)
+def _filled(data: Any, owner: tuple[_Step, ...], name: str, value: Any) -> Any:
+    """``data`` with ``value`` at ``name`` of each record at ``owner`` without one.
+
+    A None step of ``owner`` is each item of a list. A record whose ``name`` is absent or
+    null gets ``value``; ``data`` itself comes back when nothing changes (never mutated).
+    """
     if not owner:
+        if not _is_mapping(data) or data.get(name) is not None:
+            return data
+        new = dict(data)
         new[name] = value
         return new
-    new[owner[0]] = _replaced(data[owner[0]], owner[1:], name, value)
+    step, rest = owner[0], owner[1:]
+    if step is None:
+        if not isinstance(data, list):
+            return data
+        items = [_filled(item, rest, name, value) for item in data]
+        return items if any(a is not b for a, b in zip(items, data, strict=True)) else data
+    if not _is_mapping(data):
+        return data
+    inner = data.get(step)
+    changed = _filled(inner, rest, name, value)
+    if changed is inner:
+        return data
+    new = dict(data)
+    new[step] = changed
     return new
 
 

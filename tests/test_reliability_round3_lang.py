@@ -323,3 +323,144 @@ def test_field_names_every_record_already_has_are_located_errors(name: str) -> N
         loads_vocabulary(text, "v.vocabulary.yaml")
     (d,) = info.value.diagnostics
     assert (d.code, d.location.line, d.location.column) == ("vocabulary.reserved-name", 6, 7)
+
+
+RECURSIVE_VOCABULARY = """\
+vocabulary: rec
+extends: trade-assurance
+records:
+  part:
+    fields:
+      name: {type: text}
+      parts: {type: "list[part]", default: []}
+  claim:
+    fields:
+      parts: {type: "list[part]", default: []}
+"""
+
+
+def _folder(tmp_path: Any, vocabulary: str, rules: str | None = None) -> Any:
+    from conftest import rules_text
+
+    name = vocabulary.split("\n", 1)[0].split(": ")[1]
+    (tmp_path / f"{name}.vocabulary.yaml").write_text(vocabulary)
+    text = rules or rules_text().replace("vocabulary: trade-assurance ", f"vocabulary: {name} ")
+    (tmp_path / "trade-assurance-2015.1.yaml").write_text(text)
+    return tmp_path
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from ta_rules.cli import main
+
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_a_recursive_record_is_a_located_error_everywhere(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    folder = _folder(tmp_path, RECURSIVE_VOCABULARY)
+    where = f"{folder / 'rec.vocabulary.yaml'}:7:21: error[vocabulary.recursive-record]"
+    facts = tmp_path / "f.json"
+    facts.write_text(json.dumps(base_facts()))
+    for args in (["check", str(folder)], ["eval", str(facts), "--rules", str(folder)],
+                 ["schema", "facts", "--rules", str(folder)]):
+        code, out = _cli(args, capsys)
+        assert code != 0 and where in out, (args, out)
+        assert "part -> part" in out and "internal error" not in out
+
+
+def test_an_extends_cycle_is_a_located_error_naming_the_cycle(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.vocabulary.yaml").write_text("vocabulary: va\nextends: vb\n")
+    (tmp_path / "b.vocabulary.yaml").write_text("vocabulary: vb\nextends: vc\n")
+    (tmp_path / "c.vocabulary.yaml").write_text("vocabulary: vc\nextends: va\n")
+    code, out = _cli(["check", str(tmp_path)], capsys)
+    assert code != 0 and "internal error" not in out
+    # one diagnostic, whichever file is read first
+    assert out.count("error[") == 1, out
+    assert (f"{tmp_path / 'a.vocabulary.yaml'}:2:10: error[vocabulary.extends-cycle]: "
+            "vocabularies extend each other in a circle: va -> vb -> vc -> va") in out
+
+
+DIMENSION_VOCABULARY = """\
+vocabulary: d
+root: facts
+currencies:
+  contract:
+    from: deal.terms.price
+    label: the deal currency
+records:
+  facts:
+    fields:
+      deal: {type: deal}
+      paid: {type: "money[contract]"}
+      fees: {type: "list[fee]", default: []}
+  deal:
+    fields:
+      terms: {type: terms}
+  terms:
+    fields:
+      price: {type: "money[contract]"}
+  fee:
+    fields:
+      name: {type: text}
+      amount: {type: "money[contract]", default: {amount: "0", currency: contract}}
+"""
+
+
+def test_a_currency_dimension_must_be_given_by_every_document() -> None:
+    # read from a field with a default in its own currency: no document need give it
+    text = DIMENSION_VOCABULARY.replace(
+        '      price: {type: "money[contract]"}',
+        '      price: {type: "money[contract]", default: {amount: "1", currency: contract}}')
+    with pytest.raises(ta_rules.RulesetError) as info:
+        loads_vocabulary(text, "d.vocabulary.yaml")
+    (d,) = info.value.diagnostics
+    assert (d.code, d.location.line, d.location.column) == ("vocabulary.bad-dimension", 5, 11)
+    assert "'deal.terms.price' may be left out or null" in d.message
+    text = DIMENSION_VOCABULARY.replace("      deal: {type: deal}",
+                                        "      deal: {type: deal?, default: null}")
+    with pytest.raises(ta_rules.RulesetError) as info:
+        loads_vocabulary(text, "d.vocabulary.yaml")
+    assert "'deal' may be left out or null" in info.value.diagnostics[0].message
+
+
+def test_a_money_default_in_a_currency_dimension_is_filled_in_list_items() -> None:
+    from ta_rules.facts import parse_facts
+
+    voc = loads_vocabulary(DIMENSION_VOCABULARY, "d.vocabulary.yaml")
+    doc = {"deal": {"terms": {"price": {"amount": "5", "currency": "EUR"}}},
+           "paid": {"amount": "6", "currency": "EUR"},
+           "fees": [{"name": "a"}, {"name": "b", "amount": {"amount": "2", "currency": "EUR"}}]}
+    facts = parse_facts(doc, voc)
+    assert [f.amount for f in facts.fees] == [Money(Decimal(0), "EUR"), Money(Decimal(2), "EUR")]
+    assert doc["fees"][0] == {"name": "a"}  # the caller's document is not changed
+    doc["fees"][1]["amount"]["currency"] = "USD"
+    with pytest.raises(ta_rules.FactsError) as info:
+        parse_facts(doc, voc)
+    assert info.value.paths == ("fees[1].amount.currency",)
+
+
+def test_a_money_default_in_payments_reaches_the_rules(tmp_path: Any) -> None:
+    from ta_rules.rulesets.registry import Registry
+
+    from conftest import rules_text
+
+    vocabulary = ("vocabulary: fee\nextends: trade-assurance\nrecords:\n  payment:\n"
+                  "    fields:\n      fee: {type: \"money[contract]\", "
+                  "default: {amount: \"0\", currency: contract}}\n")
+    paid = "qualifying_paid: sum(p.amount for p in payments if qualifies(p), zero)"
+    text = rules_text().replace("vocabulary: trade-assurance ", "vocabulary: fee ")
+    assert paid in text
+    text = text.replace(paid, paid.replace("p.amount for", "p.amount - p.fee for"))
+    reg = Registry.from_folder(_folder(tmp_path, vocabulary, text))
+    facts = base_facts()
+    assert ta_rules.evaluate(facts, registry=reg).coverage_cap == Money(Decimal(5000), "USD")
+    facts["payments"][0]["fee"] = {"amount": "100.00", "currency": "USD"}
+    # spec 4: the cap is limited by the qualifying amount paid, here 4,900.00 USD
+    v = ta_rules.evaluate(facts, registry=reg)
+    assert (v.coverage_cap, v.codes) == (Money(Decimal("4900.00"), "USD"),
+                                         {"LATE_SHIPMENT", "CAPPED_AT_AMOUNT_PAID"})

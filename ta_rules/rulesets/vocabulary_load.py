@@ -9,10 +9,12 @@ code sets. A rule file names the vocabulary it is written against (``vocabulary:
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import difflib
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -230,13 +232,54 @@ class _Builder:
                 f = record.by_name.get(fname)
                 if f is not None and f in (voc.record_map[name].fields):
                     self._check_field(voc, f, ("records", name, "fields", fname))
+        self._check_recursion(voc)
         for name, ds in self.spec.currencies.items():
-            target = voc.field_at(voc.dimension_map[name].source)
+            source = voc.dimension_map[name].source
+            target = voc.field_at(source)
             if target is None or target.type.base != "money" or target.type.nullable \
                     or target.type.arg != name:
                 self.error("vocabulary.bad-dimension",
                            f"{ds.from_!r} is not a money[{name}] field (never null) of the "
                            f"root record", ("currencies", name, "from"))
+                continue
+            optional = [".".join(source[:i]) for i in range(1, len(source) + 1)
+                        if not _given(voc.field_at(source[:i]))]
+            if optional:
+                self.error("vocabulary.bad-dimension",
+                           f"{ds.from_!r} is where every document gives its {name} currency, "
+                           f"but {optional[0]!r} may be left out or null (it has a default "
+                           "or a '?' type)", ("currencies", name, "from"),
+                           hint="read the currency from a field that is required and never "
+                                "null all the way from the root")
+
+    def _check_recursion(self, voc: Vocabulary) -> None:
+        """A record may not contain itself, directly or through other records.
+
+        A facts document is a finite tree whose every record the models, the compiler and
+        the schema expand; a record that holds itself has no end.
+        """
+        def refs(record: str) -> list[tuple[str, str]]:
+            out = []
+            for f in voc.record_map[record].fields:
+                t = f.type.item if f.type.base == "list" and f.type.item else f.type
+                if t.base == "record" and str(t.arg) in voc.record_map:
+                    out.append((f.name, str(t.arg)))
+            return out
+
+        reported: set[frozenset[str]] = set()
+        for name, rs in self.spec.records.items():
+            for fname, target in refs(name):
+                if fname not in rs.fields:
+                    continue
+                cycle = _path_to(target, name, refs)
+                if cycle is None or frozenset(cycle) in reported:
+                    continue
+                reported.add(frozenset(cycle))
+                loop = " -> ".join([name, *cycle])
+                self.error("vocabulary.recursive-record",
+                           f"record {name!r} contains itself ({loop}): a facts document "
+                           "would have no end", ("records", name, "fields", fname, "type"),
+                           hint="make one of them a list of a smaller record, or a code")
 
     def _close(self, name: str, options: Mapping[str, Any]) -> str | None:
         close = difflib.get_close_matches(name, sorted(options), n=1)
@@ -283,6 +326,27 @@ class _Builder:
         fname, _ = f.at_most_one
         if fname not in record.by_name:
             self._unknown_field(fname, set(record.by_name), (*path, fname))
+
+
+def _given(f: FieldDef | None) -> bool:
+    """Whether every document gives the field (required, never null)."""
+    return f is not None and f.required and not f.type.nullable
+
+
+def _path_to(start: str, goal: str,
+             refs: Callable[[str], list[tuple[str, str]]]) -> list[str] | None:
+    """The records from ``start`` to ``goal`` following record fields, or None."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen = {start}
+    while stack:
+        record, path = stack.pop()
+        if record == goal:
+            return path
+        for _, target in refs(record):
+            if target not in seen:
+                seen.add(target)
+                stack.append((target, [*path, target]))
+    return None
 
 
 _NUMBER_BOUNDS: Final = ("minimum", "maximum", "greater_than")
@@ -376,6 +440,36 @@ def _default_problem(voc: Vocabulary, t: FieldType, value: Any) -> str | None:
     return f"expected {want}, found {value!r}"[:200]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Extending:
+    """A vocabulary being read whose base is being looked up."""
+
+    name: str
+    extends: Location  # of its ``extends:``
+    source: str
+    text: str
+
+
+#: The vocabularies being read, outermost first: those whose bases are being looked up.
+_EXTENDING: contextvars.ContextVar[tuple[_Extending, ...]] = contextvars.ContextVar(
+    "_EXTENDING", default=())
+
+
+def _cycle_error(cycle: list[_Extending]) -> RulesetError:
+    """Vocabularies that extend each other in a circle, each extending the next.
+
+    Told the same way whichever file of the circle is read first: from the name that sorts
+    first, at its ``extends:``.
+    """
+    start = min(range(len(cycle)), key=lambda i: cycle[i].name)
+    ring = cycle[start:] + cycle[:start]
+    loop = " -> ".join(link.name for link in [*ring, ring[0]])
+    return RulesetError([Diagnostic(
+        "vocabulary.extends-cycle", f"vocabularies extend each other in a circle: {loop}",
+        ring[0].extends, "one of them must extend a vocabulary outside the circle")],
+        sources={ring[0].source: ring[0].text})
+
+
 def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
                      folder: str | None = None) -> Vocabulary:
     """Read a vocabulary from its text.
@@ -405,7 +499,16 @@ def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
             raise RulesetError([Diagnostic(
                 "vocabulary.unknown-base", "a vocabulary cannot extend itself",
                 doc.location(("extends",)))], sources={source: doc.text})
-        base = find_vocabulary(spec.extends, folder, _exclude=source)
+        chain = _EXTENDING.get()
+        here = _Extending(spec.vocabulary, doc.location(("extends",)), source, doc.text)
+        names = [link.name for link in chain]
+        if spec.extends in names:
+            raise _cycle_error([*chain[names.index(spec.extends):], here])
+        token = _EXTENDING.set((*chain, here))
+        try:
+            base = find_vocabulary(spec.extends, folder, _exclude=source)
+        finally:
+            _EXTENDING.reset(token)
         if base is None:
             raise RulesetError([Diagnostic(
                 "vocabulary.unknown-base", f"no vocabulary named {spec.extends!r} to extend",
