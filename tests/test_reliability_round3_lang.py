@@ -464,3 +464,43 @@ def test_a_money_default_in_payments_reaches_the_rules(tmp_path: Any) -> None:
     v = ta_rules.evaluate(facts, registry=reg)
     assert (v.coverage_cap, v.codes) == (Money(Decimal("4900.00"), "USD"),
                                          {"LATE_SHIPMENT", "CAPPED_AT_AMOUNT_PAID"})
+
+
+# --- item 21: a cap that is always null; solver time limits under a millisecond --------------
+
+
+def test_an_amount_that_is_always_null_is_a_located_check_error(tmp_path: Any) -> None:
+    from ta_rules.tools.check import check_paths
+
+    from conftest import rules_text
+
+    cap = '  coverage_cap: if outcome == "covered" or outcome == "pending" then cap\n'
+    text = rules_text()
+    assert cap in text
+    path = tmp_path / "trade-assurance-2015.1.yaml"
+    path.write_text(text.replace(cap, '  coverage_cap: "null"\n'))
+    line = text[:text.index(cap)].count("\n") + 1
+    found, _, _ = check_paths([path])
+    errors = [d for d in found if d.severity == "error"]
+    assert [(d.code, d.location.line, d.location.column) for d in errors] == [
+        ("compile.type-mismatch", line, 18)]
+    assert "always null" in errors[0].message
+
+
+@pytest.mark.parametrize("timeout", ["0.0001", "0.0009", "0", "-1", "nan"])
+def test_a_solver_time_limit_under_a_millisecond_is_refused(
+        timeout: str, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("z3")
+    code, out = _cli(["prove", "--timeout", timeout], capsys)
+    assert code == 2, out
+    assert "--timeout must be at least 0.001 seconds" in out and "internal error" not in out
+
+
+def test_the_solver_limit_is_never_switched_off_through_the_api() -> None:
+    pytest.importorskip("z3")
+    from ta_rules.rulesets.registry import default_registry
+    from ta_rules.verify import BoundError
+    from ta_rules.verify.prove import prove_rulesets
+
+    with pytest.raises(BoundError, match=r"at least 0\.001 seconds"):
+        prove_rulesets(list(default_registry().rulesets)[:1], timeout=0.0004)

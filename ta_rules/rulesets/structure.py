@@ -250,7 +250,12 @@ class _Builder:
             if node is None:
                 continue
             t, where = node.t, self.at(("amounts", field))
-            if t.kind not in ("money", "any", "null"):
+            if t.kind == "null":
+                self.error("compile.type-mismatch",
+                           f"{field} is always null: it must be an amount (null only in some "
+                           "cases, as in 'if outcome == \"covered\" then cap')", where,
+                           "a quoted \"null\" is read as the expression null")
+            elif t.kind not in ("money", "any", "null"):
                 self.error("compile.type-mismatch", f"{field} must be money, found "
                            f"{type_name(t)}", where)
             elif field == "max_refund" and t.nullable:

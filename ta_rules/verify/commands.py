@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ta_rules.verify import BoundError, check_bound, require_z3
+from ta_rules.verify import check_bound, check_timeout, require_z3
 
 __all__ = ["prove_command", "symbolic_diff_command", "why_not_command"]
 
@@ -33,9 +33,7 @@ def _rulesets(paths: Sequence[str]) -> list[Any]:
 
 
 def _check_timeout(timeout: float) -> None:
-    if not 0 < timeout <= 86_400:
-        raise BoundError(f"--timeout must be more than 0 and at most 86400 seconds, found "
-                         f"{timeout}")
+    check_timeout(timeout)
 
 
 def prove_command(paths: Sequence[str], *, bound: int, timeout: float, only: str | None,

@@ -20,6 +20,7 @@ from ta_rules.rulesets import ir
 from ta_rules.rulesets._types import TypeEnv, type_env
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.resolve import OUTCOMES
+from ta_rules.verify import check_timeout
 from ta_rules.verify.rules_enc import EncodingError, RulesetEncoder, SymVerdict
 from ta_rules.verify.space import FactSpace
 from ta_rules.verify.values import Strings
@@ -123,6 +124,6 @@ class Query:
     def solver(self, timeout: float, optimize: bool = False) -> Any:
         """A solver holding the document's validity constraints."""
         s = z3.Optimize() if optimize else z3.Solver()
-        s.set("timeout", int(timeout * 1000))
+        s.set("timeout", check_timeout(timeout, "timeout"))
         s.add(*self.space.constraints())
         return s
