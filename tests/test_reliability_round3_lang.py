@@ -504,3 +504,25 @@ def test_the_solver_limit_is_never_switched_off_through_the_api() -> None:
 
     with pytest.raises(BoundError, match=r"at least 0\.001 seconds"):
         prove_rulesets(list(default_registry().rulesets)[:1], timeout=0.0004)
+
+
+# --- item 24: the subject of a reason is always a string --------------------------------------
+
+
+def test_for_each_over_a_list_of_records_is_a_located_check_error(tmp_path: Any) -> None:
+    from ta_rules.tools.check import check_paths
+
+    from conftest import rules_text
+
+    grounds = "for_each: ground in claim.grounds"
+    text = rules_text()
+    assert grounds in text
+    line = text[:text.index(grounds)].count("\n") + 1
+    column = text.splitlines()[line - 1].index(grounds) + len("for_each: ground in ") + 1
+    path = tmp_path / "trade-assurance-2015.1.yaml"
+    path.write_text(text.replace(grounds, "for_each: ground in payments"))
+    found, _, _ = check_paths([path])
+    errors = [d for d in found if d.severity == "error"]
+    assert [(d.code, d.location.line, d.location.column) for d in errors] == [
+        ("compile.type-mismatch", line, column)]
+    assert "list of payment" in errors[0].message and "codes or text" in errors[0].message

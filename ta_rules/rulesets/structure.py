@@ -166,6 +166,13 @@ class _Builder:
                        self.at((*path, "for_each"), offset))
             return broken
         item_t = iterable.t.item or ANY
+        if item_t.kind != "str":
+            # the item is the subject of every reason the tables give, and picks the table
+            self.error("compile.type-mismatch",
+                       f"for_each needs a list of codes or text (each item names a table and "
+                       f"is the subject of its reasons), found {type_name(iterable.t)}",
+                       self.at((*path, "for_each"), offset))
+            return broken
         tables = spec.tables or {}
         self.check_tables(spec, tables, item_t, var, path)
         first = spec.mode == "first"
