@@ -526,3 +526,55 @@ def test_for_each_over_a_list_of_records_is_a_located_check_error(tmp_path: Any)
     assert [(d.code, d.location.line, d.location.column) for d in errors] == [
         ("compile.type-mismatch", line, column)]
     assert "list of payment" in errors[0].message and "codes or text" in errors[0].message
+
+
+# --- item 23: long chains, many misspellings, large records --------------------------------
+
+
+def _with_condition(condition: str, values: str = "") -> str:
+    from conftest import rules_text
+
+    gate = "when: contract.category in excluded_categories"
+    text = rules_text()
+    assert gate in text
+    text = text.replace(gate, f"when: {condition}", 1)
+    return text.replace("\nvalues:\n", "\nvalues:\n" + values, 1)
+
+
+@pytest.mark.parametrize("op", ["and", "or"])
+def test_a_thousand_term_chain_checks_and_decides(op: str) -> None:
+    # q is true for the base claim (no quality safeguard): the gate denies EXCLUDED_CATEGORY
+    text = _with_condition(f" {op} ".join(["q"] * 1000),
+                           "  q: not contract.quality_safeguard\n")
+    rs = ta_rules.loads_ruleset(text, "chain.yaml")
+    for engine in ("compiled", "reference"):
+        v = ta_rules.evaluate(base_facts(), ruleset=rs, engine=engine)
+        assert v.codes == {"EXCLUDED_CATEGORY"}
+
+
+def test_a_contradiction_is_found_at_the_end_of_a_long_chain(tmp_path: Any) -> None:
+    from ta_rules.tools.check import check_paths
+
+    terms = [f"a>{i}" for i in range(998)] + ["a<5"]
+    path = tmp_path / "chain.yaml"
+    path.write_text(_with_condition(" and ".join(terms),
+                                    "  a: contract.order_amount.amount\n"))
+    found, _, _ = check_paths([path])
+    never = [d for d in found if d.code == "compile.never-applies"]
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "a<5" in text)
+    column = path.read_text().splitlines()[line - 1].index("a<5") + 1
+    assert [(d.location.line, d.location.column) for d in never] == [(line, column)]
+
+
+def test_did_you_mean_among_many_names_still_finds_the_name() -> None:
+    values = "".join(f"  value_number_{i}: contract.order_amount.amount\n" for i in range(400))
+    uses = "".join(f"  use_{i}: valeu_number_{i} + contract.order_amount\n"
+                   for i in range(0, 400, 7))
+    with pytest.raises(ta_rules.RulesetError) as info:
+        ta_rules.loads_ruleset(_with_condition("contract.category in excluded_categories",
+                                               values + uses), "many.yaml")
+    unknown = [d for d in info.value.diagnostics if d.code == "compile.unknown-name"]
+    assert len(unknown) == len(range(0, 400, 7))
+    for d in unknown:
+        wrong = d.message.split("'")[1]
+        assert d.hint == f"did you mean {wrong.replace('valeu', 'value')!r}?", d.render()

@@ -230,7 +230,7 @@ class _Builder:
             record = voc.record_map[name]
             for fname in rs.fields:
                 f = record.by_name.get(fname)
-                if f is not None and f in (voc.record_map[name].fields):
+                if f is not None:
                     self._check_field(voc, f, ("records", name, "fields", fname))
         self._check_recursion(voc)
         for name, ds in self.spec.currencies.items():
