@@ -32,6 +32,7 @@ __all__ = [
     "ROUNDING_MODES",
     "CurrencyMismatchError",
     "Money",
+    "currency_problem",
     "is_known_currency",
     "known_currencies",
     "minor_unit",
@@ -204,11 +205,9 @@ class Money:
         Raises:
             ValueError: For a float, a malformed amount or an unknown currency.
         """
-        if not isinstance(currency, str) or not _CURRENCY_RE.fullmatch(currency):
-            raise ValueError(
-                f"expected a three-letter upper-case ISO-4217 code, found {currency!r}")
-        if not is_known_currency(currency):
-            raise ValueError(f"unknown currency code {currency!r}")
+        problem = currency_problem(currency)
+        if problem is not None:
+            raise ValueError(problem[1])
         return cls(parse_amount(amount), currency)
 
     @classmethod
@@ -369,17 +368,29 @@ def _validate_amount(value: Any) -> Decimal:
         raise PydanticCustomError("amount", "{detail}", {"detail": str(exc)}) from None
 
 
-def _validate_currency(value: Any) -> str:
+def currency_problem(value: object) -> tuple[str, str] | None:
+    """Why ``value`` is not a currency code: (kind, message), or None when it is one.
+
+    Kinds: ``currency_code`` (not three upper-case letters; a known code in other letter
+    case is suggested) and ``currency_unknown`` (not on the ISO 4217 list in current use).
+    """
     if not isinstance(value, str) or not _CURRENCY_RE.fullmatch(value):
-        raise PydanticCustomError(
-            "currency_code",
-            "expected a three-letter upper-case ISO-4217 code, found {found}",
-            {"found": repr(value)[:40]},
-        )
-    if not is_known_currency(value):
-        raise PydanticCustomError(
-            "currency_unknown", "unknown ISO-4217 currency code {found}", {"found": value}
-        )
+        found = repr(value)[:40]
+        hint = ""
+        if isinstance(value, str) and value.strip().upper() in MINOR_UNITS:
+            hint = f"; did you mean {value.strip().upper()!r}?"
+        return ("currency_code",
+                f"expected a three-letter upper-case ISO-4217 code, found {found}{hint}")
+    if value not in MINOR_UNITS:
+        return ("currency_unknown", f"unknown currency code {value}: not an ISO 4217 code "
+                                    "in current use")
+    return None
+
+
+def _validate_currency(value: Any) -> str:
+    problem = currency_problem(value)
+    if problem is not None:
+        raise PydanticCustomError(problem[0], "{detail}", {"detail": problem[1]})
     return value
 
 

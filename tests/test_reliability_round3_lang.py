@@ -578,3 +578,13 @@ def test_did_you_mean_among_many_names_still_finds_the_name() -> None:
     for d in unknown:
         wrong = d.message.split("'")[1]
         assert d.hint == f"did you mean {wrong.replace('valeu', 'value')!r}?", d.render()
+
+
+def test_a_currency_code_in_lower_case_is_bad_facts_with_the_code_suggested() -> None:
+    facts = base_facts()
+    facts["supplier"]["ta_limit"] = {"amount": "1.00", "currency": "usd"}
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    (problem,) = info.value.problems
+    assert (problem.path, problem.code) == ("supplier.ta_limit.currency", "currency_code")
+    assert problem.message.endswith("did you mean 'USD'?")
