@@ -391,7 +391,7 @@ def _validate_currency(value: Any) -> str:
     problem = currency_problem(value)
     if problem is not None:
         raise PydanticCustomError(problem[0], "{detail}", {"detail": problem[1]})
-    return value
+    return str(value)
 
 
 _FAST_AMOUNT: Final = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,3})?")
