@@ -387,11 +387,12 @@ class FactsModels:
         themselves (at or under a path already ``reported``) and currencies that are not
         known codes.
         """
-        bad = [p.path for p in reported]
+        bad = {p.path for p in reported}
+        under = {prefix for path in bad for prefix in _prefixes(path)}
 
         def refused(path: str) -> bool:
-            return any(b == path or path.startswith((b + ".", b + "[")) or
-                       b.startswith((path + ".", path + "[")) for b in bad)
+            # the path, something in it, or something it is in was refused
+            return path in under or any(prefix in bad for prefix in _prefixes(path))
 
         wants: dict[str, str | None] = {}
         for dim in self.vocabulary.dimensions:
@@ -429,6 +430,12 @@ class FactsModels:
                            message=f"at most one {one.value} {one.label}; {where}[{first}] "
                                    f"is already {one.value}",
                            code="at_most_one")
+
+
+def _prefixes(path: str) -> list[str]:
+    """``a.b[2].c`` -> ``a``, ``a.b``, ``a.b[2]``, ``a.b[2].c``."""
+    cuts = [i for i, ch in enumerate(path) if ch in ".["]
+    return [path[:i] for i in cuts if i] + [path]
 
 
 def _raw_at(data: Any, path: tuple[str, ...]) -> Any:
