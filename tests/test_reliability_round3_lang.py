@@ -588,3 +588,29 @@ def test_a_currency_code_in_lower_case_is_bad_facts_with_the_code_suggested() ->
     (problem,) = info.value.problems
     assert (problem.path, problem.code) == ("supplier.ta_limit.currency", "currency_code")
     assert problem.message.endswith("did you mean 'USD'?")
+
+
+# --- one table of bounds ---------------------------------------------------------------------
+
+
+def test_the_bounds_are_one_table_that_states_the_constants() -> None:
+    from pathlib import Path
+
+    from ta_rules import _iso4217, facts, money
+    from ta_rules.rulesets import _yaml, passes
+
+    text = (Path(__file__).parent.parent / "docs" / "limits.md").read_text("utf-8")
+    header = "| resource | bound | where enforced | what happens beyond it |"
+    assert text.count(header) == 1
+    table = text[text.index(header):].split("\n\n")[0]
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table.splitlines()[2:]}
+    assert f"{money.MAX_INTEGER_DIGITS} (`money.MAX_INTEGER_DIGITS`)" in rows[
+        "digits of an amount before the point"]
+    assert f"{money.MAX_DECIMAL_PLACES} (`money.MAX_DECIMAL_PLACES`)" in rows[
+        "decimal places of a rate or other decimal fact"]
+    assert f"{facts.MIN_DATE} to {facts.MAX_DATE}" in rows["dates"]
+    assert f"{passes.MAX_DAY_COUNT:,} days" in rows[
+        "day-count parameters (added to or subtracted from a date)"]
+    assert f"{facts.TEXT_MAX_LENGTH:,}" in rows["characters of a text field"]
+    assert f"{_yaml.MAX_BYTES // 1024 // 1024} MiB" in rows["size of a rule or vocabulary file"]
+    assert f"published\n{_iso4217.PUBLISHED}" in text or f"published {_iso4217.PUBLISHED}" in text
