@@ -210,6 +210,17 @@ def _field_problems(field: str) -> list[tuple[str, int, int]]:
     return []
 
 
+def _only_problem(line: str, record: str = "facts",
+                  extends: bool = False) -> tuple[str, int, int]:
+    """(code, line, column) of the one problem of a vocabulary whose line 6 is ``line``."""
+    head = "extends: trade-assurance" if extends else "root: facts"
+    text = f"vocabulary: v\n{head}\nrecords:\n  {record}:\n    fields:\n      {line}\n"
+    with pytest.raises(ta_rules.RulesetError) as info:
+        loads_vocabulary(text, "v.vocabulary.yaml")
+    (d,) = info.value.diagnostics
+    return d.code, d.location.line, d.location.column
+
+
 def _col(field: str, key: str) -> int:
     """The column of ``key``'s value in the field's flow mapping on line 6."""
     line = f"      x: {field}"
@@ -226,6 +237,19 @@ def _col(field: str, key: str) -> int:
 ])
 def test_a_default_outside_its_fields_bounds_is_a_located_error(field: str, key: str) -> None:
     assert _field_problems(field) == [("vocabulary.bad-default", 6, _col(field, key))]
+
+
+@pytest.mark.parametrize("field", [
+    "{type: code, default: 'a b'}",                  # no document may give it (spec 1, codes)
+    "{type: code, default: " + "a" * 101 + "}",
+    "{type: 'code[ground]', default: Late_Shipment}",  # a case variant of a known code
+    "{type: 'money[USD]', default: {amount: '-1', currency: USD}}",   # money is never negative
+    "{type: 'money[JPY]', default: {amount: '1.5', currency: JPY}}",  # beyond the minor unit
+    "{type: 'money[contract]', default: {amount: '0.5', currency: contract}}",  # JPY has none
+])
+def test_a_default_no_document_could_give_is_a_located_error(field: str) -> None:
+    assert _only_problem(f"x: {field}", record="claim", extends=True) == (
+        "vocabulary.bad-default", 6, _col(field, "default"))
 
 
 @pytest.mark.parametrize("field,key", [
@@ -317,12 +341,8 @@ def test_fields_named_as_python_keywords_compile_and_are_read(tmp_path: Any,
 
 @pytest.mark.parametrize("name", ["__init__", "_private", "json", "model_config", "copy"])
 def test_field_names_every_record_already_has_are_located_errors(name: str) -> None:
-    text = ("vocabulary: v\nroot: facts\nrecords:\n  facts:\n    fields:\n"
-            f"      {name}: {{type: boolean, default: false}}\n")
-    with pytest.raises(ta_rules.RulesetError) as info:
-        loads_vocabulary(text, "v.vocabulary.yaml")
-    (d,) = info.value.diagnostics
-    assert (d.code, d.location.line, d.location.column) == ("vocabulary.reserved-name", 6, 7)
+    assert _only_problem(f"{name}: {{type: boolean, default: false}}") == (
+        "vocabulary.reserved-name", 6, 7)
 
 
 RECURSIVE_VOCABULARY = """\

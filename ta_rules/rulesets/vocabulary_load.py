@@ -15,6 +15,7 @@ import difflib
 import functools
 import os
 from collections.abc import Callable, Mapping
+from decimal import ROUND_DOWN, Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -28,7 +29,7 @@ from ta_rules.facts import (
     reserved_field_name,
     set_default_vocabulary,
 )
-from ta_rules.money import is_known_currency, parse_amount
+from ta_rules.money import is_known_currency, minor_unit, parse_amount
 from ta_rules.rulesets._types import T, TypeEnv, type_env, type_name
 from ta_rules.rulesets._yaml import YamlDocument, load_yaml
 from ta_rules.vocabulary import (
@@ -408,6 +409,21 @@ def _default_out_of_bounds(f: FieldDef) -> str | None:
     return None
 
 
+def _money_default_problem(voc: Vocabulary, currency: str, amount: Decimal) -> str | None:
+    """Why a money default is one no document could give, or None."""
+    if amount.is_signed():
+        return f"money is never negative, found {amount}"
+    exp = amount.as_tuple().exponent
+    places = 0 if currency in voc.dimension_map else minor_unit(currency)
+    if isinstance(exp, int) and -exp > places and amount != amount.quantize(
+            Decimal(1).scaleb(-places), rounding=ROUND_DOWN):
+        if currency in voc.dimension_map:
+            return (f"{amount} is not a whole amount: a default in the currency dimension "
+                    f"{currency} must be one in every currency (JPY has no decimal places)")
+        return f"{amount} has more decimal places than {currency}'s {places}"
+    return None
+
+
 def _default_problem(voc: Vocabulary, t: FieldType, value: Any) -> str | None:
     if value is None:
         return None if t.nullable else f"null is not a {t}"
@@ -423,14 +439,21 @@ def _default_problem(voc: Vocabulary, t: FieldType, value: Any) -> str | None:
     elif t.base == "code":
         cs = voc.code_map.get(str(t.arg)) if t.arg else None
         ok = isinstance(value, str) and (cs is None or not cs.closed or value in cs.codes)
+        if ok:
+            try:  # a code a document could give: the pattern, and no case variant
+                check_code(value, frozenset(cs.codes) if cs else frozenset())
+            except ValueError as exc:
+                return f"{exc}"[:200]
     elif t.base == "money":
         ok = isinstance(value, dict) and set(value) == {"amount", "currency"} \
             and value["currency"] == t.arg
         if ok:
             try:
-                parse_amount(value["amount"])
+                amount = parse_amount(value["amount"])
             except ValueError:
                 ok = False
+            else:
+                return _money_default_problem(voc, str(t.arg), amount)
     else:
         ok = False
     if ok:
