@@ -634,3 +634,42 @@ def test_the_bounds_are_one_table_that_states_the_constants() -> None:
     assert f"{facts.TEXT_MAX_LENGTH:,}" in rows["characters of a text field"]
     assert f"{_yaml.MAX_BYTES // 1024 // 1024} MiB" in rows["size of a rule or vocabulary file"]
     assert f"published\n{_iso4217.PUBLISHED}" in text or f"published {_iso4217.PUBLISHED}" in text
+
+
+def _chain_vocabulary(levels: int, fields: tuple[str, ...] = ("a",)) -> str:
+    """Records r0 (the root) .. r{levels-1}, each holding the next in each of ``fields``."""
+    out = "vocabulary: v\nroot: r0\nrecords:\n"
+    for i in range(levels - 1):
+        out += f"  r{i}:\n    fields:\n" + "".join(
+            f"      {f}: {{type: 'r{i + 1}?', default: null}}\n" for f in fields)
+    return out + f"  r{levels - 1}:\n    fields:\n      z: {{type: 'integer?', default: null}}\n"
+
+
+def test_records_nest_at_most_32_levels() -> None:
+    from ta_rules.facts import parse_facts
+
+    voc = loads_vocabulary(_chain_vocabulary(32), "v.vocabulary.yaml")
+    doc: dict[str, Any] = {}
+    inner = doc
+    for _ in range(31):
+        inner["a"] = {}
+        inner = inner["a"]
+    inner["z"] = 3
+    assert parse_facts(doc, voc) is not None
+    with pytest.raises(ta_rules.RulesetError) as info:
+        loads_vocabulary(_chain_vocabulary(1000), "v.vocabulary.yaml")
+    (d,) = info.value.diagnostics
+    # r31.a is on line 3 + 31 * 3 + 3: the field that makes the 33rd level
+    assert (d.code, d.location.line, d.location.column) == ("vocabulary.too-deep", 99, 17)
+
+
+def test_records_shared_by_many_fields_are_bounded_in_places() -> None:
+    # two fields of the next record at each of 14 levels: 2^14 - 1 places for records
+    from ta_rules.facts import parse_facts
+
+    voc = loads_vocabulary(_chain_vocabulary(13, ("a", "b")), "v.vocabulary.yaml")
+    assert parse_facts({"a": {"b": {}}}, voc) is not None
+    with pytest.raises(ta_rules.RulesetError) as info:
+        loads_vocabulary(_chain_vocabulary(14, ("a", "b")), "v.vocabulary.yaml")
+    (d,) = info.value.diagnostics
+    assert (d.code, d.location.line, d.location.column) == ("vocabulary.too-large", 6, 17)

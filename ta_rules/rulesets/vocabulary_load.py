@@ -257,7 +257,8 @@ class _Builder:
         """A record may not contain itself, directly or through other records.
 
         A facts document is a finite tree whose every record the models, the compiler and
-        the schema expand; a record that holds itself has no end.
+        the schema expand; a record that holds itself has no end. One depth-first walk of
+        the records finds every circle; each is reported at a field of this file on it.
         """
         def refs(record: str) -> list[tuple[str, str]]:
             out = []
@@ -267,20 +268,99 @@ class _Builder:
                     out.append((f.name, str(t.arg)))
             return out
 
-        reported: set[frozenset[str]] = set()
-        for name, rs in self.spec.records.items():
-            for fname, target in refs(name):
-                if fname not in rs.fields:
+        ours = {(name, fname) for name, rs in self.spec.records.items() for fname in rs.fields}
+        state: dict[str, int] = {}  # 1: on the walk's path, 2: done
+        for root in voc.record_map:
+            if root in state:
+                continue
+            state[root] = 1
+            # (record, its edges, next edge); entered[i] is the edge that led to path[i]
+            path: list[tuple[str, list[tuple[str, str]], int]] = [(root, refs(root), 0)]
+            entered: list[tuple[str, str] | None] = [None]
+            while path:
+                record, edges, i = path[-1]
+                if i == len(edges):
+                    state[record] = 2
+                    path.pop()
+                    entered.pop()
                     continue
-                cycle = _path_to(target, name, refs)
-                if cycle is None or frozenset(cycle) in reported:
-                    continue
-                reported.add(frozenset(cycle))
-                loop = " -> ".join([name, *cycle])
-                self.error("vocabulary.recursive-record",
-                           f"record {name!r} contains itself ({loop}): a facts document "
-                           "would have no end", ("records", name, "fields", fname, "type"),
-                           hint="make one of them a list of a smaller record, or a code")
+                path[-1] = (record, edges, i + 1)
+                fname, target = edges[i]
+                if state.get(target) == 1:
+                    start = next(k for k, step in enumerate(path) if step[0] == target)
+                    ring = [*entered[start + 1:], (record, fname)]
+                    self._report_circle(ring, ours)
+                elif target not in state:
+                    state[target] = 1
+                    path.append((target, refs(target), 0))
+                    entered.append((record, fname))
+        if not any(d.code == "vocabulary.recursive-record" for d in self.diags):
+            self._check_depth(voc, refs, ours)
+
+    def _check_depth(self, voc: Vocabulary, refs: Callable[[str], list[tuple[str, str]]],
+                     ours: set[tuple[str, str]]) -> None:
+        """Records nest at most :data:`MAX_RECORD_DEPTH` levels below the root."""
+        if voc.root not in voc.record_map:
+            return
+        height: dict[str, tuple[int, tuple[str, str] | None]] = {}  # levels, deepest edge
+        positions: dict[str, int] = {}  # places for records in a document, itself included
+        stack = [voc.root]
+        while stack:  # post-order over a graph without circles
+            record = stack[-1]
+            pending = [t for _, t in refs(record) if t not in height]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            best: tuple[int, tuple[str, str] | None] = (1, None)
+            count = 1
+            for fname, target in refs(record):
+                if height[target][0] + 1 > best[0]:
+                    best = (height[target][0] + 1, (record, fname))
+                count = min(count + positions[target], MAX_RECORD_PLACES + 1)
+            height[record] = best
+            positions[record] = count
+        if positions[voc.root] > MAX_RECORD_PLACES:
+            # a record used by several fields is expanded at each: checked at each place
+            at = next(((name, fname) for name in self.spec.records for fname, _ in refs(name)
+                       if (name, fname) in ours), None)
+            if at is not None:
+                self.error("vocabulary.too-large",
+                           f"a document of this vocabulary has more than {MAX_RECORD_PLACES} "
+                           f"places for records (records used by several fields, nested)",
+                           ("records", at[0], "fields", at[1], "type"),
+                           hint="use fewer record fields of the same record type, nested")
+            return
+        if height[voc.root][0] <= MAX_RECORD_DEPTH:
+            return
+        steps: list[tuple[str, str]] = []
+        record = voc.root
+        while (edge := height[record][1]) is not None:
+            steps.append(edge)
+            record = next(t for f, t in refs(record) if f == edge[1])
+        at = next((step for step in steps[MAX_RECORD_DEPTH - 1:] if step in ours),
+                  next((step for step in steps if step in ours), None))
+        if at is None:
+            return
+        self.error("vocabulary.too-deep",
+                   f"records nest {height[voc.root][0]} levels deep below {voc.root!r} "
+                   f"through {at[0]}.{at[1]}; at most {MAX_RECORD_DEPTH}",
+                   ("records", at[0], "fields", at[1], "type"))
+
+    def _report_circle(self, ring: list[tuple[str, str] | None],
+                       ours: set[tuple[str, str]]) -> None:
+        """A circle of (record, field) steps, at its first field defined in this file."""
+        steps = [step for step in ring if step is not None]
+        at = next((k for k, step in enumerate(steps) if step in ours), None)
+        if at is None:
+            return  # a circle of the base alone: reported where the base is read
+        steps = steps[at:] + steps[:at]
+        name, fname = steps[0]
+        loop = " -> ".join([*(record for record, _ in steps), name])
+        self.error("vocabulary.recursive-record",
+                   f"record {name!r} contains itself ({loop}): a facts document would have "
+                   "no end", ("records", name, "fields", fname, "type"),
+                   hint="make one of them a list of a smaller record, or a code")
 
     def _close(self, name: str, options: Mapping[str, Any]) -> str | None:
         close = difflib.get_close_matches(name, sorted(options), n=1)
@@ -334,21 +414,11 @@ def _given(f: FieldDef | None) -> bool:
     return f is not None and f.required and not f.type.nullable
 
 
-def _path_to(start: str, goal: str,
-             refs: Callable[[str], list[tuple[str, str]]]) -> list[str] | None:
-    """The records from ``start`` to ``goal`` following record fields, or None."""
-    stack: list[tuple[str, list[str]]] = [(start, [start])]
-    seen = {start}
-    while stack:
-        record, path = stack.pop()
-        if record == goal:
-            return path
-        for _, target in refs(record):
-            if target not in seen:
-                seen.add(target)
-                stack.append((target, [*path, target]))
-    return None
-
+#: How many levels of records a document may nest, the root's included.
+MAX_RECORD_DEPTH: Final = 32
+#: How many places for records a document may have (a record used by several fields
+#: counts at each): the facts checks are generated for each place.
+MAX_RECORD_PLACES: Final = 10_000
 
 _NUMBER_BOUNDS: Final = ("minimum", "maximum", "greater_than")
 
