@@ -390,9 +390,13 @@ class FactsModels:
         bad = {p.path for p in reported}
         under = {prefix for path in bad for prefix in _prefixes(path)}
 
+        def whole(path: str) -> bool:
+            # the path, or something it is in, was refused
+            return any(prefix in bad for prefix in _prefixes(path))
+
         def refused(path: str) -> bool:
             # the path, something in it, or something it is in was refused
-            return path in under or any(prefix in bad for prefix in _prefixes(path))
+            return path in under or whole(path)
 
         wants: dict[str, str | None] = {}
         for dim in self.vocabulary.dimensions:
@@ -404,6 +408,8 @@ class FactsModels:
         problems: list[FactProblem] = []
         for mc in self._money:
             want = wants.get(mc.want) if mc.dimension else mc.want
+            if want is None or whole(_where(_before_list(mc.path), ())):
+                continue  # nothing to hold it against, or its list is refused whole
             for at, value in _raw_items(data, mc.path, ()):
                 code = value.get("currency") if _is_mapping(value) else None
                 where = _where(mc.path, at)
@@ -412,6 +418,8 @@ class FactsModels:
                     continue
                 problems.append(self._mismatch(mc, at, code, want))
         for one in self._ones:
+            if whole(_where(_before_list(one.path), ())):
+                continue
             for at, items in _raw_items(data, one.path, ()):
                 first = -1
                 for i, item in enumerate(items if isinstance(items, list) else ()):
@@ -430,6 +438,11 @@ class FactsModels:
                            message=f"at most one {one.value} {one.label}; {where}[{first}] "
                                    f"is already {one.value}",
                            code="at_most_one")
+
+
+def _before_list(path: tuple[_Step, ...]) -> tuple[_Step, ...]:
+    """The steps of ``path`` before its first list (all of them when there is none)."""
+    return path[:path.index(None)] if None in path else path
 
 
 def _prefixes(path: str) -> list[str]:

@@ -189,6 +189,17 @@ def test_a_second_initial_payment_is_reported_beside_other_problems() -> None:
                                      "payments[1].amount.currency"}
 
 
+def test_a_list_refused_whole_is_not_walked_for_its_items() -> None:
+    # spec 1: at most 1,000 payments; the list is the offending path, not each item
+    facts = base_facts()
+    payment = copy.deepcopy(facts["payments"][0])
+    payment["amount"]["currency"] = "EUR"
+    facts["payments"] = [payment] * 1001
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    assert info.value.paths == ("payments",)
+
+
 def test_no_mismatch_is_claimed_against_a_contract_currency_that_is_itself_bad() -> None:
     facts = base_facts()
     facts["contract"]["order_amount"] = {"amount": "5000.00", "currency": "usd"}
