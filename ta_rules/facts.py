@@ -404,7 +404,7 @@ class FactsModels:
             code = source.get("currency") if _is_mapping(source) else None
             source_path = ".".join(dim.source)
             wants[dim.name] = code if isinstance(code, str) and is_known_currency(code) \
-                and not refused(source_path) else None
+                and not whole(source_path + ".currency") else None
         problems: list[FactProblem] = []
         for mc in self._money:
             want = wants.get(mc.want) if mc.dimension else mc.want

@@ -189,6 +189,16 @@ def test_a_second_initial_payment_is_reported_beside_other_problems() -> None:
                                      "payments[1].amount.currency"}
 
 
+def test_a_bad_order_amount_leaves_the_contract_currency_known() -> None:
+    facts = base_facts()
+    facts["contract"]["order_amount"]["amount"] = "5000.001"
+    facts["payments"][0]["amount"]["currency"] = "EUR"
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    assert set(info.value.paths) == {"contract.order_amount.amount",
+                                     "payments[0].amount.currency"}
+
+
 def test_a_list_refused_whole_is_not_walked_for_its_items() -> None:
     # spec 1: at most 1,000 payments; the list is the offending path, not each item
     facts = base_facts()
