@@ -414,7 +414,7 @@ class FactsModels:
                 code = value.get("currency") if _is_mapping(value) else None
                 where = _where(mc.path, at)
                 if want is None or not (isinstance(code, str) and is_known_currency(code)) \
-                        or code == want or refused(where):
+                        or code == want or whole(where + ".currency"):
                     continue
                 problems.append(self._mismatch(mc, at, code, want))
         for one in self._ones:

@@ -199,6 +199,15 @@ def test_a_bad_order_amount_leaves_the_contract_currency_known() -> None:
                                      "payments[0].amount.currency"}
 
 
+def test_a_payment_with_a_bad_amount_in_another_currency_is_named_at_both() -> None:
+    facts = base_facts()
+    facts["payments"][0]["amount"] = {"amount": "5000.005", "currency": "EUR"}
+    with pytest.raises(ta_rules.FactsError) as info:
+        ta_rules.evaluate(facts)
+    assert set(info.value.paths) == {"payments[0].amount.amount",
+                                     "payments[0].amount.currency"}
+
+
 def test_a_list_refused_whole_is_not_walked_for_its_items() -> None:
     # spec 1: at most 1,000 payments; the list is the offending path, not each item
     facts = base_facts()
