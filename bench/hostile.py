@@ -1,14 +1,19 @@
 """Time and memory of the largest hostile inputs (each run in a fresh process).
 
     python bench/hostile.py            # every table
-    python bench/hostile.py --quick    # the first table only
+    python bench/hostile.py --quick    # the hostile inputs and the check cases
+    python bench/hostile.py --checks   # the check cases only
     python bench/hostile.py --http     # the HTTP table only
 
 Every input must end in the documented error (RulesetError / FactsError) — never another
 exception, never a verdict — and the table shows how long that took and the peak memory of
 the process that read it.
 
-The second table runs the resource cases end to end (the ``ta-rules`` command, batch runs
+The check table measures the CPU of ``ta-rules check`` on a hostile input (misspellings,
+a long chain, a large record) against a baseline of as much ordinary content: per unit of
+input, at most ``CPU_RATIO`` times the baseline's, or the run fails.
+
+The last table runs the resource cases end to end (the ``ta-rules`` command, batch runs
 with ``--workers 2``, repeated ruleset reloads), each against a bound on its time and on
 the peak RSS of the largest process involved; a case over a bound fails the run. The bounds
 are those of docs/performance.md.
@@ -25,6 +30,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -392,7 +398,118 @@ def http_cases() -> int:
     return bad
 
 
+# name: python code that builds `files` (name -> text, written to one folder that
+# `ta-rules check` then reads) from RULES; the CPU time of that check is measured. Each
+# pair of a case and its "(baseline)" shows what the hostile part costs beyond the same
+# amount of ordinary content: at most CPU_RATIO times as much.
+CHECK_CASES: dict[str, str] = {
+    "check: 300 valid names (baseline)":
+        "files = {'r.yaml': with_values(f'  value_number_{i}: contract.order_amount + "
+        "contract.order_amount\\n' for i in range(300))}",
+    "check: 300 misspelled names (did you mean)":
+        "files = {'r.yaml': with_values(f'  value_number_{i}: misspelled_name_{i} + "
+        "contract.order_amount\\n' for i in range(300))}",
+    "check: 2,000 valid names (baseline)":
+        "files = {'r.yaml': with_values(f'  value_number_{i}: contract.order_amount + "
+        "contract.order_amount\\n' for i in range(2000))}",
+    "check: 2,000 misspelled names (did you mean)":
+        "files = {'r.yaml': with_values(f'  value_number_{i}: misspelled_name_{i} + "
+        "contract.order_amount\\n' for i in range(2000))}",
+    "check: a 10-term and chain (baseline)":
+        "files = {'r.yaml': with_when(' and '.join(f'a>{i}' for i in range(10)))}",
+    "check: a 1,000-term and chain of bounds":
+        "files = {'r.yaml': with_when(' and '.join(f'a>{i}' for i in range(1000)))}",
+    "vocabulary: a record of 1,000 fields (baseline)":
+        "files = {'v.vocabulary.yaml': vocabulary(1000)}",
+    "vocabulary: a record of 8,000 fields":
+        "files = {'v.vocabulary.yaml': vocabulary(8000)}",
+}
+#: How many times the CPU of its baseline a hostile check case may take (per unit of input).
+CPU_RATIO = 2.0
+
+CHECK_PROBE = r"""
+import json, pathlib, sys, tempfile, time
+from importlib.resources import files as package_files
+from ta_rules.tools.check import check_paths
+RULES = (package_files("ta_rules") / "rules" / "trade-assurance-2015.1.yaml").read_text()
+
+def with_values(lines):
+    return RULES.replace("\nvalues:\n", "\nvalues:\n" + "".join(lines), 1)
+
+def with_when(condition):
+    text = RULES.replace("when: contract.category in excluded_categories",
+                         "when: " + condition, 1)
+    return text.replace("\nvalues:\n", "\nvalues:\n  a: contract.order_amount.amount\n", 1)
+
+def vocabulary(n):
+    return ("vocabulary: v\nroot: facts\nrecords:\n  facts:\n    fields:\n" + "".join(
+        f"      field_{{i}}: {{{{type: integer, minimum: 0, default: 0}}}}\n" for i in range(n)))
+
+{build}
+folder = pathlib.Path(tempfile.mkdtemp())
+for name, text in files.items():
+    (folder / name).write_text(text)
+warm = folder / "warm"; warm.mkdir(); (warm / "w.yaml").write_text(RULES)
+check_paths([warm])
+start = time.process_time()
+try:
+    found, _, _ = check_paths([folder / name for name in files])
+    result = f"{{len(found)}} diagnostics"
+except BaseException as exc:
+    result = "CRASH " + type(exc).__name__
+print(json.dumps({{"result": result, "cpu_ms": (time.process_time() - start) * 1000}}))
+"""
+
+
+def checks() -> int:
+    """The check cases: CPU time, and each hostile case against its baseline's."""
+    bad = 0
+    print(f"\n{'check case':<52} {'result':<20} {'CPU':>10} {'vs baseline':>12}")
+    baseline: float | None = None
+    previous = ""
+    for name, build in CHECK_CASES.items():
+        data, error = _probe(CHECK_PROBE.format(build=build))
+        if data is None:
+            print(f"{name:<52} FAILED TO RUN: {error}")
+            bad += 1
+            continue
+        ms = data["cpu_ms"]
+        ratio = ""
+        if name.endswith("(baseline)"):
+            baseline = ms
+        elif baseline is not None:
+            units = _units(name) / _units(previous)
+            per_unit = ms / baseline / units
+            over = per_unit > CPU_RATIO or data["result"].startswith("CRASH")
+            bad += over
+            ratio = f"{per_unit:5.2f}x/unit" + ("  OVER" if over else "")
+        previous = name
+        print(f"{name:<52} {data['result']:<20} {ms:7.0f} ms {ratio:>12}")
+    return bad
+
+
+def _probe(code: str) -> tuple[dict[str, Any] | None, str]:
+    """The JSON line a probe prints last, or None and the end of what it wrote to stderr."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False)
+    lines = out.stdout.strip().splitlines()
+    try:
+        return (json.loads(lines[-1]), "") if lines else (None, out.stderr[-300:])
+    except json.JSONDecodeError:
+        return None, out.stderr[-300:]
+
+
+def _units(name: str) -> float:
+    """The size a case name states (300 names, 1,000 terms): what the CPU is divided by."""
+    import re
+
+    m = re.search(r"(\d[\d,]*)", name)
+    return float(m.group(1).replace(",", "")) if m else 1.0
+
+
 def main() -> int:
+    if "--checks" in sys.argv:
+        return 1 if checks() else 0
     tests = str(HERE.parent / "tests")
     if "--http" in sys.argv:
         return 1 if http_cases() else 0
@@ -411,6 +528,7 @@ def main() -> int:
         if data["result"].startswith(("CRASH", "ACCEPTED")):
             bad += 1
         print(f"{name:<50} {data['result']:<44} {data['ms']:7.1f} ms {data['peak_mib']:6.0f} MiB")
+    bad += checks()
     if "--quick" not in sys.argv:
         bad += resources(tests)
         bad += http_cases()

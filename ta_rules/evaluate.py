@@ -34,18 +34,15 @@ from ta_rules.errors import (
 )
 from ta_rules.facts import Facts, parse_facts, read_date
 from ta_rules.messages import exact_key, json_value, render, require_catalog, resolve_locale
-from ta_rules.money import Money
+from ta_rules.money import MONEY_CONTEXT, Money
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.verdict import Reason, RulesetRef, TraceEntry, Verdict, built
 
 __all__ = ["decide", "evaluate", "evaluate_many", "explain", "order_date", "select_ruleset"]
 
-#: Decimal context for decisions: enough precision that money arithmetic is exact.
-DECISION_CONTEXT: Final = decimal.Context(
-    prec=60, rounding=decimal.ROUND_HALF_EVEN,
-    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
-)
+#: Decimal context for decisions: that of all money arithmetic (see MONEY_CONTEXT).
+DECISION_CONTEXT: Final = MONEY_CONTEXT
 
 
 def order_date(facts: Mapping[str, Any] | Facts, paths: Sequence[str]) -> dt.date | None:

@@ -28,7 +28,7 @@ import functools
 import re
 import reprlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
@@ -52,16 +52,19 @@ from ta_rules.vocabulary import (
     FieldDef,
     FieldType,
     Vocabulary,
+    attribute,
     check_code,
 )
 
 __all__ = [
+    "RESERVED_FIELD_NAMES",
     "Currency",
     "Facts",
     "FactsModels",
     "facts_models",
     "parse_facts",
     "read_date",
+    "reserved_field_name",
     "set_default_vocabulary",
 ]
 
@@ -155,6 +158,16 @@ class Facts(BaseModel):
         def __getattr__(self, name: str) -> Any: ...
 
 
+#: Names a vocabulary field cannot take: every record's model already has them (pydantic's
+#: methods and settings), and pydantic keeps names with a leading underscore private.
+RESERVED_FIELD_NAMES: Final = frozenset(n for n in dir(Facts) if not n.startswith("_"))
+
+
+def reserved_field_name(name: str) -> bool:
+    """Whether ``name`` cannot be a field of a record (see :data:`RESERVED_FIELD_NAMES`)."""
+    return name.startswith("_") or name in RESERVED_FIELD_NAMES
+
+
 _REPR = reprlib.Repr()
 _REPR.maxlevel = 2
 _REPR.maxstring = 40
@@ -204,7 +217,7 @@ class FactsModels:
         self.record_of: dict[type[BaseModel], str] = {}
         self._money: list[_MoneyCheck] = []
         self._ones: list[_OneCheck] = []
-        self._fills: list[tuple[tuple[str, ...], str, str, str]] = []
+        self._fills: list[tuple[tuple[_Step, ...], str, str, str]] = []
         self._filled: set[tuple[str, str]] = set()
         self._collect(vocabulary.root, (), frozenset())
         root = self._model(vocabulary.root, ())
@@ -252,9 +265,8 @@ class FactsModels:
                 self._money.append(_MoneyCheck(path, str(t.arg), dim is not None))
             d = f.default
             if dim is not None and not f.required and isinstance(d, Mapping) \
-                    and d.get("currency") in voc.dimension_map and None not in path:
-                names = tuple(str(p) for p in path)
-                self._fills.append((names[:-1], names[-1], str(d["amount"]),
+                    and d.get("currency") in voc.dimension_map and path[-1] is not None:
+                self._fills.append((path[:-1], str(path[-1]), str(d["amount"]),
                                     str(d["currency"])))
         elif t.base == "list" and t.item is not None:
             if f.at_most_one is not None:
@@ -274,12 +286,14 @@ class FactsModels:
             return Annotated[int, Field(ge=f.minimum, le=f.maximum, gt=f.greater_than)]
         if t.base == "decimal":
             positive = f.greater_than == 0 or (f.minimum is not None and f.minimum > 0)
-            return Annotated[Decimal, BeforeValidator(_decimal(f.minimum, f.greater_than)),
+            return Annotated[Decimal, BeforeValidator(_decimal(f.minimum, f.maximum,
+                                                               f.greater_than)),
                              WithJsonSchema(_POSITIVE_SCHEMA if positive else _DECIMAL_SCHEMA)]
         if t.base == "text":
             limit = f.max_length if f.max_length is not None and t is f.type else \
                 f.item_max_length or TEXT_MAX_LENGTH
-            return Annotated[str, Field(max_length=limit)]
+            return Annotated[str, Field(min_length=f.min_length if t is f.type else None,
+                                        max_length=limit)]
         if t.base == "date":
             return Day
         if t.base == "code":
@@ -319,11 +333,11 @@ class FactsModels:
             return Field(default_factory=list, description=f.doc)
         return Field(default=d, description=f.doc)
 
-    def _mismatch(self, mc: _MoneyCheck, at: tuple[int, ...], m: Money,
+    def _mismatch(self, mc: _MoneyCheck, at: tuple[int, ...], found: str,
                   want: str) -> FactProblem:
         label = f" ({self.vocabulary.dimension_map[mc.want].label})" if mc.dimension else ""
         return FactProblem(path=_where(mc.path, at) + ".currency",
-                           message=f"expected {want}{label}, found {m.currency}",
+                           message=f"expected {want}{label}, found {found}",
                            code="currency_mismatch")
 
     def filled_fields(self) -> list[tuple[str, str]]:
@@ -341,7 +355,7 @@ class FactsModels:
         lines = ["def check(facts, problems):"]
         consts: dict[str, Any] = {"mismatch": self._mismatch, "duplicate": self._duplicate}
         for k, dim in enumerate(self.vocabulary.dimensions):
-            lines += ["    try:", f"        w{k} = facts.{'.'.join(dim.source)}.currency",
+            lines += ["    try:", f"        w{k} = {_getattr_chain('facts', dim.source)}.currency",
                       "    except AttributeError:", f"        w{k} = None"]
         dims = {d.name: f"w{k}" for k, d in enumerate(self.vocabulary.dimensions)}
         for k, mc in enumerate(self._money):
@@ -364,6 +378,59 @@ class FactsModels:
         self._checker(facts, problems)
         return problems
 
+    def check_document(self, data: Mapping[str, Any],
+                       reported: list[FactProblem]) -> list[FactProblem]:
+        """The document-wide checks on a document the models refused, for every path.
+
+        A document with a bad date and a payment in another currency names both: the
+        checks of :meth:`check` run on the raw document, skipping values that are refused
+        themselves (at or under a path already ``reported``) and currencies that are not
+        known codes.
+        """
+        bad = {p.path for p in reported}
+        under = {prefix for path in bad for prefix in _prefixes(path)}
+
+        def whole(path: str) -> bool:
+            # the path, or something it is in, was refused
+            return any(prefix in bad for prefix in _prefixes(path))
+
+        def refused(path: str) -> bool:
+            # the path, something in it, or something it is in was refused
+            return path in under or whole(path)
+
+        wants: dict[str, str | None] = {}
+        for dim in self.vocabulary.dimensions:
+            source = _raw_at(data, dim.source)
+            code = source.get("currency") if _is_mapping(source) else None
+            source_path = ".".join(dim.source)
+            wants[dim.name] = code if isinstance(code, str) and is_known_currency(code) \
+                and not whole(source_path + ".currency") else None
+        problems: list[FactProblem] = []
+        for mc in self._money:
+            want = wants.get(mc.want) if mc.dimension else mc.want
+            if want is None or whole(_where(_before_list(mc.path), ())):
+                continue  # nothing to hold it against, or its list is refused whole
+            for at, value in _raw_items(data, mc.path, ()):
+                code = value.get("currency") if _is_mapping(value) else None
+                where = _where(mc.path, at)
+                if want is None or not (isinstance(code, str) and is_known_currency(code)) \
+                        or code == want or whole(where + ".currency"):
+                    continue
+                problems.append(self._mismatch(mc, at, code, want))
+        for one in self._ones:
+            if whole(_where(_before_list(one.path), ())):
+                continue
+            for at, items in _raw_items(data, one.path, ()):
+                first = -1
+                for i, item in enumerate(items if isinstance(items, list) else ()):
+                    if not _is_mapping(item) or item.get(one.field) != one.value:
+                        continue
+                    if first < 0:
+                        first = i
+                    elif not refused(f"{_where(one.path, at)}[{i}].{one.field}"):
+                        problems.append(self._duplicate(one, at, first, i))
+        return problems
+
     def _duplicate(self, one: _OneCheck, at: tuple[int, ...], first: int,
                    i: int) -> FactProblem:
         where = _where(one.path, at)
@@ -373,8 +440,42 @@ class FactsModels:
                            code="at_most_one")
 
 
+def _before_list(path: tuple[_Step, ...]) -> tuple[_Step, ...]:
+    """The steps of ``path`` before its first list (all of them when there is none)."""
+    return path[:path.index(None)] if None in path else path
+
+
+def _prefixes(path: str) -> list[str]:
+    """``a.b[2].c`` -> ``a``, ``a.b``, ``a.b[2]``, ``a.b[2].c``."""
+    cuts = [i for i, ch in enumerate(path) if ch in ".["]
+    return [path[:i] for i in cuts if i] + [path]
+
+
+def _raw_at(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        data = data.get(part) if _is_mapping(data) else None
+    return data
+
+
+def _raw_items(data: Any, path: tuple[_Step, ...],
+               at: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], Any]]:
+    """The values at ``path`` in a raw document (None steps: each item of a list)."""
+    for k, step in enumerate(path):
+        if step is not None:
+            data = data.get(step) if _is_mapping(data) else None
+            continue
+        for i, item in enumerate(data if isinstance(data, list) else ()):
+            yield from _raw_items(item, path[k + 1:], (*at, i))
+        return
+    if data is not None:
+        yield at, data
+
+
 def _getattr_chain(base: str, path: tuple[_Step, ...]) -> str:
-    return base + "".join(f".{p}" for p in path)
+    out = base
+    for step in path:
+        out = attribute(out, str(step))
+    return out
 
 
 def _check_lines(path: tuple[_Step, ...], name: str, want: str) -> list[str]:
@@ -382,7 +483,7 @@ def _check_lines(path: tuple[_Step, ...], name: str, want: str) -> list[str]:
     return _over(path, lambda value, at: [
         f"{{pad}}if {value} is not None and {want} is not None and "
         f"{value}.currency != {want}:",
-        f"{{pad}}    problems.append(mismatch({name}, ({at}), {value}, {want}))"])
+        f"{{pad}}    problems.append(mismatch({name}, ({at}), {value}.currency, {want}))"])
 
 
 def _one_lines(path: tuple[_Step, ...], name: str, field: str) -> list[str]:
@@ -390,7 +491,7 @@ def _one_lines(path: tuple[_Step, ...], name: str, field: str) -> list[str]:
     def body(value: str, at: str) -> list[str]:
         return ["{pad}first = -1",
                 f"{{pad}}for i_one, item_one in enumerate({value} or ()):",
-                f"{{pad}}    if item_one.{field} == {name}.value:",
+                f"{{pad}}    if {attribute('item_one', field)} == {name}.value:",
                 "{pad}        if first < 0:",
                 "{pad}            first = i_one",
                 "{pad}        else:",
@@ -456,48 +557,64 @@ def _exactly_one(groups: tuple[tuple[str, ...], ...]) -> Callable[[Any], Any]:
     return check
 
 
-def _filler(fills: tuple[tuple[tuple[str, ...], str, str, str], ...],
+def _filler(fills: tuple[tuple[tuple[_Step, ...], str, str, str], ...],
             vocabulary: Vocabulary) -> Callable[[Any, Any], Any]:
-    """Fill money defaults that are in a currency dimension (only the document knows it)."""
+    """Fill money defaults that are in a currency dimension (only the document knows it).
+
+    A field under a list (``payments[].fee``) is filled in every item that leaves it out.
+    """
     def fill(cls: Any, data: Any) -> Any:
-        if type(data) is not dict and not isinstance(data, Mapping):
+        if not _is_mapping(data):
             return data
         for owner, name, amount, dimension in fills:
-            container: Any = data
-            for part in owner:
-                container = container.get(part) if type(container) is dict or \
-                    isinstance(container, Mapping) else None
-            if not (type(container) is dict or isinstance(container, Mapping)) or \
-                    container.get(name) is not None:
-                continue
-            source: Any = data
-            for part in vocabulary.dimension_map[dimension].source:
-                source = source.get(part) if _is_mapping(source) else None
+            source = _raw_at(data, vocabulary.dimension_map[dimension].source)
             currency = source.get("currency") if _is_mapping(source) else None
             if not (isinstance(currency, str) and is_known_currency(currency)):
                 continue  # the source is refused itself; the field stays empty
-            data = _replaced(data, owner, name, {"amount": amount, "currency": currency})
+            data = _filled(data, owner, name, {"amount": amount, "currency": currency})
         return data
     return fill
 
 
-def _replaced(data: Mapping[str, Any], owner: tuple[str, ...], name: str,
-              value: Any) -> dict[str, Any]:
-    new = dict(data)
+def _filled(data: Any, owner: tuple[_Step, ...], name: str, value: Any) -> Any:
+    """``data`` with ``value`` at ``name`` of each record at ``owner`` without one.
+
+    A None step of ``owner`` is each item of a list. A record whose ``name`` is absent or
+    null gets ``value``; ``data`` itself comes back when nothing changes (never mutated).
+    """
     if not owner:
+        if not _is_mapping(data) or data.get(name) is not None:
+            return data
+        new = dict(data)
         new[name] = value
         return new
-    new[owner[0]] = _replaced(data[owner[0]], owner[1:], name, value)
+    step, rest = owner[0], owner[1:]
+    if step is None:
+        if not isinstance(data, list):
+            return data
+        items = [_filled(item, rest, name, value) for item in data]
+        return items if any(a is not b for a, b in zip(items, data, strict=True)) else data
+    if not _is_mapping(data):
+        return data
+    inner = data.get(step)
+    changed = _filled(inner, rest, name, value)
+    if changed is inner:
+        return data
+    new = dict(data)
+    new[step] = changed
     return new
 
 
-def _decimal(minimum: int | None, greater_than: int | None) -> Callable[[Any], Decimal]:
+def _decimal(minimum: int | None, maximum: int | None,
+             greater_than: int | None) -> Callable[[Any], Decimal]:
     def read(value: Any) -> Decimal:
         amount = parse_decimal(value)
         if greater_than is not None and amount <= greater_than:
             raise ValueError(f"must be greater than {greater_than}, found {amount}")
         if minimum is not None and amount < minimum:
             raise ValueError(f"must be at least {minimum}, found {amount}")
+        if maximum is not None and amount > maximum:
+            raise ValueError(f"must be at most {maximum}, found {amount}")
         return amount
     return read
 
@@ -614,7 +731,8 @@ def parse_facts(data: Any, vocabulary: Vocabulary | None = None) -> Facts:
     try:
         facts = models.root.model_validate(data)
     except ValidationError as exc:
-        raise FactsError(_problems_from(exc)) from None
+        problems = _problems_from(exc)
+        raise FactsError(problems + models.check_document(data, problems)) from None
     except RecursionError:
         raise FactsError([FactProblem("", "the document is nested too deeply", "depth")]) from None
     problems = models.check(facts)

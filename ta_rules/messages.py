@@ -4,8 +4,8 @@ Where a message lives: the English template is written in the rule file, beside 
 code (``reasons: CODE: message: "... {amount} ..."``). Translations live in gettext catalogs
 ``ta_rules/locales/<locale>/LC_MESSAGES/ta_rules.po``, one entry per code with the code as
 context (``msgctxt``) and the English template as ``msgid``; the compiled ``.mo`` files ship
-in the package. Values are formatted for the reader's locale by babel: money with
-``format_currency``, dates with ``format_date``.
+in the package. Values are formatted for the reader's locale by babel: money with the
+locale's currency pattern to the ISO-4217 minor unit, dates with ``format_date``.
 
 Adding a message for a new code: write it in the rule file, then run
 ``ta-rules messages extract``, ``ta-rules messages update``, translate the new entries of
@@ -18,7 +18,9 @@ translation whose placeholders differ from the English template.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import decimal
 import functools
 import io
 import os
@@ -32,11 +34,11 @@ from typing import IO, Any, Final
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 from ta_rules.errors import Diagnostic, Location, TaRulesError
-from ta_rules.money import Money
+from ta_rules.money import MONEY_CONTEXT, Money, minor_unit
 
 __all__ = [
     "DOMAIN",
@@ -335,10 +337,16 @@ def _format_cached(key: Any, value: Any, locale: Locale) -> str:
 
 
 def _format(value: Any, locale: Locale) -> str:
+    # babel rounds in the current decimal context: that of money, whoever calls
+    with decimal.localcontext(MONEY_CONTEXT):
+        return _format_in_context(value, locale)
+
+
+def _format_in_context(value: Any, locale: Locale) -> str:
     if value is None:
         return "-"
     if isinstance(value, Money):
-        return str(format_currency(value.amount, value.currency, locale=locale))
+        return _format_money(value, locale)
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, dt.date):
@@ -348,6 +356,21 @@ def _format(value: Any, locale: Locale) -> str:
     if isinstance(value, tuple | list | frozenset):
         return ", ".join(format_value(v, locale) for v in value)
     return str(value)
+
+
+def _format_money(value: Money, locale: Locale) -> str:
+    """Money in the locale's currency pattern, to the ISO-4217 minor unit.
+
+    Never to the locale's display digits, which are fewer for some currencies (HUF
+    1,785,714.50, where CLDR shows whole forints).
+    """
+    places = minor_unit(value.currency)
+    exp = value.amount.as_tuple().exponent
+    shown = max(places, -exp) if isinstance(exp, int) else places
+    pattern = copy.copy(locale.currency_formats["standard"])
+    pattern.frac_prec = (places, shown)
+    return str(pattern.apply(value.amount, locale, currency=value.currency,
+                             currency_digits=False))
 
 
 def json_value(value: Any) -> Any:

@@ -24,13 +24,17 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, ValidationError, core_schema
 
+from ta_rules._iso4217 import MINOR_UNITS
 from ta_rules.errors import TaRulesError
 
 __all__ = [
+    "MONEY_CONTEXT",
     "ROUNDING_MODES",
     "CurrencyMismatchError",
     "Money",
+    "currency_problem",
     "is_known_currency",
+    "known_currencies",
     "minor_unit",
     "parse_amount",
     "parse_decimal",
@@ -50,6 +54,17 @@ ROUNDING_MODES: Final[dict[str, str]] = {
 
 #: Largest number of digits an amount may have before the decimal point.
 MAX_INTEGER_DIGITS: Final = 15
+
+#: The decimal context of all money arithmetic, rounding and formatting: 60 significant
+#: digits. Within the bounds of the facts (:data:`MAX_INTEGER_DIGITS` digits before the
+#: point, :data:`MAX_DECIMAL_PLACES` places of a rate) a product has at most 30 + 24 digits
+#: and a quotient is known to 60 digits, far more than telling it from the nearest minor
+#: unit needs (see docs/limits.md): every result is exact or exactly rounded. Python's
+#: default context (28 digits) cannot even round 10^27 to cents.
+MONEY_CONTEXT: Final = decimal.Context(
+    prec=60, rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
 _AMOUNT_RE: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 _CURRENCY_RE: Final = re.compile(r"[A-Z]{3}")
 
@@ -60,22 +75,26 @@ class CurrencyMismatchError(TaRulesError, TypeError):
 
 @functools.cache
 def _currencies() -> frozenset[str]:
-    from babel.numbers import list_currencies
-
-    return frozenset(list_currencies())
+    return frozenset(MINOR_UNITS)
 
 
 def is_known_currency(code: str) -> bool:
-    """Whether ``code`` is an ISO-4217 currency code known to babel's CLDR data."""
-    return code in _currencies()
+    """Whether ``code`` is an ISO-4217 code in current use (see :mod:`ta_rules._iso4217`)."""
+    return code in MINOR_UNITS
 
 
-@functools.cache
 def minor_unit(currency: str) -> int:
-    """Number of decimal places of the currency's minor unit (USD 2, JPY 0, BHD 3)."""
-    from babel.numbers import get_currency_precision
+    """Decimal places of the currency's minor unit, from ISO 4217 (USD 2, JPY 0, IQD 3).
 
-    return int(get_currency_precision(currency))
+    Raises:
+        KeyError: For a code that is not a currency in current use.
+    """
+    return MINOR_UNITS[currency]
+
+
+def known_currencies() -> list[str]:
+    """Every ISO-4217 code in current use, in code order."""
+    return list(MINOR_UNITS)
 
 
 def round_to(amount: Decimal, places: int, mode: str = "half_up") -> Decimal:
@@ -89,8 +108,8 @@ def round_to(amount: Decimal, places: int, mode: str = "half_up") -> Decimal:
     Returns:
         The rounded Decimal.
     """
-    exp = Decimal(1).scaleb(-places)
-    return amount.quantize(exp, rounding=ROUNDING_MODES[mode])
+    exp = Decimal(1).scaleb(-places, MONEY_CONTEXT)
+    return amount.quantize(exp, rounding=ROUNDING_MODES[mode], context=MONEY_CONTEXT)
 
 
 def parse_amount(value: object) -> Decimal:
@@ -186,11 +205,9 @@ class Money:
         Raises:
             ValueError: For a float, a malformed amount or an unknown currency.
         """
-        if not isinstance(currency, str) or not _CURRENCY_RE.fullmatch(currency):
-            raise ValueError(
-                f"expected a three-letter upper-case ISO-4217 code, found {currency!r}")
-        if not is_known_currency(currency):
-            raise ValueError(f"unknown currency code {currency!r}")
+        problem = currency_problem(currency)
+        if problem is not None:
+            raise ValueError(problem[1])
         return cls(parse_amount(amount), currency)
 
     @classmethod
@@ -351,18 +368,30 @@ def _validate_amount(value: Any) -> Decimal:
         raise PydanticCustomError("amount", "{detail}", {"detail": str(exc)}) from None
 
 
-def _validate_currency(value: Any) -> str:
+def currency_problem(value: object) -> tuple[str, str] | None:
+    """Why ``value`` is not a currency code: (kind, message), or None when it is one.
+
+    Kinds: ``currency_code`` (not three upper-case letters; a known code in other letter
+    case is suggested) and ``currency_unknown`` (not on the ISO 4217 list in current use).
+    """
     if not isinstance(value, str) or not _CURRENCY_RE.fullmatch(value):
-        raise PydanticCustomError(
-            "currency_code",
-            "expected a three-letter upper-case ISO-4217 code, found {found}",
-            {"found": repr(value)[:40]},
-        )
-    if not is_known_currency(value):
-        raise PydanticCustomError(
-            "currency_unknown", "unknown ISO-4217 currency code {found}", {"found": value}
-        )
-    return value
+        found = repr(value)[:40]
+        hint = ""
+        if isinstance(value, str) and value.strip().upper() in MINOR_UNITS:
+            hint = f"; did you mean {value.strip().upper()!r}?"
+        return ("currency_code",
+                f"expected a three-letter upper-case ISO-4217 code, found {found}{hint}")
+    if value not in MINOR_UNITS:
+        return ("currency_unknown", f"unknown currency code {value}: not an ISO 4217 code "
+                                    "in current use")
+    return None
+
+
+def _validate_currency(value: Any) -> str:
+    problem = currency_problem(value)
+    if problem is not None:
+        raise PydanticCustomError(problem[0], "{detail}", {"detail": problem[1]})
+    return str(value)
 
 
 _FAST_AMOUNT: Final = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,3})?")

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ta_rules.facts import default_vocabulary, facts_models
-from ta_rules.money import MAX_INTEGER_DIGITS, minor_unit
+from ta_rules.money import MAX_INTEGER_DIGITS, known_currencies, minor_unit
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.vocabulary import Vocabulary
 
@@ -156,9 +156,7 @@ def _rewrite(node: Any, date_pattern: str) -> Any:
 
 def _money() -> dict[str, Any]:
     """Money in a facts document: a non-negative amount of a known currency."""
-    from babel.numbers import list_currencies
-
-    codes = sorted(list_currencies())
+    codes = known_currencies()
     by_places: dict[int, list[str]] = {}
     for code in codes:
         by_places.setdefault(minor_unit(code), []).append(code)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import keyword
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -37,6 +38,7 @@ __all__ = [
     "FieldType",
     "RecordDef",
     "Vocabulary",
+    "attribute",
     "check_code",
     "parse_field_type",
 ]
@@ -314,3 +316,14 @@ class Vocabulary:
             t = found.type
             record = self.record_map.get(str(t.arg)) if t.base == "record" else None
         return found
+
+
+def attribute(obj: str, name: str) -> str:
+    """Python source reading field ``name`` of ``obj``, for code generated from a vocabulary.
+
+    A field may be named as a Python keyword (``return``, ``class``, ``from``), which
+    ``obj.return`` cannot say: those are read with ``getattr``.
+    """
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return f"{obj}.{name}"
+    return f"getattr({obj}, {name!r})"

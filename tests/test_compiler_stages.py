@@ -74,7 +74,7 @@ outcome:
     reasons: [grounds]
 amounts:
   max_refund: money(0, contract.order_amount.currency)
-  coverage_cap: "null"
+  coverage_cap: if outcome == "covered" then money(0, contract.order_amount.currency)
 """
 
 

@@ -14,7 +14,7 @@ from ta_rules.money import CurrencyMismatchError, Money, minor_unit, round_to
 
 @pytest.mark.parametrize("currency,places", [("USD", 2), ("EUR", 2), ("JPY", 0), ("BHD", 3),
                                              ("KWD", 3), ("CNY", 2)])
-def test_minor_units_from_cldr(currency: str, places: int) -> None:
+def test_minor_units_from_iso_4217(currency: str, places: int) -> None:
     assert minor_unit(currency) == places
 
 

@@ -26,7 +26,12 @@ def canon(node: ex.Expr) -> str:
         return f"{canon(node.obj)}.{node.name}"
     if isinstance(node, ex.Unary):
         return f"({node.op} {canon(node.operand)})"
-    if isinstance(node, ex.Bin | ex.Cmp):
+    if isinstance(node, ex.Bin):
+        # a chain of one operator (a and b and c ...) is read as a list, not recursively:
+        # it may be a thousand terms long
+        terms = _chain(node, node.op)
+        return "(" + f" {node.op} ".join(canon(t) for t in terms) + ")"
+    if isinstance(node, ex.Cmp):
         return f"({canon(node.left)} {node.op} {canon(node.right)})"
     if isinstance(node, ex.IsNull):
         return f"({canon(node.operand)} is {'not ' if node.negated else ''}null)"
@@ -44,12 +49,22 @@ def canon(node: ex.Expr) -> str:
     return f"{node.name}({args})"
 
 
+def _chain(node: ex.Expr, op: str) -> list[ex.Expr]:
+    """The terms of a chain of ``op`` (``a op b op c``), in order, without recursion."""
+    out: list[ex.Expr] = []
+    stack = [node]
+    while stack:
+        top = stack.pop()
+        if isinstance(top, ex.Bin) and top.op == op:
+            stack.append(top.right)
+            stack.append(top.left)
+        else:
+            out.append(top)
+    return out
+
+
 def _conjuncts(node: ex.Expr) -> Iterator[ex.Expr]:
-    if isinstance(node, ex.Bin) and node.op == "and":
-        yield from _conjuncts(node.left)
-        yield from _conjuncts(node.right)
-    else:
-        yield node
+    yield from _chain(node, "and")
 
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
@@ -138,16 +153,53 @@ def _range_clash(ra: str, va: Any, rb: str, vb: Any) -> bool:
     return bool(low[0] == high[0] and not (low[1] and high[1]))
 
 
+#: For each relation, the relations a fact with it can clash with (see :func:`_clash`).
+_CLASHES_WITH: dict[str, tuple[str, ...]] = {
+    "null": ("notnull",), "notnull": ("null",), "bool": ("bool",),
+    "==": ("==", "!=", "<", "<=", ">", ">="), "!=": ("==",),
+    "<": ("==", ">", ">="), "<=": ("==", ">", ">="),
+    ">": ("==", "<", "<="), ">=": ("==", "<", "<="),
+}
+_LOWER = frozenset({">", ">="})
+_UPPER = frozenset({"<", "<="})
+
+
+def _numeric(v: Any) -> bool:
+    return not isinstance(v, bool) and (isinstance(v, int | float)
+                                        or type(v).__name__ == "Decimal")
+
+
 def contradiction(node: ex.Expr) -> tuple[ex.Expr, ex.Expr] | None:
-    """Two parts of an ``and`` chain that cannot both hold (or a literal false), if any."""
-    parts = list(_conjuncts(node))
-    said: list[tuple[tuple[str, str, Any], ex.Expr]] = []
-    for part in parts:
+    """Two parts of an ``and`` chain that cannot both hold (or a literal false), if any.
+
+    Linear in the length of the chain: a part is held only against what was said about its
+    subject with a relation it can clash with, and of the bounds of one relation only the
+    tightest is kept (if a looser one clashes, so does it).
+    """
+    # subject -> relation -> [(fact, part)]
+    said: dict[str, dict[str, list[tuple[tuple[str, str, Any], ex.Expr]]]] = {}
+    seen: set[tuple[str, str, Any]] = set()
+    for part in _conjuncts(node):
         for fact in _facts(part):
-            if fact[1] == "false":
+            subject, rel, value = fact
+            if rel == "false":
                 return part, part
-            for earlier, where in said:
-                if earlier[0] == fact[0] and _clash(earlier, fact):
-                    return where, part
-            said.append((fact, part))
+            if fact in seen:
+                continue
+            seen.add(fact)
+            by_rel = said.setdefault(subject, {})
+            for other in _CLASHES_WITH.get(rel, ()):
+                for earlier, where in by_rel.get(other, ()):
+                    if _clash(earlier, fact):
+                        return where, part
+            if rel in _LOWER | _UPPER:
+                if not _numeric(value):
+                    continue  # never clashes (see _clash)
+                kept = by_rel.get(rel)
+                tighter = kept is None or (value > kept[0][0][2] if rel in _LOWER
+                                           else value < kept[0][0][2])
+                if tighter:
+                    by_rel[rel] = [(fact, part)]
+                continue
+            by_rel.setdefault(rel, []).append((fact, part))
     return None

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ta_rules.errors import OutOfRangeError
-from ta_rules.money import ROUNDING_MODES, Money
+from ta_rules.money import Money, round_to
 
 __all__ = ["HELPERS"]
 
@@ -95,11 +95,9 @@ def _coalesce(a: Any, b: Any) -> Any:
 def _round(x: Any, places: int | None, mode: str) -> Any:
     if x is None or places is None:
         return None
-    rounding = ROUNDING_MODES[mode]
-    exp = Decimal(1).scaleb(-places)
     if isinstance(x, Money):
-        return Money(x.amount.quantize(exp, rounding=rounding), x.currency)
-    return Decimal(x).quantize(exp, rounding=rounding)
+        return Money(round_to(x.amount, places, mode), x.currency)
+    return round_to(Decimal(x), places, mode)
 
 
 def _round_minor(x: Money | None, mode: str) -> Money | None:

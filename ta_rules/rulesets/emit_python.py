@@ -22,6 +22,7 @@ from typing import Any, Final
 from ta_rules.errors import Location
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._lower import LNode, Lowerer, Truth
+from ta_rules.vocabulary import attribute
 
 __all__ = ["Emitter", "SourceMap"]
 
@@ -99,7 +100,9 @@ class Emitter:
     def e_Ref(self, n: ir.Ref) -> str:
         if n.kind == "local":
             return n.var
-        prefix = {"fact": "F.", "param": "p_", "value": "v_", "group": "g_", "outcome": "o_"}
+        if n.kind == "fact":
+            return attribute("F", n.name)
+        prefix = {"param": "p_", "value": "v_", "group": "g_", "outcome": "o_"}
         return prefix[n.kind] + n.name
 
     def e_GroupKind(self, n: ir.GroupKind) -> str:
@@ -116,7 +119,7 @@ class Emitter:
         obj = self.expr(n.obj)
         if n.obj.t.nullable:
             return f"getattr({obj}, {n.name!r}, None)"
-        return f"{obj}.{n.name}"
+        return attribute(obj, n.name)
 
     def e_Unary(self, n: ir.Unary) -> str:
         x = self.expr(n.operand)

@@ -166,6 +166,13 @@ class _Builder:
                        self.at((*path, "for_each"), offset))
             return broken
         item_t = iterable.t.item or ANY
+        if item_t.kind != "str":
+            # the item is the subject of every reason the tables give, and picks the table
+            self.error("compile.type-mismatch",
+                       f"for_each needs a list of codes or text (each item names a table and "
+                       f"is the subject of its reasons), found {type_name(iterable.t)}",
+                       self.at((*path, "for_each"), offset))
+            return broken
         tables = spec.tables or {}
         self.check_tables(spec, tables, item_t, var, path)
         first = spec.mode == "first"
@@ -250,7 +257,12 @@ class _Builder:
             if node is None:
                 continue
             t, where = node.t, self.at(("amounts", field))
-            if t.kind not in ("money", "any", "null"):
+            if t.kind == "null":
+                self.error("compile.type-mismatch",
+                           f"{field} is always null: it must be an amount (null only in some "
+                           "cases, as in 'if outcome == \"covered\" then cap')", where,
+                           "a quoted \"null\" is read as the expression null")
+            elif t.kind not in ("money", "any", "null"):
                 self.error("compile.type-mismatch", f"{field} must be money, found "
                            f"{type_name(t)}", where)
             elif field == "max_refund" and t.nullable:

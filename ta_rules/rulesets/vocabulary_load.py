@@ -9,19 +9,26 @@ code sets. A rule file names the vocabulary it is written against (``vocabulary:
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import difflib
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from decimal import ROUND_DOWN, Decimal
 from importlib.resources import files
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
-from ta_rules.facts import set_default_vocabulary
-from ta_rules.money import is_known_currency, parse_amount
+from ta_rules.facts import (
+    RESERVED_FIELD_NAMES,
+    TEXT_MAX_LENGTH,
+    reserved_field_name,
+    set_default_vocabulary,
+)
+from ta_rules.money import is_known_currency, minor_unit, parse_amount
 from ta_rules.rulesets._types import T, TypeEnv, type_env, type_name
 from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
 from ta_rules.texts import PolicyText
@@ -172,6 +179,14 @@ class _Builder:
         known = {f.name for f in fields}
         for fname, fs in rs.fields.items():
             path: tuple[str | int, ...] = ("records", name, "fields", fname)
+            if reserved_field_name(fname):
+                self.error("vocabulary.reserved-name",
+                           f"{fname!r} cannot name a field: "
+                           + ("a leading underscore is not allowed" if fname.startswith("_")
+                              else "every record already has it"), path, key=True,
+                           hint="choose another name (reserved: names starting with _ and "
+                                + ", ".join(sorted(RESERVED_FIELD_NAMES)) + ")")
+                continue
             if fname in known:
                 self.error("vocabulary.redefined",
                            f"{name}.{fname} is already defined by {self.spec.extends}", path,
@@ -219,15 +234,136 @@ class _Builder:
             record = voc.record_map[name]
             for fname in rs.fields:
                 f = record.by_name.get(fname)
-                if f is not None and f in (voc.record_map[name].fields):
+                if f is not None:
                     self._check_field(voc, f, ("records", name, "fields", fname))
+        self._check_recursion(voc)
         for name, ds in self.spec.currencies.items():
-            target = voc.field_at(voc.dimension_map[name].source)
+            source = voc.dimension_map[name].source
+            target = voc.field_at(source)
             if target is None or target.type.base != "money" or target.type.nullable \
                     or target.type.arg != name:
                 self.error("vocabulary.bad-dimension",
                            f"{ds.from_!r} is not a money[{name}] field (never null) of the "
                            f"root record", ("currencies", name, "from"))
+                continue
+            optional = [".".join(source[:i]) for i in range(1, len(source) + 1)
+                        if not _given(voc.field_at(source[:i]))]
+            if optional:
+                self.error("vocabulary.bad-dimension",
+                           f"{ds.from_!r} is where every document gives its {name} currency, "
+                           f"but {optional[0]!r} may be left out or null (it has a default "
+                           "or a '?' type)", ("currencies", name, "from"),
+                           hint="read the currency from a field that is required and never "
+                                "null all the way from the root")
+
+    def _check_recursion(self, voc: Vocabulary) -> None:
+        """A record may not contain itself, directly or through other records.
+
+        A facts document is a finite tree whose every record the models, the compiler and
+        the schema expand; a record that holds itself has no end. One depth-first walk of
+        the records finds every circle; each is reported at a field of this file on it.
+        """
+        def refs(record: str) -> list[tuple[str, str]]:
+            out = []
+            for f in voc.record_map[record].fields:
+                t = f.type.item if f.type.base == "list" and f.type.item else f.type
+                if t.base == "record" and str(t.arg) in voc.record_map:
+                    out.append((f.name, str(t.arg)))
+            return out
+
+        ours = {(name, fname) for name, rs in self.spec.records.items() for fname in rs.fields}
+        state: dict[str, int] = {}  # 1: on the walk's path, 2: done
+        for root in voc.record_map:
+            if root in state:
+                continue
+            state[root] = 1
+            # (record, its edges, next edge); entered[i] is the edge that led to path[i]
+            path: list[tuple[str, list[tuple[str, str]], int]] = [(root, refs(root), 0)]
+            entered: list[tuple[str, str] | None] = [None]
+            while path:
+                record, edges, i = path[-1]
+                if i == len(edges):
+                    state[record] = 2
+                    path.pop()
+                    entered.pop()
+                    continue
+                path[-1] = (record, edges, i + 1)
+                fname, target = edges[i]
+                if state.get(target) == 1:
+                    start = next(k for k, step in enumerate(path) if step[0] == target)
+                    ring = [*entered[start + 1:], (record, fname)]
+                    self._report_circle(ring, ours)
+                elif target not in state:
+                    state[target] = 1
+                    path.append((target, refs(target), 0))
+                    entered.append((record, fname))
+        if not any(d.code == "vocabulary.recursive-record" for d in self.diags):
+            self._check_depth(voc, refs, ours)
+
+    def _check_depth(self, voc: Vocabulary, refs: Callable[[str], list[tuple[str, str]]],
+                     ours: set[tuple[str, str]]) -> None:
+        """Records nest at most :data:`MAX_RECORD_DEPTH` levels below the root."""
+        if voc.root not in voc.record_map:
+            return
+        height: dict[str, tuple[int, tuple[str, str] | None]] = {}  # levels, deepest edge
+        positions: dict[str, int] = {}  # places for records in a document, itself included
+        stack = [voc.root]
+        while stack:  # post-order over a graph without circles
+            record = stack[-1]
+            pending = [t for _, t in refs(record) if t not in height]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            best: tuple[int, tuple[str, str] | None] = (1, None)
+            count = 1
+            for fname, target in refs(record):
+                if height[target][0] + 1 > best[0]:
+                    best = (height[target][0] + 1, (record, fname))
+                count = min(count + positions[target], MAX_RECORD_PLACES + 1)
+            height[record] = best
+            positions[record] = count
+        if positions[voc.root] > MAX_RECORD_PLACES:
+            # a record used by several fields is expanded at each: checked at each place
+            at = next(((name, fname) for name in self.spec.records for fname, _ in refs(name)
+                       if (name, fname) in ours), None)
+            if at is not None:
+                self.error("vocabulary.too-large",
+                           f"a document of this vocabulary has more than {MAX_RECORD_PLACES} "
+                           f"places for records (records used by several fields, nested)",
+                           ("records", at[0], "fields", at[1], "type"),
+                           hint="use fewer record fields of the same record type, nested")
+            return
+        if height[voc.root][0] <= MAX_RECORD_DEPTH:
+            return
+        steps: list[tuple[str, str]] = []
+        record = voc.root
+        while (edge := height[record][1]) is not None:
+            steps.append(edge)
+            record = next(t for f, t in refs(record) if f == edge[1])
+        at = next((step for step in steps[MAX_RECORD_DEPTH - 1:] if step in ours),
+                  next((step for step in steps if step in ours), None))
+        if at is None:
+            return
+        self.error("vocabulary.too-deep",
+                   f"records nest {height[voc.root][0]} levels deep below {voc.root!r} "
+                   f"through {at[0]}.{at[1]}; at most {MAX_RECORD_DEPTH}",
+                   ("records", at[0], "fields", at[1], "type"))
+
+    def _report_circle(self, ring: list[tuple[str, str] | None],
+                       ours: set[tuple[str, str]]) -> None:
+        """A circle of (record, field) steps, at its first field defined in this file."""
+        steps = [step for step in ring if step is not None]
+        at = next((k for k, step in enumerate(steps) if step in ours), None)
+        if at is None:
+            return  # a circle of the base alone: reported where the base is read
+        steps = steps[at:] + steps[:at]
+        name, fname = steps[0]
+        loop = " -> ".join([*(record for record, _ in steps), name])
+        self.error("vocabulary.recursive-record",
+                   f"record {name!r} contains itself ({loop}): a facts document would have "
+                   "no end", ("records", name, "fields", fname, "type"),
+                   hint="make one of them a list of a smaller record, or a code")
 
     def _close(self, name: str, options: Mapping[str, Any]) -> str | None:
         close = difflib.get_close_matches(name, sorted(options), n=1)
@@ -254,8 +390,12 @@ class _Builder:
             return
         if f.at_most_one is not None:
             self._check_at_most_one(voc, f, (*path, "at_most_one"))
+        bounds = _bound_problems(f)
+        for key, message in bounds:
+            self.error("vocabulary.bad-constraint", message, (*path, key))
         if not f.required:
-            problem = _default_problem(voc, f.type, f.default)
+            problem = _default_problem(voc, f.type, f.default) or (
+                None if bounds else _default_out_of_bounds(f))
             if problem:
                 self.error("vocabulary.bad-default", f"default of {f.name}: {problem}",
                            (*path, "default"))
@@ -270,6 +410,91 @@ class _Builder:
         fname, _ = f.at_most_one
         if fname not in record.by_name:
             self._unknown_field(fname, set(record.by_name), (*path, fname))
+
+
+def _given(f: FieldDef | None) -> bool:
+    """Whether every document gives the field (required, never null)."""
+    return f is not None and f.required and not f.type.nullable
+
+
+#: How many levels of records a document may nest, the root's included.
+MAX_RECORD_DEPTH: Final = 32
+#: How many places for records a document may have (a record used by several fields
+#: counts at each): the facts checks are generated for each place.
+MAX_RECORD_PLACES: Final = 10_000
+
+_NUMBER_BOUNDS: Final = ("minimum", "maximum", "greater_than")
+
+
+def _bound_problems(f: FieldDef) -> list[tuple[str, str]]:
+    """(key, message) for each bound of ``f`` that does not apply or cannot be met."""
+    out: list[tuple[str, str]] = []
+    t = f.type
+    item = t.item if t.base == "list" and t.item is not None else None
+    number = (item or t).base in ("integer", "decimal")
+    for key in _NUMBER_BOUNDS:
+        if getattr(f, key) is not None and not number:
+            out.append((key, f"{key} is for integers and decimals (or lists of them), "
+                             f"not for {t}"))
+    for key in ("min_length", "max_length"):
+        if getattr(f, key) is not None and t.base not in ("list", "text"):
+            out.append((key, f"{key} is for lists and text, not for {t}"))
+    if f.item_max_length is not None and (item is None or item.base != "text"):
+        out.append(("item_max_length", f"item_max_length is for lists of text, not for {t}"))
+    if out:
+        return out
+    low, high = f.minimum, f.maximum
+    if low is not None and high is not None and low > high:
+        out.append(("minimum", f"minimum {low} is above maximum {high}: no value can be given"))
+    if f.greater_than is not None and high is not None and f.greater_than >= high:
+        out.append(("greater_than", f"greater_than {f.greater_than} leaves nothing up to "
+                                    f"maximum {high}: no value can be given"))
+    if f.min_length is not None and f.max_length is not None and f.min_length > f.max_length:
+        out.append(("min_length", f"min_length {f.min_length} is above max_length "
+                                  f"{f.max_length}: no value can be given"))
+    return out
+
+
+def _default_out_of_bounds(f: FieldDef) -> str | None:
+    """Why a default of the right type is outside the field's own bounds, or None.
+
+    A document that leaves the field out is judged with the default, so it must be a
+    value a document could give (``prove`` assumes the bounds of every field).
+    """
+    value = f.default
+    if value is None:
+        return None
+    if f.type.base == "integer":
+        if f.minimum is not None and value < f.minimum:
+            return f"default of {f.name}: {value} is below the minimum {f.minimum}"
+        if f.maximum is not None and value > f.maximum:
+            return f"default of {f.name}: {value} is above the maximum {f.maximum}"
+        if f.greater_than is not None and value <= f.greater_than:
+            return f"default of {f.name}: {value} is not greater than {f.greater_than}"
+    elif f.type.base in ("text", "list"):
+        what = "characters" if f.type.base == "text" else "items"
+        if f.max_length is not None and len(value) > f.max_length:
+            return f"default of {f.name}: {len(value)} {what}, at most {f.max_length}"
+        if f.min_length is not None and len(value) < f.min_length:
+            return f"default of {f.name}: {len(value)} {what}, at least {f.min_length}"
+        if f.type.base == "text" and f.max_length is None and len(value) > TEXT_MAX_LENGTH:
+            return f"default of {f.name}: {len(value)} characters, at most {TEXT_MAX_LENGTH}"
+    return None
+
+
+def _money_default_problem(voc: Vocabulary, currency: str, amount: Decimal) -> str | None:
+    """Why a money default is one no document could give, or None."""
+    if amount.is_signed():
+        return f"money is never negative, found {amount}"
+    exp = amount.as_tuple().exponent
+    places = 0 if currency in voc.dimension_map else minor_unit(currency)
+    if isinstance(exp, int) and -exp > places and amount != amount.quantize(
+            Decimal(1).scaleb(-places), rounding=ROUND_DOWN):
+        if currency in voc.dimension_map:
+            return (f"{amount} is not a whole amount: a default in the currency dimension "
+                    f"{currency} must be one in every currency (JPY has no decimal places)")
+        return f"{amount} has more decimal places than {currency}'s {places}"
+    return None
 
 
 def _default_problem(voc: Vocabulary, t: FieldType, value: Any) -> str | None:
@@ -287,14 +512,21 @@ def _default_problem(voc: Vocabulary, t: FieldType, value: Any) -> str | None:
     elif t.base == "code":
         cs = voc.code_map.get(str(t.arg)) if t.arg else None
         ok = isinstance(value, str) and (cs is None or not cs.closed or value in cs.codes)
+        if ok:
+            try:  # a code a document could give: the pattern, and no case variant
+                check_code(value, frozenset(cs.codes) if cs else frozenset())
+            except ValueError as exc:
+                return f"{exc}"[:200]
     elif t.base == "money":
         ok = isinstance(value, dict) and set(value) == {"amount", "currency"} \
             and value["currency"] == t.arg
         if ok:
             try:
-                parse_amount(value["amount"])
+                amount = parse_amount(value["amount"])
             except ValueError:
                 ok = False
+            else:
+                return _money_default_problem(voc, str(t.arg), amount)
     else:
         ok = False
     if ok:
@@ -302,6 +534,36 @@ def _default_problem(voc: Vocabulary, t: FieldType, value: Any) -> str | None:
     want = {"list": "[] (an empty list)", "money": f"{{amount, currency: {t.arg}}}"}.get(
         t.base, f"a {t.base}")
     return f"expected {want}, found {value!r}"[:200]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Extending:
+    """A vocabulary being read whose base is being looked up."""
+
+    name: str
+    extends: Location  # of its ``extends:``
+    source: str
+    text: str
+
+
+#: The vocabularies being read, outermost first: those whose bases are being looked up.
+_EXTENDING: contextvars.ContextVar[tuple[_Extending, ...]] = contextvars.ContextVar(
+    "_EXTENDING", default=())
+
+
+def _cycle_error(cycle: list[_Extending]) -> RulesetError:
+    """Vocabularies that extend each other in a circle, each extending the next.
+
+    Told the same way whichever file of the circle is read first: from the name that sorts
+    first, at its ``extends:``.
+    """
+    start = min(range(len(cycle)), key=lambda i: cycle[i].name)
+    ring = cycle[start:] + cycle[:start]
+    loop = " -> ".join(link.name for link in [*ring, ring[0]])
+    return RulesetError([Diagnostic(
+        "vocabulary.extends-cycle", f"vocabularies extend each other in a circle: {loop}",
+        ring[0].extends, "one of them must extend a vocabulary outside the circle")],
+        sources={ring[0].source: ring[0].text})
 
 
 def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
@@ -333,7 +595,16 @@ def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
             raise RulesetError([Diagnostic(
                 "vocabulary.unknown-base", "a vocabulary cannot extend itself",
                 doc.location(("extends",)))], sources={source: doc.text})
-        base = find_vocabulary(spec.extends, folder, _exclude=source)
+        chain = _EXTENDING.get()
+        here = _Extending(spec.vocabulary, doc.location(("extends",)), source, doc.text)
+        names = [link.name for link in chain]
+        if spec.extends in names:
+            raise _cycle_error([*chain[names.index(spec.extends):], here])
+        token = _EXTENDING.set((*chain, here))
+        try:
+            base = find_vocabulary(spec.extends, folder, _exclude=source)
+        finally:
+            _EXTENDING.reset(token)
         if base is None:
             raise RulesetError([Diagnostic(
                 "vocabulary.unknown-base", f"no vocabulary named {spec.extends!r} to extend",

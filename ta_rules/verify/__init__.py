@@ -19,8 +19,9 @@ from typing import Any, Final
 
 from ta_rules.errors import TaRulesError
 
-__all__ = ["INSTALL_HINT", "MAX_BOUND", "BoundError", "VerifyUnavailableError", "check_bound",
-           "counterfactual", "require_z3"]
+__all__ = ["INSTALL_HINT", "MAX_BOUND", "MAX_TIMEOUT", "MIN_TIMEOUT", "BoundError",
+           "VerifyUnavailableError", "check_bound", "check_timeout", "counterfactual",
+           "require_z3"]
 
 #: What to install when z3 is missing (one line).
 INSTALL_HINT: Final = "this needs the z3 solver: pip install 'ta-rules[verify]'"
@@ -47,6 +48,26 @@ def check_bound(bound: int, what: str = "--bound") -> int:
     if not 1 <= bound <= MAX_BOUND:
         raise BoundError(f"{what} must be from 1 to {MAX_BOUND}, found {bound}")
     return bound
+
+
+#: The shortest solver time limit, in seconds: the solver counts whole milliseconds and
+#: reads 0 as *no limit*, so anything shorter would switch the limit off.
+MIN_TIMEOUT: Final = 0.001
+#: The longest solver time limit, in seconds (a day).
+MAX_TIMEOUT: Final = 86_400
+
+
+def check_timeout(timeout: float, what: str = "--timeout") -> int:
+    """The solver's time limit in whole milliseconds, for ``timeout`` seconds.
+
+    Raises:
+        BoundError: Unless ``timeout`` is from :data:`MIN_TIMEOUT` to :data:`MAX_TIMEOUT`.
+    """
+    if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:  # not nan either
+        raise BoundError(f"{what} must be at least {MIN_TIMEOUT} seconds (one millisecond: "
+                         f"the solver reads 0 as no limit) and at most {MAX_TIMEOUT}, found "
+                         f"{timeout}")
+    return max(1, int(timeout * 1000))
 
 
 def require_z3() -> Any:

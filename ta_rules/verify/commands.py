@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from ta_rules.verify import BoundError, check_bound, require_z3
+from ta_rules.verify import check_bound, check_timeout, require_z3
 
 __all__ = ["prove_command", "symbolic_diff_command", "why_not_command"]
 
@@ -30,18 +30,12 @@ def _rulesets(paths: Sequence[str]) -> list[Any]:
     return sorted(out, key=lambda r: (r.name, r.source))
 
 
-def _check_timeout(timeout: float) -> None:
-    if not 0 < timeout <= 86_400:
-        raise BoundError(f"--timeout must be more than 0 and at most 86400 seconds, found "
-                         f"{timeout}")
-
-
 def prove_command(paths: Sequence[str], *, bound: int, timeout: float, only: str | None,
                   params: Mapping[str, Any], fmt: str, out: TextIO) -> int:
     """``ta-rules prove``: 0 all proven, 1 one is violated, 2 unknown or an error."""
     require_z3()
     check_bound(bound)
-    _check_timeout(timeout)
+    check_timeout(timeout)
     from ta_rules.verify.prove import prove_rulesets, render_results
 
     results = prove_rulesets(_rulesets(paths), bound=bound, timeout=timeout, params=params,
@@ -62,7 +56,7 @@ def symbolic_diff_command(old: Any, new: Any, *, bound: int, timeout: float, fmt
     """``ta-rules diff A B --symbolic``: 0 when every change is answered, else 2."""
     require_z3()
     check_bound(bound)
-    _check_timeout(timeout)
+    check_timeout(timeout)
     from ta_rules.verify.symdiff import render_symbolic, symbolic_diff
 
     result = symbolic_diff(old, new, bound=bound, timeout=timeout)

@@ -15,11 +15,12 @@ from typing import Any
 
 import z3
 
-from ta_rules.money import Money, is_known_currency, minor_unit
+from ta_rules.money import Money, is_known_currency, known_currencies, minor_unit
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._types import TypeEnv, type_env
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.resolve import OUTCOMES
+from ta_rules.verify import check_timeout
 from ta_rules.verify.rules_enc import EncodingError, RulesetEncoder, SymVerdict
 from ta_rules.verify.space import FactSpace
 from ta_rules.verify.values import Strings
@@ -82,14 +83,12 @@ def literals(rulesets: Sequence[Ruleset], params: Sequence[Mapping[str, Any]]) -
 
 def currency_classes(mentioned: Iterable[str]) -> list[str]:
     """The contract currencies to query: those the rules name, and one per minor unit."""
-    from babel.numbers import list_currencies
-
     named = sorted(c for c in set(mentioned) if len(c) == 3 and c.isupper()
                    and is_known_currency(c))
     out = list(named)
     for places, preferred in _REPRESENTATIVES.items():
         pick = preferred if preferred not in named else next(
-            (c for c in sorted(list_currencies()) if c not in named
+            (c for c in known_currencies() if c not in named
              and minor_unit(c) == places), None)
         if pick is not None and pick not in out:
             out.append(pick)
@@ -143,6 +142,6 @@ class Query:
     def solver(self, timeout: float, optimize: bool = False) -> Any:
         """A solver holding the document's validity constraints."""
         s = z3.Optimize() if optimize else z3.Solver()
-        s.set("timeout", int(timeout * 1000))
+        s.set("timeout", check_timeout(timeout, "timeout"))
         s.add(*self.space.constraints())
         return s
