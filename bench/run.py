@@ -684,9 +684,10 @@ def check(args: argparse.Namespace) -> int:
         sparams, _ = srs.bind_parameters()
 
         def scaled(f: ta_rules.Facts, c: Any, s: Any = srs, p: Any = sparams) -> Decision:
-            outcome, raw, max_refund, cap = decide(s, f, p)
-            return (outcome, frozenset(x[0] for x in raw), max_refund.rounded(),
-                    None if cap is None else cap.rounded())
+            d = decide(s, f, p)
+            cap = d.amounts["coverage_cap"]
+            return (d.outcome, frozenset(x[0] for x in d.reasons),
+                    d.amount("max_refund").rounded(), None if cap is None else cap.rounded())
         candidates[f"ruleset {factor}x (core)"] = scaled
 
     shown = 0

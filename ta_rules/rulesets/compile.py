@@ -28,11 +28,8 @@ import dataclasses
 import datetime as dt
 import difflib
 import itertools
-import linecache
-import threading
-import types
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -43,7 +40,7 @@ from ta_rules.rulesets._runtime import HELPERS
 from ta_rules.rulesets._types import T, TypeEnv, type_env
 from ta_rules.rulesets._yaml import YamlDocument
 from ta_rules.rulesets.declare import Parameter, ReasonDef, declare, parameter_value
-from ta_rules.rulesets.emit_python import Emitter, SourceMap
+from ta_rules.rulesets.emit_python import Emitter
 from ta_rules.rulesets.parse import parse_ruleset
 from ta_rules.rulesets.passes import (
     MAX_DAY_COUNT,
@@ -52,6 +49,7 @@ from ta_rules.rulesets.passes import (
     collect_trace_refs,
     day_count_parameters,
 )
+from ta_rules.rulesets.program import Decision, Program, ProgramMode, Programs
 from ta_rules.rulesets.resolve import Resolver
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.structure import build_ir
@@ -71,9 +69,6 @@ class Rule:
     when: str | None
 
 
-Decide = Callable[[Any, Mapping[str, Any], list[Any] | None], tuple[Any, ...]]
-
-
 class Ruleset:
     """A compiled, immutable ruleset, ready to evaluate facts.
 
@@ -88,7 +83,7 @@ class Ruleset:
         parameters: The declared parameters by name.
         reasons: The declared reason codes.
         rules: Every rule by id.
-        python_source: The generated code (for review and debugging).
+        python_source: The generated plain and traced programs (for review and debugging).
     """
 
     def __init__(
@@ -100,12 +95,7 @@ class Ruleset:
         parameters: Mapping[str, Parameter],
         reasons: Mapping[str, ReasonDef],
         rules: Mapping[str, Rule],
-        python_source: str,
-        decide: Decide,
-        decide_traced: Decide,
-        build_holds: Callable[[], tuple[Callable[..., tuple[Any, ...]], dict[str, Any], str]],
-        filename: str = "",
-        source_map: SourceMap | None = None,
+        programs: Programs,
         intermediate: ir.RulesetIR | None = None,
         effective_location: Location,
         warnings: tuple[Diagnostic, ...] = (),
@@ -123,17 +113,10 @@ class Ruleset:
         self.parameters: Mapping[str, Parameter] = MappingProxyType(dict(parameters))
         self.reasons: Mapping[str, ReasonDef] = MappingProxyType(dict(reasons))
         self.rules: Mapping[str, Rule] = MappingProxyType(dict(rules))
-        self.python_source = python_source
-        self.filename = filename
         #: The typed intermediate form it was compiled from (for other backends).
         self.ir = intermediate
         self._day_counts = day_count_parameters(intermediate) if intermediate else frozenset()
-        self._source_map = source_map or SourceMap()
-        self._decide = decide
-        self._decide_traced = decide_traced
-        self._build_holds = build_holds
-        self._holds: tuple[Callable[..., tuple[Any, ...]], Mapping[str, Any], str] | None = None
-        self._holds_lock = threading.Lock()
+        self._programs = programs
         self.effective_location = effective_location
         self.warnings = warnings
         self.catalog_root = catalog_root
@@ -149,26 +132,28 @@ class Ruleset:
     def __repr__(self) -> str:
         return f"<Ruleset {self.name} {self.version} from {self.source}>"
 
-    def _external(self) -> tuple[Callable[..., tuple[Any, ...]], Mapping[str, Any], str]:
-        holds = self._holds
-        if holds is None:
-            with self._holds_lock:
-                holds = self._holds
-                if holds is None:
-                    decide, lowered, source = self._build_holds()
-                    holds = (decide, MappingProxyType(lowered), source)
-                    self._holds = holds
-        return holds
+    def program(self, mode: ProgramMode = "plain") -> Program:
+        """The compiled program of ``mode`` (``plain``, ``traced``, ``holds`` or ``values``).
+
+        Each is generated from the intermediate form and compiled the first time it is
+        asked for; see :mod:`ta_rules.rulesets.program`.
+        """
+        return self._programs.get(mode)
 
     @property
-    def _decide_holds(self) -> Callable[..., tuple[Any, ...]]:
-        """The decision that asks an external engine which rules hold."""
-        return self._external()[0]
+    def programs(self) -> Programs:
+        """Every program of this ruleset (compiled on first use; holds no reference back)."""
+        return self._programs
+
+    @property
+    def python_source(self) -> str:
+        """The generated plain and traced programs (for review and debugging)."""
+        return self.program("plain").source + "\n" + self.program("traced").source
 
     @property
     def lowered_conditions(self) -> Mapping[str, list[tuple[str, Any]]]:
         """Each block's rule conditions, lowered for external engines (tag -> [(rule, cond)])."""
-        return self._external()[1]
+        return self.program("holds").lowered
 
     def failure(self, exc: BaseException) -> tuple[str, Location] | None:
         """What part of this ruleset was running when ``exc`` was raised, and where it is written.
@@ -178,10 +163,12 @@ class Ruleset:
             generated code in the exception's traceback, or None when it was not there.
         """
         found = None
+        names = {p.filename for p in self._programs.compiled()}
         tb = exc.__traceback__
         while tb is not None:
-            if tb.tb_frame.f_code.co_filename == self.filename:
-                found = self._source_map.owner(tb.tb_lineno) or found
+            filename = tb.tb_frame.f_code.co_filename
+            if filename in names:
+                found = self._programs.owner(filename, tb.tb_lineno) or found
             tb = tb.tb_next
         return found
 
@@ -238,11 +225,6 @@ class Ruleset:
 _SERIAL = itertools.count(1)
 
 
-def _register_source(filename: str, code: str) -> None:
-    """Make the generated code readable by tracebacks and debuggers."""
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-
-
 def compile_ruleset(
     spec: RulesetSpec, doc: YamlDocument, *, source: str, content_hash: str,
     catalog_root: str | None = None,
@@ -292,34 +274,19 @@ def compile_ruleset(
     if any(d.severity == "error" for d in diags):
         raise RulesetError(_dedupe(diags), sources={source: doc.text})
     collect_trace_refs(rir)
-    emitter = Emitter(rir, lambda at: doc.offset_location(at[0], parsed.offset(at[0]) + at[1]))
-    plain, plain_owners = emitter.program(traced=False)
-    traced, traced_owners = emitter.program(traced=True)
-    code = plain + "\n" + traced
-    filename = f"<ruleset {spec.ruleset} {spec.version} #{next(_SERIAL)}>"
-    source_map = SourceMap()
-    for lineno, owner in enumerate([*plain_owners, None, *traced_owners], start=1):
-        if owner is not None:
-            source_map.owners[lineno] = owner
-    from ta_rules.rulesets._lower import RUNTIME as LOWER_RUNTIME
 
-    def namespace() -> dict[str, Any]:
-        return {"__builtins__": _SAFE_BUILTINS, **HELPERS, **LOWER_RUNTIME, **emitter.consts,
-                "_none_table": _none_table}
+    def locate(at: ir.Src) -> Location:
+        return doc.offset_location(at[0], parsed.offset(at[0]) + at[1])
 
-    compiled_ns = namespace()
-    _register_source(filename, code)
-    exec(compile(code, filename, "exec"), compiled_ns)
+    def build(mode: ProgramMode) -> tuple[str, list[Any], dict[str, Any], dict[str, Any]]:
+        # one emitter per program: each numbers its names and constants on its own, so a
+        # program's text does not depend on which was compiled first
+        emitter = Emitter(rir, locate)
+        text, owners = emitter.program(mode)
+        return text, owners, emitter.consts, dict(emitter.lowered)
 
-    def build_holds() -> tuple[Callable[..., tuple[Any, ...]], dict[str, Any], str]:
-        # only external engines need this variant: built on their first use
-        holds, _ = emitter.program(traced=True, holds=True)
-        holds_ns = namespace()
-        holds_name = filename[:-1] + " holds>"
-        _register_source(holds_name, holds)
-        exec(compile(holds, holds_name, "exec"), holds_ns)
-        return holds_ns["_decide_holds"], dict(emitter.lowered), holds
-
+    programs = Programs(f"<ruleset {spec.ruleset} {spec.version} #{next(_SERIAL)}>", build,
+                        _namespace)
     ruleset = Ruleset(
         spec=spec,
         source=source,
@@ -328,12 +295,7 @@ def compile_ruleset(
         reasons=decl.reasons,
         rules={rid: Rule(rid, r.group, r.table, r.location, r.codes, r.when_text)
                for rid, r in rir.rules.items()},
-        python_source=code,
-        decide=compiled_ns["_decide"],
-        decide_traced=compiled_ns["_decide_traced"],
-        build_holds=build_holds,
-        filename=filename,
-        source_map=source_map,
+        programs=programs,
         intermediate=rir,
         effective_location=doc.location(("effective",), key=True),
         warnings=tuple(d for d in _dedupe(diags) if d.severity == "warning"),
@@ -341,13 +303,15 @@ def compile_ruleset(
         env=env,
     )
     # the generated sources are readable by tracebacks while the ruleset lives, not after
-    weakref.finalize(ruleset, _forget_sources, filename, filename[:-1] + " holds>")
+    weakref.finalize(ruleset, programs.forget)
     return ruleset
 
 
-def _forget_sources(*filenames: str) -> None:
-    for name in filenames:
-        linecache.cache.pop(name, None)
+def _namespace() -> dict[str, Any]:
+    from ta_rules.rulesets._lower import RUNTIME as LOWER_RUNTIME
+
+    return {"__builtins__": _SAFE_BUILTINS, **HELPERS, **LOWER_RUNTIME,
+            "_none_table": _none_table, "_Decision": Decision}
 
 
 def _none_table(_: Any) -> list[Any]:
@@ -369,4 +333,3 @@ _SAFE_BUILTINS: Final = {
     "len": len, "min": min, "max": max, "any": any, "all": all, "next": next, "iter": iter,
     "bool": bool, "getattr": getattr, "True": True, "False": False, "None": None,
 }
-_ = types

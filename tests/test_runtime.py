@@ -1,0 +1,116 @@
+"""The runtime's declared boundary: programs, the decision record and the verdict builder."""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any
+
+import pytest
+
+import ta_rules
+from ta_rules import build
+from ta_rules.evaluate import DECISION_CONTEXT
+from ta_rules.rulesets.program import MODES, Decision
+from ta_rules.rulesets.schema import AmountsSpec
+from ta_rules.verdict import Verdict
+
+from conftest import base_facts, rules_text
+
+ENGINES = ["compiled", "reference", "durable"]
+
+
+def _engine_or_skip(engine: str) -> None:
+    if engine == "durable":
+        pytest.importorskip("durable_rules_engine", reason="durable-rules is not installed")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("trace", [False, True])
+def test_the_builder_fills_every_declared_field_in_order(engine: str, trace: bool) -> None:
+    _engine_or_skip(engine)
+    verdict = ta_rules.evaluate(base_facts(), engine=engine, trace=trace)
+    # a field Verdict declares but nobody fills would be missing from every JSON output
+    assert list(vars(verdict)) == list(Verdict.model_fields)
+    assert list(verdict.model_dump(mode="json")) == list(Verdict.model_fields)
+    # what is written can be read back (replay) and written again to the same bytes
+    again = Verdict.model_validate_json(verdict.model_dump_json())
+    assert again.model_dump_json() == verdict.model_dump_json()
+
+
+def test_a_field_the_builder_does_not_fill_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    fields = build.verdict_fields
+
+    def without_locale(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        data = fields(*args, **kwargs)
+        del data["locale"]
+        return data
+
+    monkeypatch.setattr(build, "verdict_fields", without_locale)
+    with pytest.raises(RuntimeError, match=r"not filled \['locale'\]"):
+        ta_rules.evaluate(base_facts())
+
+
+def test_every_amount_of_the_file_is_a_verdict_field() -> None:
+    rs = ta_rules.loads_ruleset(rules_text(), "rules.yaml")
+    params, _ = rs.bind_parameters()
+    facts = ta_rules.parse_facts(base_facts())
+    with decimal.localcontext(DECISION_CONTEXT):
+        decision = rs.program("plain").decide(facts, params, None)
+    assert isinstance(decision, Decision)
+    assert list(decision.amounts) == list(AmountsSpec.model_fields)
+    assert set(decision.amounts) <= set(Verdict.model_fields)
+    assert decision.outcome == "covered" and decision.values is None
+
+
+def test_programs_are_compiled_on_first_use() -> None:
+    rs = ta_rules.loads_ruleset(rules_text(), "rules.yaml")
+    assert rs.programs.compiled() == []
+    ta_rules.evaluate(base_facts(), ruleset=rs)
+    assert [p.mode for p in rs.programs.compiled()] == ["plain"]
+    ta_rules.explain(base_facts(), ruleset=rs)
+    assert [p.mode for p in rs.programs.compiled()] == ["plain", "traced"]
+    assert rs.program("traced") is rs.program("traced")
+    with pytest.raises(ValueError, match="no program mode 'fast'"):
+        rs.program("fast")  # type: ignore[arg-type]
+
+
+def test_every_mode_decides_the_same() -> None:
+    rs = ta_rules.loads_ruleset(rules_text(), "rules.yaml")
+    params, _ = rs.bind_parameters()
+    facts = ta_rules.parse_facts(base_facts())
+
+    class AllHold:
+        def holds(self, tag: str, fact: Any) -> set[int]:
+            lowered = rs.program("holds").lowered[tag]
+            from ta_rules.rulesets._lower import evaluate_lowered
+
+            return {i for i, (_, node) in enumerate(lowered) if evaluate_lowered(node, fact)}
+
+    decisions = {}
+    with decimal.localcontext(DECISION_CONTEXT):
+        for mode in MODES:
+            program = rs.program(mode)
+            assert program.mode == mode
+            args: list[Any] = [facts, params, [] if mode in ("traced", "holds") else None]
+            if mode == "holds":
+                args.append(AllHold())
+            decisions[mode] = program.decide(*args)
+    plain = decisions["plain"]
+    for mode, d in decisions.items():
+        assert (d.outcome, d.reasons, d.amounts) == (plain.outcome, plain.reasons,
+                                                    plain.amounts), mode
+    values = decisions["values"]
+    assert values.values is not None and values.groups is not None
+    assert set(values.values) == set(rs.spec.values)
+    assert set(values.groups) == set(rs.spec.groups)
+
+
+def test_a_failing_rule_is_named_in_a_program_compiled_later() -> None:
+    # the traced program is compiled after the plain one, under its own name
+    rs = ta_rules.loads_ruleset(rules_text(), "rules.yaml")
+    ta_rules.evaluate(base_facts(), ruleset=rs)
+    params, _ = rs.bind_parameters()
+    with pytest.raises(AttributeError) as info:  # facts that are not facts: a bug
+        rs.program("traced").decide(None, params, [])
+    where = rs.failure(info.value)
+    assert where is not None and where[0].split()[0] in ("rule", "value", "function")
