@@ -15,6 +15,13 @@ type and text), then the command line's outputs on the fixtures: ``ta-rules test
 json`` of ``examples/scenarios`` and ``../shared/spec/examples`` (when present), the
 ``examples/extending`` project, ``ta-rules eval`` in both formats and ``--batch`` records.
 Only the public API and the command line are used, so any revision can run it.
+
+Verdicts recorded by one revision and replayed by another::
+
+    PYTHONPATH=OLD python bench/verdict_corpus.py record /tmp/inputs.pickle /tmp/rec.pickle
+    PYTHONPATH=NEW python bench/verdict_corpus.py replay /tmp/rec.pickle
+
+``replay`` prints how many reproduce (``ta_rules.replay``) and exits 1 if any does not.
 """
 
 from __future__ import annotations
@@ -130,7 +137,31 @@ def main() -> int:
     p.add_argument("out")
     p.add_argument("--engines", default="compiled,durable")
     p.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    p = sub.add_parser("record")
+    p.add_argument("inputs")
+    p.add_argument("out")
+    p = sub.add_parser("replay")
+    p.add_argument("records")
     args = ap.parse_args()
+    if args.cmd == "record":
+        import ta_rules
+
+        records = []
+        for doc, params in pickle.loads(Path(args.inputs).read_bytes()):
+            try:
+                v = ta_rules.evaluate(doc, parameters=params, trace=len(records) % 2 == 1)
+            except ta_rules.TaRulesError:
+                continue
+            records.append((json.loads(v.model_dump_json()), doc))
+        Path(args.out).write_bytes(pickle.dumps(records))
+        return 0
+    if args.cmd == "replay":
+        import ta_rules
+
+        records = pickle.loads(Path(args.records).read_bytes())
+        bad = [r for r in records if not ta_rules.replay(r[0], r[1]).reproduced]
+        print(f"{len(records) - len(bad)} of {len(records)} recorded verdicts reproduce")
+        return 1 if bad else 0
     if args.cmd == "inputs":
         Path(args.out).write_bytes(pickle.dumps(_inputs(args.claims)))
         return 0

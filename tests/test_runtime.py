@@ -114,3 +114,34 @@ def test_a_failing_rule_is_named_in_a_program_compiled_later() -> None:
         rs.program("traced").decide(None, params, [])
     where = rs.failure(info.value)
     assert where is not None and where[0].split()[0] in ("rule", "value", "function")
+
+
+def test_every_surface_writes_the_verdict_through_the_presenter(tmp_path: Any) -> None:
+    import io
+    import json
+
+    from ta_rules import present
+    from ta_rules.cli import main
+    from ta_rules.testing.runner import run_paths
+
+    from conftest import EXAMPLES
+
+    facts = base_facts()
+    verdict = ta_rules.evaluate(facts)
+    claim = tmp_path / "claim.json"
+    claim.write_text(json.dumps(facts))
+    out = io.StringIO()
+    assert main(["eval", str(claim), "--format", "json"], stdout=out) == 0
+    assert out.getvalue() == present.verdict_json(verdict)
+    out = io.StringIO()
+    assert main(["eval", str(claim)], stdout=out) == 0
+    assert out.getvalue().startswith(present.verdict_text(verdict) + "\n")
+    batch = tmp_path / "claims.jsonl"
+    batch.write_text(json.dumps(facts) + "\n")
+    out = io.StringIO()
+    assert main(["eval", "--batch", str(batch)], stdout=out) == 0
+    assert out.getvalue().splitlines()[0] == present.batch_record(1, verdict)
+    report = run_paths([EXAMPLES / "scenarios" / "late_shipment.yaml"]).to_json()
+    assert report["results"]
+    for result in report["results"]:
+        assert set(result["verdict"]) == set(Verdict.model_fields)

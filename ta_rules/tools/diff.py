@@ -186,6 +186,7 @@ def scenario_changes(old: Ruleset, new: Ruleset, paths: Iterable[str]) -> list[d
     """Scenarios whose verdict differs when judged by ``old`` and by ``new``."""
     from ta_rules.errors import TaRulesError
     from ta_rules.evaluate import evaluate
+    from ta_rules.present import error_summary, verdict_summary
     from ta_rules.testing.scenarios import find_scenario_files, load_scenarios
 
     out = []
@@ -194,20 +195,16 @@ def scenario_changes(old: Ruleset, new: Ruleset, paths: Iterable[str]) -> list[d
             continue
         scenarios, _ = load_scenarios(path)
         for s in scenarios:
-            results: list[tuple[Any, ...]] = []
+            results: list[dict[str, Any]] = []
             for rs in (old, new):
                 params = {k: v for k, v in s.parameters.items() if k in rs.parameters}
                 try:
                     v = evaluate(s.facts, ruleset=rs, parameters=params or None)
-                    results.append((v.outcome, sorted(v.codes), str(v.max_refund),
-                                    str(v.coverage_cap) if v.coverage_cap else None))
+                    results.append(verdict_summary(v))
                 except TaRulesError as exc:
-                    results.append(("error", [str(exc)], "", None))
+                    results.append(error_summary(exc))
             if results[0] != results[1]:
                 out.append({"name": s.name, "location": s.location,
-                            "old": _verdict_json(results[0]), "new": _verdict_json(results[1])})
+                            "old": results[0], "new": results[1]})
     return out
 
-
-def _verdict_json(r: tuple[Any, ...]) -> dict[str, Any]:
-    return {"outcome": r[0], "reasons": r[1], "max_refund": r[2], "coverage_cap": r[3]}
