@@ -54,7 +54,8 @@ from ta_rules.rulesets.resolve import Resolver
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.structure import build_ir
 
-__all__ = ["Parameter", "ReasonDef", "Rule", "Ruleset", "compile_ruleset", "parameter_value"]
+__all__ = ["FrontEnd", "Parameter", "ReasonDef", "Rule", "Ruleset", "assemble_ruleset",
+           "compile_ruleset", "parameter_value"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,8 +102,11 @@ class Ruleset:
         warnings: tuple[Diagnostic, ...] = (),
         catalog_root: str | None = None,
         env: TypeEnv | None = None,
+        front: FrontEnd | None = None,
     ) -> None:
         self.spec = spec
+        #: What the compiler's front end made of the file (the compile cache stores it).
+        self.front = front
         self.name = spec.ruleset
         self.version = spec.version
         self.title = spec.title
@@ -278,6 +282,44 @@ def compile_ruleset(
     def locate(at: ir.Src) -> Location:
         return doc.offset_location(at[0], parsed.offset(at[0]) + at[1])
 
+    # the emitters locate values, functions and amounts: kept, so a program can be emitted
+    # later (and in another process, from the compile cache) without the YAML document
+    nodes = [*(f.node for f in rir.functions.values()), *(v.node for v in rir.values.values()),
+             *(n for n in rir.amounts.values() if n is not None)]
+    front = FrontEnd(
+        spec=spec, parameters=decl.params, reasons=decl.reasons,
+        rules={rid: Rule(rid, r.group, r.table, r.location, r.codes, r.when_text)
+               for rid, r in rir.rules.items()},
+        intermediate=rir, locations={n.at: locate(n.at) for n in nodes},
+        effective_location=doc.location(("effective",), key=True),
+        warnings=tuple(d for d in _dedupe(diags) if d.severity == "warning"))
+    return assemble_ruleset(front, source=source, content_hash=content_hash,
+                            catalog_root=catalog_root, env=env)
+
+
+@dataclasses.dataclass(frozen=True)
+class FrontEnd:
+    """What the compiler's front end makes of a valid file: all a :class:`Ruleset` needs.
+
+    Plain data (the compile cache stores it): the programs are emitted from the IR when
+    first asked for, with ``locations`` standing in for the YAML document.
+    """
+
+    spec: RulesetSpec
+    parameters: Mapping[str, Parameter]
+    reasons: Mapping[str, ReasonDef]
+    rules: Mapping[str, Rule]
+    intermediate: ir.RulesetIR
+    locations: Mapping[ir.Src, Location]
+    effective_location: Location
+    warnings: tuple[Diagnostic, ...]
+
+
+def assemble_ruleset(front: FrontEnd, *, source: str, content_hash: str,
+                     catalog_root: str | None, env: TypeEnv) -> Ruleset:
+    """The :class:`Ruleset` of a front end's result (its programs compiled on first use)."""
+    rir, locate = front.intermediate, front.locations.__getitem__
+
     def build(mode: ProgramMode) -> tuple[str, list[Any], dict[str, Any], dict[str, Any]]:
         # one emitter per program: each numbers its names and constants on its own, so a
         # program's text does not depend on which was compiled first
@@ -285,22 +327,23 @@ def compile_ruleset(
         text, owners = emitter.program(mode)
         return text, owners, emitter.consts, dict(emitter.lowered)
 
+    spec = front.spec
     programs = Programs(f"<ruleset {spec.ruleset} {spec.version} #{next(_SERIAL)}>", build,
                         _namespace)
     ruleset = Ruleset(
         spec=spec,
         source=source,
         content_hash=content_hash,
-        parameters=decl.params,
-        reasons=decl.reasons,
-        rules={rid: Rule(rid, r.group, r.table, r.location, r.codes, r.when_text)
-               for rid, r in rir.rules.items()},
+        parameters=front.parameters,
+        reasons=front.reasons,
+        rules=front.rules,
         programs=programs,
         intermediate=rir,
-        effective_location=doc.location(("effective",), key=True),
-        warnings=tuple(d for d in _dedupe(diags) if d.severity == "warning"),
+        effective_location=front.effective_location,
+        warnings=front.warnings,
         catalog_root=catalog_root,
         env=env,
+        front=front,
     )
     # the generated sources are readable by tracebacks while the ruleset lives, not after
     weakref.finalize(ruleset, programs.forget)

@@ -14,10 +14,12 @@ from pydantic import BaseModel, ValidationError
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.facts import error_path
+from ta_rules.rulesets import cache
+from ta_rules.rulesets._types import TypeEnv, type_env
 from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
-from ta_rules.rulesets.compile import Ruleset, compile_ruleset
+from ta_rules.rulesets.compile import FrontEnd, Ruleset, assemble_ruleset, compile_ruleset
 from ta_rules.rulesets.schema import RulesetSpec
-from ta_rules.rulesets.vocabulary_load import ruleset_env
+from ta_rules.rulesets.vocabulary_load import find_vocabulary, ruleset_env
 
 __all__ = [
     "RULE_SUFFIXES",
@@ -169,24 +171,71 @@ def loads_ruleset(
     Raises:
         RulesetError: With every problem, each with file:line:column.
     """
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    key = None
+    if len(data) <= max_bytes:
+        key = cache.entry_key(data, source, rules_folder)
+        ruleset = _from_cache(key, data, source, rules_folder)
+        if ruleset is not None:
+            return ruleset
     try:
         spec, doc = load_ruleset_spec(content, source, max_bytes=max_bytes)
     except RulesetError as exc:
         raise _with_compile_problems(exc, content, source, rules_folder) from None
-    root = None
-    if spec.catalog is not None and rules_folder is not None:
-        from ta_rules.messages import find_catalog_root
-
-        root = find_catalog_root(rules_folder, spec.catalog)
+    root = _catalog_root(spec.catalog, rules_folder)
     env = ruleset_env(spec, doc, rules_folder)
     ruleset = compile_ruleset(spec, doc, source=source, content_hash=content_hash(content),
                               catalog_root=root, env=env)
+    _check_catalogs(ruleset, doc.text)
+    if key is not None and ruleset.front is not None and ruleset.env is not None:
+        cache.write(key, cache.CacheEntry(
+            ruleset.front, ruleset.env.vocabulary.name, repr(ruleset.env.vocabulary),
+            cache.catalog_signature(spec.catalog, root)), ruleset.env)
+    return ruleset
+
+
+def _catalog_root(domain: str | None, rules_folder: str | None) -> str | None:
+    if domain is None or rules_folder is None:
+        return None
+    from ta_rules.messages import find_catalog_root
+
+    return find_catalog_root(rules_folder, domain)
+
+
+def _from_cache(key: str, data: bytes, source: str, rules_folder: str | None
+                ) -> Ruleset | None:
+    """The ruleset from the compile cache, when its entry is there and still holds."""
+
+    def env_of(name: str) -> TypeEnv | None:
+        try:
+            voc = find_vocabulary(name, rules_folder)
+        except RulesetError:
+            return None  # compiled again, which reports it
+        return type_env(voc) if voc is not None else None
+
+    found = cache.read(key, env_of)
+    if found is None:
+        return None
+    entry, env = found
+    front: FrontEnd = entry.front
+    root = _catalog_root(front.spec.catalog, rules_folder)
+    if cache.catalog_signature(front.spec.catalog, root) != entry.catalog:
+        return None
+    ruleset = assemble_ruleset(front, source=source, content_hash=content_hash(data),
+                               catalog_root=root, env=env)
+    try:
+        _check_catalogs(ruleset, None)
+    except RulesetError:
+        return None  # compiled again, which reports it with the file's text
+    return ruleset
+
+
+def _check_catalogs(ruleset: Ruleset, text: str | None) -> None:
     # what `ta-rules check` calls an error is not loaded either: a message with no
     # translation would be shown in English with the reader's number and date formats
     problems = [d for d in catalog_diagnostics(ruleset) if d.severity == "error"]
     if problems:
-        raise RulesetError(problems, sources={source: doc.text})
-    return ruleset
+        raise RulesetError(problems, sources={ruleset.source: text} if text else {})
 
 
 def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
