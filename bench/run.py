@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 sys.path[:0] = [str(BENCH), str(BENCH / "zen")]
 
 import claims as claim_gen  # noqa: E402
@@ -799,6 +800,135 @@ def paired(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fresh(n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` claims drawn with their own seed: new to a process that has not drawn it."""
+    return claim_gen.generate(n, seed)
+
+
+def _load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average n/a"
+
+
+def _wall(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def cold_start(reps: int) -> dict[str, float]:
+    """Medians of fresh processes, run in turn: ``python -c pass``, ``import ta_rules``,
+    ``ta-rules eval FILE`` with the compile cache warm and with it off."""
+    claim = ROOT / "examples" / "claims" / "late-shipment.json"
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "TA_RULES_CACHE": "on", "TA_RULES_CACHE_DIR": tmp}
+        off = {**env, "TA_RULES_CACHE": "off"}
+        evaluate = [sys.executable, "-m", "ta_rules", "eval", str(claim)]
+        _wall(evaluate, env)  # fills the cache
+        runs: dict[str, tuple[list[str], dict[str, str]]] = {
+            "python -c pass": ([sys.executable, "-c", "pass"], env),
+            "import ta_rules": ([sys.executable, "-c", "import ta_rules"], env),
+            "ta-rules eval FILE (cache warm)": (evaluate, env),
+            "ta-rules eval FILE (cache off)": (evaluate, off),
+        }
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        for _ in range(reps):
+            for name, (cmd, e) in runs.items():
+                times[name].append(_wall(cmd, e))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def targets(args: argparse.Namespace) -> int:
+    """The rows of the runtime issue's targets table, from one run, on claims new to it.
+
+    Every candidate judges its own claims, drawn with a seed no other candidate and no
+    earlier round used, so no figure is of caches warmed by the same claims. Per call:
+    each step takes the next claim of every candidate, in a fresh random order, each call
+    timed on its own (median over all calls). Hot loop: each round, every candidate loops
+    over a fresh set of its own (median of the rounds' per-claim times), in turn.
+    """
+    print(f"targets: {args.claims} claims x {args.rounds} rounds per candidate, every claim "
+          f"new to the process; {_load()} at the start", flush=True)
+    zd = import_zen_adapter().ZenDecider()
+    warm = _fresh(200, args.seed + 999_999)
+    candidates: dict[str, Callable[[dict[str, Any]], Any]] = {
+        "naive": naive.decide,
+        "evaluate": ta_rules.evaluate,
+        "evaluate, trace on": lambda c: ta_rules.evaluate(c, trace=True),
+        "zen end to end": lambda c: zd.decide(ta_rules.parse_facts(c)),
+    }
+    for c in warm:  # imports, compiled programs, the zen graph: not the claims' caches
+        for fn in candidates.values():
+            fn(c)
+    names = list(candidates)
+    per_call: dict[str, list[int]] = {k: [] for k in names}
+    clock = time.perf_counter_ns
+    order = random.Random(args.seed)
+    for r in range(args.rounds):
+        pools = {k: _fresh(args.claims, args.seed + 1000 * (i + 1) + r)
+                 for i, k in enumerate(names)}
+        for j in range(args.claims):
+            order.shuffle(names)
+            for name in names:
+                fn, c = candidates[name], pools[name][j]
+                t0 = clock()
+                fn(c)
+                per_call[name].append(clock() - t0)
+    call = {k: statistics.median(v) * 1e-9 for k, v in per_call.items()}
+    loops: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(args.rounds):
+        for i, name in enumerate(names):
+            pool = _fresh(args.claims, args.seed + 500_000 + 1000 * (i + 1) + r)
+            fn = candidates[name]
+            t0 = time.perf_counter()
+            for c in pool:
+                fn(c)
+            loops[name].append((time.perf_counter() - t0) / len(pool))
+    loop = {k: statistics.median(v) for k, v in loops.items()}
+    batch_rate = None
+    batch, workers_flag, _ = cli_batch_supported()
+    if batch:
+        with tempfile.TemporaryDirectory() as tmp:
+            infile, outfile = Path(tmp) / "claims.jsonl", Path(tmp) / "verdicts.jsonl"
+            n = max(args.claims * 2, 2000)
+            claim_gen.write_jsonl(claim_gen.iter_claims(n, args.seed + 77), infile)
+            walls = [run_cli_batch(infile, outfile, 1 if workers_flag else None)
+                     for _ in range(max(1, min(args.rounds, 3)))]
+            batch_rate = n / statistics.median(walls)
+    cold = cold_start(max(3, args.rounds))
+    e = call["evaluate"]
+    print("\nper call, interleaved (medians)")
+    for k in candidates:
+        print(f"  {k:<34} {fmt_time(call[k]):>10}")
+    print("hot loop, fresh claims each round (medians of per-claim time)")
+    for k in candidates:
+        print(f"  {k:<34} {fmt_time(loop[k]):>10}")
+    print("cold start (fresh processes, in turn, medians)")
+    for k, v in cold.items():
+        print(f"  {k:<34} {fmt_time(v):>10}")
+    print("\n| measure | measured |\n|---|---|")
+    print(f"| `evaluate(dict)` / `bench/naive.py`, per call, interleaved, distinct claims | "
+          f"{e / call['naive']:.2f}x |")
+    print(f"| same, hot loop | {loop['evaluate'] / loop['naive']:.2f}x |")
+    print(f"| zen-engine end to end / `evaluate`, per call | "
+          f"{call['zen end to end'] / e:.2f}x (hot loop "
+          f"{loop['zen end to end'] / loop['evaluate']:.2f}x) |")
+    if batch_rate is not None:
+        print(f"| `eval --batch --workers 1` per-core throughput / `evaluate` loop | "
+              f"{batch_rate * loop['evaluate']:.2f}x ({batch_rate:,.0f} claims/s, whole "
+              "process) |")
+    base = cold["python -c pass"]
+    print(f"| `ta-rules eval FILE` wall / `python -c pass` (warm cache) | "
+          f"{cold['ta-rules eval FILE (cache warm)'] / base:.1f}x (cache off "
+          f"{cold['ta-rules eval FILE (cache off)'] / base:.1f}x; `import ta_rules` "
+          f"{cold['import ta_rules'] / base:.1f}x) |")
+    print(f"| trace on / off, per call | {call['evaluate, trace on'] / e:.2f}x |")
+    print(f"\n{_load()} at the end")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="ta-rules benchmark (see bench/README.md)")
     ap.add_argument("--claims", type=int, default=None, help="claims to generate (2000)")
@@ -810,6 +940,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="verify floor and zen against ta_rules.evaluate on every claim")
     ap.add_argument("--paired", action="store_true",
                     help="per-call medians, candidates in turn on each claim (a loaded machine)")
+    ap.add_argument("--targets", action="store_true",
+                    help="the runtime targets table, on claims new to the process")
     ap.add_argument("--show", type=int, default=5, help="differences to print in --check")
     ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ap.add_argument("--batch-claims", type=int, default=None,
@@ -824,6 +956,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--claims and --rounds must be at least 1")
     if args.paired:
         return paired(args)
+    if args.targets:
+        return targets(args)
     return check(args) if args.check else benchmark(args)
 
 
