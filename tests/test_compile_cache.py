@@ -123,3 +123,14 @@ def test_the_command_line_reads_the_cache_in_a_new_process(cache_dir: Path) -> N
     assert json.loads(outs[0])["outcome"] == "covered"
     assert list(cache_dir.glob("*.entry"))
     assert cache.cache_dir() == cache_dir
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getuid"), reason="POSIX permissions")
+def test_a_folder_others_can_write_into_is_not_read(
+        cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ta_rules.loads_ruleset(rules_text(), "rules.yaml")
+    assert (cache_dir.stat().st_mode & 0o777) == 0o700
+    cache_dir.chmod(0o777)
+    _no_compiling(monkeypatch)
+    with pytest.raises(AssertionError, match="compiled instead of read from the cache"):
+        ta_rules.loads_ruleset(rules_text(), "rules.yaml")

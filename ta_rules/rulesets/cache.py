@@ -13,7 +13,9 @@ catalog files have changed is not used.
 Entries live in ``$TA_RULES_CACHE_DIR``, else the user's cache folder (``~/.cache/ta-rules``,
 ``$XDG_CACHE_HOME/ta-rules``, ``~/Library/Caches/ta-rules`` or ``%LOCALAPPDATA%/ta-rules/Cache``);
 ``TA_RULES_CACHE=off`` turns the cache off. Writes are atomic (a temporary file renamed
-into place); an entry that cannot be read, for any reason, is ignored and rebuilt.
+into place); an entry that cannot be read, for any reason, is ignored and rebuilt. Entries
+are pickles, so one is read only when it and its folder belong to the user and nobody else
+can write into the folder (the folder is created with mode 0700).
 Diagnostics are never cached: a file with problems is compiled, and reported, every time.
 """
 
@@ -146,6 +148,21 @@ class _Unpickler(pickle.Unpickler):
         return self._by_name[pid[1]]
 
 
+def _trusted(folder: Path, path: Path) -> bool:
+    """Whether an entry may be read: it and its folder are this user's, nobody else's.
+
+    An entry is a pickle: whoever can write it runs code in the process that reads it, so
+    a folder others can write into is not read.
+    """
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # Windows: the folder is under the user's own profile
+        return True
+    uid = getuid()
+    folder_stat, entry_stat = folder.stat(), path.stat()
+    return (folder_stat.st_uid == uid and entry_stat.st_uid == uid
+            and not folder_stat.st_mode & 0o022)
+
+
 def write(key: str, entry: CacheEntry, env: TypeEnv) -> None:
     """Store an entry (atomically); a cache that cannot be written is left alone."""
     folder = cache_dir()
@@ -157,7 +174,7 @@ def write(key: str, entry: CacheEntry, env: TypeEnv) -> None:
         pickle.dump((entry.vocabulary, entry.vocabulary_repr, entry.catalog), buf,
                     protocol=pickle.HIGHEST_PROTOCOL)
         _Pickler(buf, env).dump(entry.front)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".entry")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -180,8 +197,11 @@ def read(key: str, env_of: Callable[[str], TypeEnv | None]
     folder = cache_dir()
     if folder is None:
         return None
+    path = folder / f"{key}.entry"
     try:
-        data = (folder / f"{key}.entry").read_bytes()
+        if not _trusted(folder, path):
+            return None
+        data = path.read_bytes()
     except OSError:
         return None
     head = _FORMAT + key.encode() + b"\n"
