@@ -29,6 +29,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -840,6 +841,70 @@ def cold_start(reps: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+_BARE_APP = """
+import json, sys
+from fastapi import FastAPI, Request, Response
+import uvicorn
+app = FastAPI()
+answer = open(sys.argv[2]).read()
+@app.post("/v1/evaluate")
+async def evaluate(request: Request) -> Response:
+    json.loads(await request.body())
+    return Response(answer, media_type="application/json")
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def serve_cpu(claims: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """Server CPU seconds per request: ``ta-rules serve``, and a bare FastAPI/uvicorn app
+    that parses the same bodies and answers a verdict-sized body (the floor), in turn.
+
+    Each server gets the same requests, one at a time over one connection; the figure is
+    the server process's CPU time (Linux /proc) over the requests, after a warm-up.
+    """
+    try:
+        import httpx
+        import serve_load
+    except ImportError:
+        return None
+    import socket
+
+    bodies = [json.dumps(c).encode() for c in claims]
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = Path(tmp) / "rules"
+        shutil.copytree(ROOT / "ta_rules" / "rules", rules)
+        answer = Path(tmp) / "answer.json"
+        answer.write_text(ta_rules.evaluate(claims[0]).model_dump_json(indent=2))
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            bare_port = sock.getsockname()[1]
+        bare = subprocess.Popen([sys.executable, "-c", _BARE_APP, str(bare_port), str(answer)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        served, port = serve_load.start_server(rules, Path(tmp) / "log", 1)
+        try:
+            out = []
+            for proc, p in ((served, port), (bare, bare_port)):
+                url = f"http://127.0.0.1:{p}/v1/evaluate"
+                with httpx.Client(timeout=30) as client:
+                    for _ in range(100):
+                        try:
+                            client.post(url, content=bodies[0])
+                            break
+                        except httpx.TransportError:
+                            time.sleep(0.1)
+                    for b in bodies[:50]:
+                        client.post(url, content=b)
+                    cpu0 = serve_load.cpu_seconds(proc.pid)
+                    for b in bodies:
+                        client.post(url, content=b).raise_for_status()
+                    out.append((serve_load.cpu_seconds(proc.pid) - cpu0) / len(bodies))
+            return out[0], out[1]
+        finally:
+            for proc in (served, bare):
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
 def targets(args: argparse.Namespace) -> int:
     """The rows of the runtime issue's targets table, from one run, on claims new to it.
 
@@ -898,6 +963,7 @@ def targets(args: argparse.Namespace) -> int:
                      for _ in range(max(1, min(args.rounds, 3)))]
             batch_rate = n / statistics.median(walls)
     cold = cold_start(max(3, args.rounds))
+    serve = serve_cpu(_fresh(max(500, args.claims), args.seed + 88))
     e = call["evaluate"]
     print("\nper call, interleaved (medians)")
     for k in candidates:
@@ -919,6 +985,9 @@ def targets(args: argparse.Namespace) -> int:
         print(f"| `eval --batch --workers 1` per-core throughput / `evaluate` loop | "
               f"{batch_rate * loop['evaluate']:.2f}x ({batch_rate:,.0f} claims/s, whole "
               "process) |")
+    if serve is not None:
+        print(f"| `serve` server CPU per request / bare FastAPI floor | "
+              f"{serve[0] / serve[1]:.2f}x ({fmt_time(serve[0])} / {fmt_time(serve[1])}) |")
     base = cold["python -c pass"]
     print(f"| `ta-rules eval FILE` wall / `python -c pass` (warm cache) | "
           f"{cold['ta-rules eval FILE (cache warm)'] / base:.1f}x (cache off "
