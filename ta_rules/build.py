@@ -8,7 +8,7 @@ fields it fills, and their order, against the fields declared.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from ta_rules._version import __version__
@@ -108,11 +108,12 @@ def _amount(value: Money | None) -> Money | None:
 
 def verdict_fields(
     rs: Ruleset, decision: Decision, *, parameters: dict[str, Any], locale: Any,
-    facts_hash: str, engine: str, trace: list[dict[str, Any]] | None,
+    engine: str, trace: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
-    """Every field of the verdict on ``decision``, by name, in the declared order.
+    """The fields of the verdict on ``decision`` computed now, by name, in declared order.
 
-    The order matters: pydantic writes a model's JSON in the order of its ``__dict__``.
+    The order matters: pydantic writes a model's JSON in the order of its ``__dict__``. The
+    fields of :data:`ON_FIRST_ACCESS` are given to :func:`build_verdict` as functions.
     """
     amounts = decision.amounts
     return {
@@ -123,31 +124,45 @@ def verdict_fields(
         "ruleset": _ruleset_ref(rs),
         "parameters": parameters,
         "locale": str(locale),
-        "facts_hash": facts_hash,
         "engine": engine,
         "ta_rules_version": __version__,
         "trace": _trace(trace),
     }
 
 
+#: The fields computed on first access (most callers never read them).
+ON_FIRST_ACCESS: Final = ("facts_hash",)
 _COUNT: Final = len(VERDICT_FIELDS)
 
 
 def build_verdict(
     rs: Ruleset, decision: Decision, *, parameters: dict[str, Any], locale: Any,
-    facts_hash: str, engine: str, trace: list[dict[str, Any]] | None,
+    facts_hash: Callable[[], str], engine: str, trace: list[dict[str, Any]] | None,
 ) -> Verdict:
-    """The verdict on ``decision``, every declared field filled.
+    """The verdict on ``decision``, every declared field filled or pending.
+
+    Args:
+        rs: The ruleset that decided.
+        decision: What its program returned.
+        parameters: The overridden parameters (JSON form).
+        locale: The locale of the messages.
+        facts_hash: Computes the facts hash, on the verdict's first use of it.
+        engine: The engine's name.
+        trace: The trace entries, or None.
 
     Raises:
-        RuntimeError: Fewer or more fields are filled than :class:`Verdict` declares (a bug
+        RuntimeError: Fewer or more fields are given than :class:`Verdict` declares (a bug
             in the library: the builder and the model disagree).
     """
-    data = verdict_fields(rs, decision, parameters=parameters, locale=locale,
-                          facts_hash=facts_hash, engine=engine, trace=trace)
-    if len(data) != _COUNT:
-        missing = [f for f in VERDICT_FIELDS if f not in data]
-        extra = [f for f in data if f not in VERDICT_FIELDS]
+    data = verdict_fields(rs, decision, parameters=parameters, locale=locale, engine=engine,
+                          trace=trace)
+    pending = {"facts_hash": facts_hash}
+    if len(data) + len(pending) != _COUNT or not pending.keys().isdisjoint(data):
+        given = [*data, *pending]
+        missing = [f for f in VERDICT_FIELDS if f not in given]
+        extra = [f for f in given if f not in VERDICT_FIELDS]
         raise RuntimeError(f"the verdict builder and Verdict disagree: not filled {missing}, "
                            f"not declared {extra}")
-    return built(Verdict, data)
+    verdict = built(Verdict, data)
+    object.__setattr__(verdict, "__pydantic_private__", pending)
+    return verdict

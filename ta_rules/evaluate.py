@@ -314,7 +314,8 @@ def evaluate(
     entries: list[Any] | None = [] if trace else None
     decision = decide(rs, valid, params, trace=entries, engine=engine)
     return build_verdict(rs, decision, parameters=shown, locale=loc,
-                         facts_hash=facts_hash(valid), engine=engine, trace=entries)
+                         facts_hash=functools.partial(facts_hash, valid), engine=engine,
+                         trace=entries)
 
 
 def explain(facts: Mapping[str, Any] | Facts, **options: Any) -> Verdict:

@@ -29,9 +29,12 @@ def _engine_or_skip(engine: str) -> None:
 def test_the_builder_fills_every_declared_field_in_order(engine: str, trace: bool) -> None:
     _engine_or_skip(engine)
     verdict = ta_rules.evaluate(base_facts(), engine=engine, trace=trace)
-    # a field Verdict declares but nobody fills would be missing from every JSON output
-    assert list(vars(verdict)) == list(Verdict.model_fields)
+    # a field Verdict declares but nobody fills would be missing from every JSON output;
+    # the parts computed on first access are the only ones not there yet
+    given = [*vars(verdict), *build.ON_FIRST_ACCESS]
+    assert sorted(given) == sorted(Verdict.model_fields)
     assert list(verdict.model_dump(mode="json")) == list(Verdict.model_fields)
+    assert list(vars(verdict)) == list(Verdict.model_fields)  # completed, in order
     # what is written can be read back (replay) and written again to the same bytes
     again = Verdict.model_validate_json(verdict.model_dump_json())
     assert again.model_dump_json() == verdict.model_dump_json()
@@ -145,3 +148,47 @@ def test_every_surface_writes_the_verdict_through_the_presenter(tmp_path: Any) -
     assert report["results"]
     for result in report["results"]:
         assert set(result["verdict"]) == set(Verdict.model_fields)
+
+
+def _pending(v: Verdict) -> bool:
+    return "facts_hash" not in vars(v)
+
+
+def test_the_facts_hash_is_computed_on_first_access_and_every_form_has_it() -> None:
+    import copy
+    import pickle
+
+    from pydantic import BaseModel
+
+    from ta_rules.evaluate import facts_hash
+
+    class Envelope(BaseModel):  # a caller's model holding a verdict
+        verdict: Verdict
+
+    expected = facts_hash(ta_rules.parse_facts(base_facts()))
+    eager = ta_rules.evaluate(base_facts())
+    assert eager.facts_hash == expected and not _pending(eager)
+    json_bytes = eager.model_dump_json()
+    forms = {
+        "json": lambda v: v.model_dump_json() == json_bytes,
+        "python": lambda v: v.model_dump()["facts_hash"] == expected,
+        "nested": lambda v: Envelope(verdict=v).model_dump_json()
+        == '{"verdict":' + json_bytes + "}",
+        "equal": lambda v: v == eager,
+        "repr": lambda v: expected in repr(v),
+        "iter": lambda v: dict(v)["facts_hash"] == expected,
+        "pickle": lambda v: pickle.loads(pickle.dumps(v)).model_dump_json() == json_bytes,
+        "copy": lambda v: copy.copy(v).model_dump_json() == json_bytes,
+    }
+    for name, check in forms.items():
+        verdict = ta_rules.evaluate(base_facts())
+        assert _pending(verdict), name
+        assert check(verdict), name
+        if name != "copy":  # a copy is completed on its own; the original on its first use
+            assert not _pending(verdict), name
+        assert verdict.facts_hash == expected, name
+        assert list(vars(verdict)) == list(Verdict.model_fields), name
+    schema = Verdict.model_json_schema(mode="serialization")
+    assert "facts_hash" in schema["properties"] and "facts_hash" in schema["required"]
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        ta_rules.evaluate(base_facts()).nope  # noqa: B018
