@@ -7,6 +7,7 @@ fields it fills, and their order, against the fields declared.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -60,16 +61,17 @@ def _reason(rs: Ruleset, code: str, rule_id: str, subject: Any,
     if hit is not None:
         return hit
     definition = rs.reasons[code]
-    reason = Reason.model_construct(
-        code=code,
-        kind=definition.kind,  # type: ignore[arg-type]
-        rule=rule_id,
-        location=str(rs.rules[rule_id].location),
-        subject=subject,
-        message=render(code, definition.message, values, loc, rs.spec.catalog,
-                       rs.catalog_root),
-        values={k: json_value(v) for k, v in values.items()} if values else {},
-    )
+    # the message is rendered on first access (most callers read codes, not messages)
+    reason = built(Reason, {
+        "code": code,
+        "kind": definition.kind,
+        "rule": rule_id,
+        "location": str(rs.rules[rule_id].location),
+        "subject": subject,
+        "values": {k: json_value(v) for k, v in values.items()} if values else {},
+    })
+    object.__setattr__(reason, "__pydantic_private__", {"message": functools.partial(
+        render, code, definition.message, values, loc, rs.spec.catalog, rs.catalog_root)})
     if key is not None:
         if len(cache) >= _REASON_CACHE_SIZE:
             cache.clear()
@@ -130,7 +132,8 @@ def verdict_fields(
     }
 
 
-#: The fields computed on first access (most callers never read them).
+#: The verdict's fields computed on first access (most callers never read them); a
+#: reason's ``message`` is too.
 ON_FIRST_ACCESS: Final = ("facts_hash",)
 _COUNT: Final = len(VERDICT_FIELDS)
 

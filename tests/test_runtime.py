@@ -192,3 +192,33 @@ def test_the_facts_hash_is_computed_on_first_access_and_every_form_has_it() -> N
     assert "facts_hash" in schema["properties"] and "facts_hash" in schema["required"]
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         ta_rules.evaluate(base_facts()).nope  # noqa: B018
+
+
+def test_a_reason_message_is_rendered_on_first_access_and_every_form_has_it() -> None:
+    import copy
+    import pickle
+
+    from ta_rules.verdict import Reason
+
+    text = rules_text()
+    eager = ta_rules.evaluate(base_facts(), locale="es")
+    (expected,) = eager.reasons
+    json_bytes = eager.model_dump_json()
+    forms = {
+        "attribute": lambda v: v.reasons[0].message == expected.message,
+        "json": lambda v: v.model_dump_json() == json_bytes,
+        "reason json": lambda v: v.reasons[0].model_dump_json() == expected.model_dump_json(),
+        "equal": lambda v: v.reasons[0] == expected,
+        "repr": lambda v: expected.message in repr(v.reasons[0]),
+        "pickle": lambda v: pickle.loads(pickle.dumps(v.reasons[0])) == expected,
+        "copy": lambda v: copy.copy(v.reasons[0]).message == expected.message,
+    }
+    for name, check in forms.items():
+        rs = ta_rules.loads_ruleset(text, "rules/trade-assurance-2015.1.yaml")  # cold cache
+        verdict = ta_rules.evaluate(base_facts(), ruleset=rs, locale="es")
+        assert "message" not in vars(verdict.reasons[0]), name
+        assert check(verdict), name
+        assert verdict.reasons[0].message == expected.message, name
+        assert list(vars(verdict.reasons[0])) == list(Reason.model_fields), name
+    schema = Reason.model_json_schema(mode="serialization")
+    assert "message" in schema["required"]
