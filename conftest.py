@@ -20,3 +20,8 @@ if not all(importlib.util.find_spec(m) for m in ("fastapi", "uvicorn")):
     collect_ignore.append("ta_rules/serve")
 if not all(importlib.util.find_spec(m) for m in ("pygls", "lsprotocol")):
     collect_ignore.append("ta_rules/lsp")
+
+# The compile cache (ta_rules/rulesets/cache.py) is opt-in and stays off for the suite:
+# many tests replace parts of the compiler at run time, which a cached ruleset would step
+# around. tests/test_compile_cache.py turns it on in a temporary folder.
+os.environ.pop("TA_RULES_CACHE", None)

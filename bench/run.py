@@ -29,6 +29,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 sys.path[:0] = [str(BENCH), str(BENCH / "zen")]
 
 import claims as claim_gen  # noqa: E402
@@ -684,9 +686,10 @@ def check(args: argparse.Namespace) -> int:
         sparams, _ = srs.bind_parameters()
 
         def scaled(f: ta_rules.Facts, c: Any, s: Any = srs, p: Any = sparams) -> Decision:
-            outcome, raw, max_refund, cap = decide(s, f, p)
-            return (outcome, frozenset(x[0] for x in raw), max_refund.rounded(),
-                    None if cap is None else cap.rounded())
+            d = decide(s, f, p)
+            cap = d.amounts["coverage_cap"]
+            return (d.outcome, frozenset(x[0] for x in d.reasons),
+                    d.amount("max_refund").rounded(), None if cap is None else cap.rounded())
         candidates[f"ruleset {factor}x (core)"] = scaled
 
     shown = 0
@@ -798,6 +801,203 @@ def paired(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fresh(n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` claims drawn with their own seed: new to a process that has not drawn it."""
+    return claim_gen.generate(n, seed)
+
+
+def _load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average n/a"
+
+
+def _wall(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def cold_start(reps: int) -> dict[str, float]:
+    """Medians of fresh processes, run in turn: ``python -c pass``, ``import ta_rules``,
+    ``ta-rules eval FILE`` with the compile cache warm and with it off."""
+    claim = ROOT / "examples" / "claims" / "late-shipment.json"
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "TA_RULES_CACHE": "on", "TA_RULES_CACHE_DIR": tmp}
+        off = {**env, "TA_RULES_CACHE": "off"}
+        evaluate = [sys.executable, "-m", "ta_rules", "eval", str(claim)]
+        _wall(evaluate, env)  # fills the cache
+        runs: dict[str, tuple[list[str], dict[str, str]]] = {
+            "python -c pass": ([sys.executable, "-c", "pass"], env),
+            "import ta_rules": ([sys.executable, "-c", "import ta_rules"], env),
+            "ta-rules eval FILE (cache warm)": (evaluate, env),
+            "ta-rules eval FILE (cache off)": (evaluate, off),
+        }
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        for _ in range(reps):
+            for name, (cmd, e) in runs.items():
+                times[name].append(_wall(cmd, e))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+_BARE_APP = """
+import json, sys
+from fastapi import FastAPI, Request, Response
+import uvicorn
+app = FastAPI()
+answer = open(sys.argv[2]).read()
+@app.post("/v1/evaluate")
+async def evaluate(request: Request) -> Response:
+    json.loads(await request.body())
+    return Response(answer, media_type="application/json")
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def serve_cpu(claims: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """Server CPU seconds per request: ``ta-rules serve``, and a bare FastAPI/uvicorn app
+    that parses the same bodies and answers a verdict-sized body (the floor), in turn.
+
+    Each server gets the same requests, one at a time over one connection; the figure is
+    the server process's CPU time (Linux /proc) over the requests, after a warm-up.
+    """
+    try:
+        import httpx
+        import serve_load
+    except ImportError:
+        return None
+    import socket
+
+    bodies = [json.dumps(c).encode() for c in claims]
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = Path(tmp) / "rules"
+        shutil.copytree(ROOT / "ta_rules" / "rules", rules)
+        answer = Path(tmp) / "answer.json"
+        answer.write_text(ta_rules.evaluate(claims[0]).model_dump_json(indent=2))
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            bare_port = sock.getsockname()[1]
+        bare = subprocess.Popen([sys.executable, "-c", _BARE_APP, str(bare_port), str(answer)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        served, port = serve_load.start_server(rules, Path(tmp) / "log", 1)
+        try:
+            out = []
+            for proc, p in ((served, port), (bare, bare_port)):
+                url = f"http://127.0.0.1:{p}/v1/evaluate"
+                with httpx.Client(timeout=30) as client:
+                    for _ in range(100):
+                        try:
+                            client.post(url, content=bodies[0])
+                            break
+                        except httpx.TransportError:
+                            time.sleep(0.1)
+                    for b in bodies[:50]:
+                        client.post(url, content=b)
+                    cpu0 = serve_load.cpu_seconds(proc.pid)
+                    for b in bodies:
+                        client.post(url, content=b).raise_for_status()
+                    out.append((serve_load.cpu_seconds(proc.pid) - cpu0) / len(bodies))
+            return out[0], out[1]
+        finally:
+            for proc in (served, bare):
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+def targets(args: argparse.Namespace) -> int:
+    """The rows of the runtime issue's targets table, from one run, on claims new to it.
+
+    Every candidate judges its own claims, drawn with a seed no other candidate and no
+    earlier round used, so no figure is of caches warmed by the same claims. Per call:
+    each step takes the next claim of every candidate, in a fresh random order, each call
+    timed on its own (median over all calls). Hot loop: each round, every candidate loops
+    over a fresh set of its own (median of the rounds' per-claim times), in turn.
+    """
+    print(f"targets: {args.claims} claims x {args.rounds} rounds per candidate, every claim "
+          f"new to the process; {_load()} at the start", flush=True)
+    zd = import_zen_adapter().ZenDecider()
+    warm = _fresh(200, args.seed + 999_999)
+    candidates: dict[str, Callable[[dict[str, Any]], Any]] = {
+        "naive": naive.decide,
+        "evaluate": ta_rules.evaluate,
+        "evaluate, trace on": lambda c: ta_rules.evaluate(c, trace=True),
+        "zen end to end": lambda c: zd.decide(ta_rules.parse_facts(c)),
+    }
+    for c in warm:  # imports, compiled programs, the zen graph: not the claims' caches
+        for fn in candidates.values():
+            fn(c)
+    names = list(candidates)
+    per_call: dict[str, list[int]] = {k: [] for k in names}
+    clock = time.perf_counter_ns
+    order = random.Random(args.seed)
+    for r in range(args.rounds):
+        pools = {k: _fresh(args.claims, args.seed + 1000 * (i + 1) + r)
+                 for i, k in enumerate(names)}
+        for j in range(args.claims):
+            order.shuffle(names)
+            for name in names:
+                fn, c = candidates[name], pools[name][j]
+                t0 = clock()
+                fn(c)
+                per_call[name].append(clock() - t0)
+    call = {k: statistics.median(v) * 1e-9 for k, v in per_call.items()}
+    loops: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(args.rounds):
+        for i, name in enumerate(names):
+            pool = _fresh(args.claims, args.seed + 500_000 + 1000 * (i + 1) + r)
+            fn = candidates[name]
+            t0 = time.perf_counter()
+            for c in pool:
+                fn(c)
+            loops[name].append((time.perf_counter() - t0) / len(pool))
+    loop = {k: statistics.median(v) for k, v in loops.items()}
+    batch_rate = None
+    batch, workers_flag, _ = cli_batch_supported()
+    if batch:
+        with tempfile.TemporaryDirectory() as tmp:
+            infile, outfile = Path(tmp) / "claims.jsonl", Path(tmp) / "verdicts.jsonl"
+            n = max(args.claims * 2, 2000)
+            claim_gen.write_jsonl(claim_gen.iter_claims(n, args.seed + 77), infile)
+            walls = [run_cli_batch(infile, outfile, 1 if workers_flag else None)
+                     for _ in range(max(1, min(args.rounds, 3)))]
+            batch_rate = n / statistics.median(walls)
+    cold = cold_start(max(3, args.rounds))
+    serve = serve_cpu(_fresh(max(500, args.claims), args.seed + 88))
+    e = call["evaluate"]
+    print("\nper call, interleaved (medians)")
+    for k in candidates:
+        print(f"  {k:<34} {fmt_time(call[k]):>10}")
+    print("hot loop, fresh claims each round (medians of per-claim time)")
+    for k in candidates:
+        print(f"  {k:<34} {fmt_time(loop[k]):>10}")
+    print("cold start (fresh processes, in turn, medians)")
+    for k, v in cold.items():
+        print(f"  {k:<34} {fmt_time(v):>10}")
+    print("\n| measure | measured |\n|---|---|")
+    print(f"| `evaluate(dict)` / `bench/naive.py`, per call, interleaved, distinct claims | "
+          f"{e / call['naive']:.2f}x |")
+    print(f"| same, hot loop | {loop['evaluate'] / loop['naive']:.2f}x |")
+    print(f"| zen-engine end to end / `evaluate`, per call | "
+          f"{call['zen end to end'] / e:.2f}x (hot loop "
+          f"{loop['zen end to end'] / loop['evaluate']:.2f}x) |")
+    if batch_rate is not None:
+        print(f"| `eval --batch --workers 1` per-core throughput / `evaluate` loop | "
+              f"{batch_rate * loop['evaluate']:.2f}x ({batch_rate:,.0f} claims/s, whole "
+              "process) |")
+    if serve is not None:
+        print(f"| `serve` server CPU per request / bare FastAPI floor | "
+              f"{serve[0] / serve[1]:.2f}x ({fmt_time(serve[0])} / {fmt_time(serve[1])}) |")
+    base = cold["python -c pass"]
+    print(f"| `ta-rules eval FILE` wall / `python -c pass` (warm cache) | "
+          f"{cold['ta-rules eval FILE (cache warm)'] / base:.1f}x (cache off "
+          f"{cold['ta-rules eval FILE (cache off)'] / base:.1f}x; `import ta_rules` "
+          f"{cold['import ta_rules'] / base:.1f}x) |")
+    print(f"| trace on / off, per call | {call['evaluate, trace on'] / e:.2f}x |")
+    print(f"\n{_load()} at the end")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="ta-rules benchmark (see bench/README.md)")
     ap.add_argument("--claims", type=int, default=None, help="claims to generate (2000)")
@@ -809,6 +1009,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="verify floor and zen against ta_rules.evaluate on every claim")
     ap.add_argument("--paired", action="store_true",
                     help="per-call medians, candidates in turn on each claim (a loaded machine)")
+    ap.add_argument("--targets", action="store_true",
+                    help="the runtime targets table, on claims new to the process")
     ap.add_argument("--show", type=int, default=5, help="differences to print in --check")
     ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ap.add_argument("--batch-claims", type=int, default=None,
@@ -823,6 +1025,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--claims and --rounds must be at least 1")
     if args.paired:
         return paired(args)
+    if args.targets:
+        return targets(args)
     return check(args) if args.check else benchmark(args)
 
 

@@ -28,6 +28,7 @@ from ta_rules.facts import Facts, parse_facts
 from ta_rules.money import CurrencyMismatchError, Money
 from ta_rules.rulesets.compile import Ruleset, compile_ruleset
 from ta_rules.rulesets.load import load_ruleset, load_ruleset_spec, loads_ruleset
+from ta_rules.rulesets.program import Decision, Program
 from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.verdict import Reason, RulesetRef, TraceEntry, Verdict
@@ -35,6 +36,7 @@ from ta_rules.verify import counterfactual
 
 __all__ = [
     "CurrencyMismatchError",
+    "Decision",
     "Diagnostic",
     "EngineError",
     "EngineUnavailableError",
@@ -45,6 +47,7 @@ __all__ = [
     "Location",
     "Money",
     "ParameterError",
+    "Program",
     "Reason",
     "Registry",
     "ReplayReport",

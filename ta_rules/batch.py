@@ -255,6 +255,7 @@ def judge_lines(chunk: list[Line], options: dict[str, Any], *, strict: bool = Fa
         strict: Stop after the first line that cannot be judged.
     """
     from ta_rules.evaluate import evaluate
+    from ta_rules.present import batch_record
 
     out: list[str] = []
     summary = BatchSummary()
@@ -274,7 +275,7 @@ def judge_lines(chunk: list[Line], options: dict[str, Any], *, strict: bool = Fa
             refund = verdict.max_refund
             summary.refunds[refund.currency] = \
                 summary.refunds.get(refund.currency, Decimal(0)) + refund.amount
-            out.append(f'{{"line": {number}, "verdict": {verdict.model_dump_json()}}}')
+            out.append(batch_record(number, verdict))
             continue
         summary.errors += 1
         bad.append((number, error["message"]))

@@ -215,7 +215,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.request import verdict_json
+    from ta_rules.present import verdict_json, verdict_text
 
     if args.batch is not None:
         return _cmd_batch(args, out, err)
@@ -237,7 +237,7 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == "json":
         out.write(verdict_json(verdict))
         return ExitCode.OK
-    out.write(format_verdict(verdict, color=_color(out)) + "\n" + _rules_line(choice, [ruleset]))
+    out.write(verdict_text(verdict, color=_color(out)) + "\n" + _rules_line(choice, [ruleset]))
     return ExitCode.OK
 
 
@@ -270,6 +270,7 @@ def _why_not(data: Any, args: argparse.Namespace, registry: Any, pins: dict[str,
 def _eval_scenarios(args: argparse.Namespace, registry: Any, choice: Any, out: TextIO,
                     read: tuple[bytes, str], *, many: bool) -> int:
     """Judge the facts of each scenario of a scenario file, with its parameters and pins."""
+    from ta_rules.present import verdict_data, verdict_text
     from ta_rules.testing.scenarios import compare, load_scenarios_text
 
     content, source = read
@@ -291,65 +292,19 @@ def _eval_scenarios(args: argparse.Namespace, registry: Any, choice: Any, out: T
             raise UsageError(f"{s.location}: {s.name}: invalid facts:{err}") from None
     if args.format == "json":
         items = [{"name": s.name, "location": s.location,
-                  "verdict": v.model_dump(mode="json")} for s, v, _ in judged]
+                  "verdict": verdict_data(v)} for s, v, _ in judged]
         body: Any = items if many else items[0]["verdict"]
         out.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
         return ExitCode.OK
     for s, verdict, _ in judged:
         if many:
             out.write(f"== {s.name} ({s.location})\n")
-        out.write(format_verdict(verdict, color=_color(out)) + "\n")
+        out.write(verdict_text(verdict, color=_color(out)) + "\n")
         differences = compare(s.expect, verdict)
         out.write("expectation: met\n" if not differences else "expectation: NOT met: "
                   + "; ".join(differences) + "\n")
     out.write(_rules_line(choice, {id(r): r for _, _, r in judged}.values()))
     return ExitCode.OK
-
-
-def format_verdict(verdict: Any, *, color: bool = False) -> str:
-    """A verdict as text: outcome, amounts, reasons with messages and rules, and the trace."""
-    from ta_rules.messages import json_value
-
-    def paint(text: str, code: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if color else text
-
-    outcome_color = {"covered": "32", "denied": "31", "pending": "33", "settled": "36"}
-    lines = [
-        f"{verdict.outcome.upper()}  max refund {verdict.max_refund}"
-        + (f"  (coverage cap {verdict.coverage_cap})" if verdict.coverage_cap else ""),
-        f"ruleset {verdict.ruleset.name} {verdict.ruleset.version} "
-        f"({verdict.ruleset.content_hash[:19]}) engine {verdict.engine}",
-    ]
-    if verdict.parameters:
-        lines.append("parameters: " + ", ".join(
-            f"{k}={json.dumps(v)}" for k, v in verdict.parameters.items()))
-    lines.append("reasons:")
-    for r in verdict.reasons:
-        subject = f" [{r.subject}]" if r.subject else ""
-        lines.append(f"  {r.code} ({r.kind}){subject}: {r.message}")
-        lines.append(f"      rule {r.rule} at {r.location}")
-    if verdict.trace is not None:
-        lines.append("trace:")
-        for t in verdict.trace:
-            mark = "applies" if t.applied else "-"
-            subject = f" [{t.subject}]" if t.subject else ""
-            seen = ", ".join(f"{k}={json.dumps(json_value(v), ensure_ascii=False)}"
-                             for k, v in t.values.items())
-            lines.append(f"  {t.rule}{subject}: {mark}" + (f"  ({seen})" if seen else ""))
-    # facts reach messages, subjects and values: a terminal must never receive their control
-    # characters (escape sequences retitle, clear or rewrite the screen)
-    text = "\n".join(_printable(line) for line in lines)
-    word = verdict.outcome.upper()
-    return paint(word, outcome_color[verdict.outcome]) + text[len(word):]
-
-
-def _printable(text: str) -> str:
-    """``text`` with control and bidirectional-format characters written as escapes."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else
-                   f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-                   for ch in text)
 
 
 # --- check -----------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from typing import Any, Final, Literal, overload
 from pydantic import BaseModel
 
 from ta_rules import _fastfacts
-from ta_rules._version import __version__
-from ta_rules.engines import RawDecision, get_engine
+from ta_rules.build import build_verdict
+from ta_rules.engines import get_engine
 from ta_rules.errors import (
     EvaluationError,
     FactProblem,
@@ -33,11 +33,12 @@ from ta_rules.errors import (
     UnknownRulesetError,
 )
 from ta_rules.facts import Facts, parse_facts, read_date
-from ta_rules.messages import exact_key, json_value, render, require_catalog, resolve_locale
-from ta_rules.money import MONEY_CONTEXT, Money
+from ta_rules.messages import require_catalog, resolve_locale
+from ta_rules.money import MONEY_CONTEXT
 from ta_rules.rulesets.compile import Ruleset
+from ta_rules.rulesets.program import Decision
 from ta_rules.rulesets.registry import Registry, default_registry
-from ta_rules.verdict import Reason, RulesetRef, TraceEntry, Verdict, built
+from ta_rules.verdict import Verdict
 
 __all__ = ["decide", "evaluate", "evaluate_many", "explain", "order_date", "select_ruleset"]
 
@@ -223,12 +224,12 @@ def select_ruleset(
 def decide(
     ruleset: Ruleset, facts: Facts, params: Mapping[str, Any], *,
     trace: list[Any] | None = None, engine: str = "compiled",
-) -> RawDecision:
+) -> Decision:
     """Run a ruleset on validated facts: the decision core, without building a verdict.
 
     Returns:
-        (outcome, raw reasons, max_refund, coverage_cap); raw reasons are
-        ``(code, rule id, subject, values)`` tuples.
+        The :class:`~ta_rules.rulesets.program.Decision`: outcome, raw reasons
+        ``(code, rule id, subject, values)`` and the amounts by name, unrounded.
     """
     program = get_engine(engine).prepare(ruleset)
     with decimal.localcontext(DECISION_CONTEXT):
@@ -252,60 +253,6 @@ def decide(
                 f"{what} ({location}) failed: {type(exc).__name__}: {exc}",
                 rule=what.removeprefix("rule "),
                 location=location) from exc
-
-
-_REFS: weakref.WeakKeyDictionary[Ruleset, RulesetRef] = weakref.WeakKeyDictionary()
-_REASONS: weakref.WeakKeyDictionary[Ruleset, dict[tuple[Any, ...], Reason]] = \
-    weakref.WeakKeyDictionary()
-_REASON_CACHE_SIZE: Final = 20_000
-
-
-def _ruleset_ref(rs: Ruleset) -> RulesetRef:
-    ref = _REFS.get(rs)
-    if ref is None:
-        ref = RulesetRef.model_construct(name=rs.name, version=rs.version,
-                                         content_hash=rs.content_hash, source=rs.source)
-        _REFS[rs] = ref
-    return ref
-
-
-def _reason(rs: Ruleset, code: str, rule_id: str, subject: Any,
-            values: dict[str, Any] | None, loc: Any) -> Reason:
-    """A verdict reason.
-
-    Identical reasons (same rule, values and locale) are shared: reasons are immutable, and
-    rendering a message is the costly part.
-    """
-    # values that compare equal but print differently (1 and Decimal("1.0"), -0.00 and 0.00
-    # USD) are different keys, so a cached reason is exactly the one this claim would render
-    cache = _REASONS.get(rs)
-    if cache is None:
-        cache = _REASONS.setdefault(rs, {})
-    key: tuple[Any, ...] | None
-    try:
-        key = (code, rule_id, exact_key(subject), str(loc), tuple(
-            (k, exact_key(v)) for k, v in values.items()) if values else ())
-        hit = cache.get(key)
-    except TypeError:  # a value that cannot be a key (a fact object): render without the cache
-        key, hit = None, None
-    if hit is not None:
-        return hit
-    definition = rs.reasons[code]
-    reason = Reason.model_construct(
-        code=code,
-        kind=definition.kind,  # type: ignore[arg-type]
-        rule=rule_id,
-        location=str(rs.rules[rule_id].location),
-        subject=subject,
-        message=render(code, definition.message, values, loc, rs.spec.catalog,
-                       rs.catalog_root),
-        values={k: json_value(v) for k, v in values.items()} if values else {},
-    )
-    if key is not None:
-        if len(cache) >= _REASON_CACHE_SIZE:
-            cache.clear()
-        cache[key] = reason
-    return reason
 
 
 #: Bound override sets: (id of the ruleset, key of the overrides) -> (a weak reference to
@@ -426,44 +373,16 @@ def evaluate(
     if rs.spec.catalog is not None:
         require_catalog(loc, rs.spec.catalog, rs.catalog_root)
     entries: list[Any] | None = [] if trace else None
-    outcome, raw, max_refund, cap = decide(rs, valid, params, trace=entries, engine=engine)
-    reasons = []
-    # one reason per (code, subject): every ground that gave a code is named
-    seen: set[tuple[str, Any]] = set()
-    for code, rule_id, subject, values in raw:
-        if (code, subject) in seen:
-            continue
-        seen.add((code, subject))
-        reasons.append(_reason(rs, code, rule_id, subject, values, loc))
-    trace_entries = None
-    if entries is not None:
-        # values stay as they are (pydantic writes dates, decimals, tuples and fact objects
-        # to JSON itself), except money, which JSON shows as {amount, currency}
-        for entry in entries:
-            seen_values = entry["values"]
-            for k, v in seen_values.items():
-                if type(v) is Money:
-                    seen_values[k] = v.to_json()
+    decision = decide(rs, valid, params, trace=entries, engine=engine)
+    if entries is not None and ignored:
         # facts of a newer version's vocabulary that this version ignored (read_facts)
-        ignored_entries = [built(TraceEntry, {
-            "rule": f"facts.ignored.{path}", "group": "facts", "subject": path,
-            "applied": False, "values": {
-                "ignored": f"not in the vocabulary of {rs.name} {rs.version}"}})
-            for path in ignored]
-        trace_entries = (*ignored_entries, *(built(TraceEntry, entry) for entry in entries))
-    return built(Verdict, {
-        "outcome": outcome,
-        "reasons": tuple(reasons),
-        "max_refund": max_refund.rounded("half_up"),
-        "coverage_cap": cap.rounded("half_up") if cap is not None else None,
-        "ruleset": _ruleset_ref(rs),
-        "parameters": shown,
-        "locale": str(loc),
-        "facts_hash": facts_hash(valid),
-        "engine": engine,
-        "ta_rules_version": __version__,
-        "trace": trace_entries,
-    })
+        entries[:0] = [{"rule": f"facts.ignored.{path}", "group": "facts", "subject": path,
+                        "applied": False, "values": {
+                            "ignored": f"not in the vocabulary of {rs.name} {rs.version}"}}
+                       for path in ignored]
+    return build_verdict(rs, decision, parameters=shown, locale=loc,
+                         facts_hash=functools.partial(facts_hash, valid), engine=engine,
+                         trace=entries)
 
 
 def explain(facts: Mapping[str, Any] | Facts, **options: Any) -> Verdict:

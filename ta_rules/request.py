@@ -3,17 +3,18 @@
 A request is a facts document and the options a caller gives beside it: a ruleset name, a
 pinned version, parameter overrides (typed values, as a scenario file or a JSON body has
 them, and ``NAME=VALUE`` text, as ``--set`` or a query string has them), the locale, the
-trace. Both front ends call :func:`evaluate_request` and write :func:`verdict_json`, so the
-same facts and options give the same bytes from either.
+trace. Both front ends call :func:`evaluate_request` and write
+:func:`ta_rules.present.verdict_json` (also importable from here), so the same facts and
+options give the same bytes from either.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from ta_rules.evaluate import evaluate, read_facts, select_ruleset
+from ta_rules.present import verdict_json
 from ta_rules.rulesets.registry import Registry
 from ta_rules.verdict import Verdict
 
@@ -55,8 +56,7 @@ def evaluate_request(
         UnknownRulesetError: No ruleset or version matches.
 
     Example:
-        >>> import json
-        >>> with open("examples/claims/late-shipment.json") as fh:
+        >>>         >>> with open("examples/claims/late-shipment.json") as fh:
         ...     facts = json.load(fh)
         >>> evaluate_request(facts, text_parameters={"claim_window_days": "2"}).outcome
         'denied'
@@ -70,8 +70,3 @@ def evaluate_request(
     # read as the ruleset that judges them (a fact only a newer version has is ignored)
     return evaluate(facts, ruleset=chosen, parameters=overrides or None, trace=trace,
                     locale=locale, engine=engine)
-
-
-def verdict_json(verdict: Verdict) -> str:
-    """The verdict as ``ta-rules eval --format json`` writes it (indented, UTF-8, a newline)."""
-    return json.dumps(verdict.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"

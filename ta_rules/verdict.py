@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_serializer
 
 from ta_rules.money import Money
 
@@ -45,7 +45,63 @@ def built(cls: type[_M], data: dict[str, Any]) -> _M:
     return obj
 
 
-class Reason(_Frozen):
+class _OnFirstAccess(_Frozen):
+    """A model some of whose fields may be computed on first access.
+
+    Such an instance holds, instead of a field's value, how to compute it
+    (``__pydantic_private__``: {field: function}): a verdict's facts hash, a reason's
+    message, which most callers never read. Reading the field, writing the model in any
+    form (alone or inside another model), comparing, printing, iterating or pickling it
+    computes every pending part first, in place, so every form shows every field, in
+    order. Instances made any other way (validated, constructed) have nothing pending.
+    """
+
+    @model_serializer(mode="wrap")
+    def _written_complete(self, handler):  # type: ignore[no-untyped-def]
+        # no return annotation: pydantic would take it for the model's JSON schema
+        pending = self.__pydantic_private__
+        if pending:
+            self._complete(pending)
+        return handler(self)
+
+    def _complete(self, pending: dict[str, Any]) -> None:
+        data = self.__dict__
+        _set(self, "__dict__", {name: data[name] if name in data else pending[name]()
+                                for name in type(self).model_fields})
+        _set(self, "__pydantic_private__", None)
+
+    def __getattr__(self, name: str) -> Any:
+        pending = self.__pydantic_private__
+        if pending and name in pending:
+            self._complete(pending)
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        for v in (self, other):
+            if isinstance(v, _OnFirstAccess) and v.__pydantic_private__:
+                v._complete(v.__pydantic_private__)
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # values and parameters are dicts anyway
+
+    def __repr_args__(self) -> Any:
+        if self.__pydantic_private__:
+            self._complete(self.__pydantic_private__)
+        return super().__repr_args__()
+
+    def __iter__(self) -> Any:
+        if self.__pydantic_private__:
+            self._complete(self.__pydantic_private__)
+        return super().__iter__()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        if self.__pydantic_private__:
+            self._complete(self.__pydantic_private__)
+        return super().__getstate__()
+
+
+class Reason(_OnFirstAccess):
     """One reason of a verdict.
 
     Attributes:
@@ -90,7 +146,7 @@ class TraceEntry(_Frozen):
     values: dict[str, Any] = {}
 
 
-class Verdict(_Frozen):
+class Verdict(_OnFirstAccess):
     """The decision on one claim.
 
     Attributes:

@@ -151,8 +151,10 @@ def test_generated_code_is_registered_for_tracebacks() -> None:
     import linecache
 
     rs = ta_rules.loads_ruleset(rules_text(), "rules.yaml")
-    first = linecache.getline(rs.filename, 1)
+    first = linecache.getline(rs.program("plain").filename, 1)
     assert first.startswith("def _decide(F, P, T):")
+    assert linecache.getline(rs.program("traced").filename, 1).startswith(
+        "def _decide_traced(F, P, T):")
 
 
 def test_show_python_prints_the_generated_code() -> None:

@@ -92,7 +92,7 @@ def test_equal_money_printing_differently_is_not_shared_between_claims() -> None
 def test_reasons_are_keyed_by_how_their_values_print() -> None:
     from decimal import Decimal
 
-    from ta_rules.evaluate import _reason
+    from ta_rules.build import _reason
     from ta_rules.messages import resolve_locale
     from ta_rules.money import Money
 
@@ -664,7 +664,7 @@ def test_a_dropped_ruleset_is_freed_with_its_engine_program(engine: str) -> None
     ruleset = ta_rules.loads_ruleset(rules_text(), "dropped.yaml")
     assert ta_rules.evaluate(base_facts(), ruleset=ruleset, engine=engine).outcome == "covered"
     gone = weakref.ref(ruleset)
-    generated = ruleset.filename
+    generated = ruleset.program("plain").filename
     assert generated in linecache.cache  # tracebacks show the generated code meanwhile
     del ruleset
     gc.collect()

@@ -14,19 +14,18 @@ from typing import Any, Protocol
 
 from ta_rules.errors import EngineUnavailableError
 from ta_rules.facts import Facts
-from ta_rules.money import Money
+from ta_rules.rulesets.compile import Ruleset
+from ta_rules.rulesets.program import Decision, Programs
 
-__all__ = ["ENGINES", "CachingEngine", "Engine", "Program", "RawDecision", "get_engine"]
-
-RawDecision = tuple[str, list[tuple[Any, ...]], Money, Money | None]
+__all__ = ["ENGINES", "CachingEngine", "Decision", "Engine", "Program", "get_engine"]
 
 
 class Program(Protocol):
     """An engine's form of one ruleset."""
 
     def run(self, facts: Facts, params: Mapping[str, Any],
-            trace: list[Any] | None) -> RawDecision:
-        """Decide: (outcome, raw reasons, max_refund, coverage_cap)."""
+            trace: list[Any] | None) -> Decision:
+        """Decide; with ``trace`` a list, append every rule evaluated to it."""
 
 
 class Engine(Protocol):
@@ -34,20 +33,22 @@ class Engine(Protocol):
 
     name: str
 
-    def prepare(self, ruleset: Any) -> Program:
+    def prepare(self, ruleset: Ruleset) -> Program:
         """Build (or fetch the cached) program for ``ruleset``."""
 
 
 class _CompiledProgram:
-    def __init__(self, ruleset: Any) -> None:
-        self._plain = ruleset._decide
-        self._traced = ruleset._decide_traced
+    def __init__(self, ruleset: Ruleset) -> None:
+        self._plain = ruleset.program("plain").decide
+        # the traced program is compiled when something first traces; the programs do not
+        # refer to their ruleset (the engine's cache is weak)
+        self._programs: Programs = ruleset.programs
 
     def run(self, facts: Facts, params: Mapping[str, Any],
-            trace: list[Any] | None) -> RawDecision:
+            trace: list[Any] | None) -> Decision:
         if trace is None:
-            return self._plain(facts, params, None)  # type: ignore[no-any-return]
-        return self._traced(facts, params, trace)  # type: ignore[no-any-return]
+            return self._plain(facts, params, None)
+        return self._programs.get("traced").decide(facts, params, trace)
 
 
 class CachingEngine:
@@ -60,14 +61,14 @@ class CachingEngine:
     name = "caching"
 
     def __init__(self) -> None:
-        self._cache: weakref.WeakKeyDictionary[Any, Program] = weakref.WeakKeyDictionary()
+        self._cache: weakref.WeakKeyDictionary[Ruleset, Program] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def build(self, ruleset: Any) -> Program:
+    def build(self, ruleset: Ruleset) -> Program:
         """Build the program of ``ruleset`` (called once per ruleset)."""
         raise NotImplementedError
 
-    def prepare(self, ruleset: Any) -> Program:
+    def prepare(self, ruleset: Ruleset) -> Program:
         """The program of ``ruleset`` (built on first use)."""
         program = self._cache.get(ruleset)
         if program is None:
@@ -84,25 +85,26 @@ class CompiledEngine(CachingEngine):
 
     name = "compiled"
 
-    def build(self, ruleset: Any) -> Program:
+    def build(self, ruleset: Ruleset) -> Program:
         """The generated decision functions of ``ruleset``."""
         return _CompiledProgram(ruleset)
 
 
 class _ReferenceProgram:
-    def __init__(self, ruleset: Any) -> None:
+    def __init__(self, ruleset: Ruleset) -> None:
         from ta_rules.rulesets._lower import evaluate_lowered
 
         self._evaluate = evaluate_lowered
-        self._decide_holds = ruleset._decide_holds  # not the ruleset: the cache is weak
-        self._blocks = dict(ruleset.lowered_conditions)
+        program = ruleset.program("holds")  # not the ruleset: the cache is weak
+        self._decide_holds = program.decide
+        self._blocks = dict(program.lowered)
 
     def holds(self, tag: str, fact: Mapping[str, Any]) -> set[int]:
         return {i for i, (_, node) in enumerate(self._blocks[tag]) if self._evaluate(node, fact)}
 
     def run(self, facts: Facts, params: Mapping[str, Any],
-            trace: list[Any] | None) -> RawDecision:
-        return self._decide_holds(facts, params, trace, self)  # type: ignore[no-any-return]
+            trace: list[Any] | None) -> Decision:
+        return self._decide_holds(facts, params, trace, self)
 
 
 class ReferenceEngine(CachingEngine):
@@ -115,7 +117,7 @@ class ReferenceEngine(CachingEngine):
 
     name = "reference"
 
-    def build(self, ruleset: Any) -> Program:
+    def build(self, ruleset: Ruleset) -> Program:
         """The reference program of ``ruleset``."""
         return _ReferenceProgram(ruleset)
 
@@ -128,7 +130,7 @@ class _LazyDurable:
     def __init__(self) -> None:
         self._engine: Any = None
 
-    def prepare(self, ruleset: Any) -> Program:
+    def prepare(self, ruleset: Ruleset) -> Program:
         """The durable-rules network of ``ruleset``."""
         if self._engine is None:
             from ta_rules.engines.durable import DurableEngine, _import

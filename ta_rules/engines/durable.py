@@ -32,7 +32,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ta_rules.engines import CachingEngine, RawDecision
+from ta_rules.engines import CachingEngine, Decision
 from ta_rules.errors import EngineError, EngineUnavailableError
 from ta_rules.facts import Facts
 from ta_rules.rulesets._lower import (
@@ -46,6 +46,7 @@ from ta_rules.rulesets._lower import (
     Truth,
     match_count,
 )
+from ta_rules.rulesets.compile import Ruleset
 
 __all__ = ["DurableEngine", "durable_condition"]
 
@@ -148,16 +149,17 @@ class DurableProgram:
 
     _names = itertools.count(1)
 
-    def __init__(self, ruleset: Any) -> None:
+    def __init__(self, ruleset: Ruleset) -> None:
         self.engine = _import()
         # the program lives in a cache keyed weakly by the ruleset: it must not refer to the
         # ruleset itself, or neither would ever be freed
         self._label = f"{ruleset.name} {ruleset.version}"
-        self._decide_holds = ruleset._decide_holds
+        program = ruleset.program("holds")
+        self._decide_holds = program.decide
         self._chunks: dict[str, list[_Chunk]] = {}
         self._rule_index: dict[str, tuple[str, int]] = {}
         definition: dict[str, Any] = {}
-        for tag, conditions in ruleset.lowered_conditions.items():
+        for tag, conditions in program.lowered.items():
             chunks = self._chunk(tag, conditions)
             self._chunks[tag] = chunks
             for chunk in chunks:
@@ -248,9 +250,9 @@ class DurableProgram:
         return held
 
     def run(self, facts: Facts, params: Mapping[str, Any],
-            trace: list[Any] | None) -> RawDecision:
+            trace: list[Any] | None) -> Decision:
         """Decide with the network choosing which rules hold."""
-        return self._decide_holds(facts, params, trace, self)  # type: ignore[no-any-return]
+        return self._decide_holds(facts, params, trace, self)
 
 
 class DurableEngine(CachingEngine):
@@ -258,6 +260,6 @@ class DurableEngine(CachingEngine):
 
     name = "durable"
 
-    def build(self, ruleset: Any) -> DurableProgram:
+    def build(self, ruleset: Ruleset) -> DurableProgram:
         """The network of ``ruleset``."""
         return DurableProgram(ruleset)

@@ -240,8 +240,9 @@ class _Judge:
             params, _ = rs.bind_parameters(dict(self.side.overrides))
             self._params[key] = params
             self._refs[key] = (rs.name, rs.version, rs.content_hash)
-        outcome, raw, max_refund, _cap = decide(rs, facts, params)
-        refund = max_refund.rounded("half_up")
+        decision = decide(rs, facts, params)
+        outcome, raw = decision.outcome, decision.reasons
+        refund = decision.amount("max_refund").rounded("half_up")
         return Decision(outcome, tuple(sorted({r[0] for r in raw})),
                         tuple(sorted({r[1] for r in raw})), refund.amount, refund.currency,
                         self._refs[key])

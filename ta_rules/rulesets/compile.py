@@ -29,11 +29,8 @@ import datetime as dt
 import difflib
 import functools
 import itertools
-import linecache
-import threading
-import types
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -44,7 +41,7 @@ from ta_rules.rulesets._runtime import HELPERS
 from ta_rules.rulesets._types import T, TypeEnv, type_env
 from ta_rules.rulesets._yaml import YamlDocument
 from ta_rules.rulesets.declare import Parameter, ReasonDef, declare, parameter_value
-from ta_rules.rulesets.emit_python import Emitter, SourceMap
+from ta_rules.rulesets.emit_python import Emitter
 from ta_rules.rulesets.parse import parse_ruleset
 from ta_rules.rulesets.passes import (
     MAX_DAY_COUNT,
@@ -53,12 +50,14 @@ from ta_rules.rulesets.passes import (
     collect_trace_refs,
     day_count_parameters,
 )
+from ta_rules.rulesets.program import Decision, Program, ProgramMode, Programs
 from ta_rules.rulesets.resolve import Resolver
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.structure import build_ir
 from ta_rules.texts import PolicyText
 
-__all__ = ["Parameter", "ReasonDef", "Rule", "Ruleset", "compile_ruleset", "parameter_value"]
+__all__ = ["FrontEnd", "Parameter", "ReasonDef", "Rule", "Ruleset", "assemble_ruleset",
+           "compile_ruleset", "parameter_value"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,19 +70,6 @@ class Rule:
     location: Location
     codes: tuple[str, ...]
     when: str | None
-
-
-Decide = Callable[[Any, Mapping[str, Any], list[Any] | None], tuple[Any, ...]]
-
-
-@dataclasses.dataclass(frozen=True)
-class Program:
-    """A ruleset's generated Python: its text, the plain and traced decisions, who is where."""
-
-    source: str
-    decide: Decide
-    decide_traced: Decide
-    source_map: SourceMap
 
 
 class Ruleset:
@@ -103,7 +89,7 @@ class Ruleset:
         parameters: The declared parameters by name.
         reasons: The declared reason codes.
         rules: Every rule by id.
-        python_source: The generated code (for review and debugging).
+        python_source: The generated plain and traced programs (for review and debugging).
     """
 
     def __init__(
@@ -115,16 +101,17 @@ class Ruleset:
         parameters: Mapping[str, Parameter],
         reasons: Mapping[str, ReasonDef],
         rules: Mapping[str, Rule],
-        build_program: Callable[[], Program],
-        build_holds: Callable[[], tuple[Callable[..., tuple[Any, ...]], dict[str, Any], str]],
-        filename: str = "",
+        programs: Programs,
         intermediate: ir.RulesetIR | None = None,
         effective_location: Location,
         warnings: tuple[Diagnostic, ...] = (),
         catalog_root: str | None = None,
         env: TypeEnv | None = None,
+        front: FrontEnd | None = None,
     ) -> None:
         self.spec = spec
+        #: What the compiler's front end made of the file (the compile cache stores it).
+        self.front = front
         self.name = spec.ruleset
         self.version = spec.version
         self.title = spec.title
@@ -151,14 +138,9 @@ class Ruleset:
         self.parameters: Mapping[str, Parameter] = MappingProxyType(dict(parameters))
         self.reasons: Mapping[str, ReasonDef] = MappingProxyType(dict(reasons))
         self.rules: Mapping[str, Rule] = MappingProxyType(dict(rules))
-        self._filename = filename
         #: The typed intermediate form it was compiled from (for other backends).
         self.ir = intermediate
-        self._build_program = build_program
-        self._built: Program | None = None
-        self._build_holds = build_holds
-        self._holds: tuple[Callable[..., tuple[Any, ...]], Mapping[str, Any], str] | None = None
-        self._holds_lock = threading.Lock()
+        self._programs = programs
         self.effective_location = effective_location
         self.warnings = warnings
         self.catalog_root = catalog_root
@@ -179,59 +161,28 @@ class Ruleset:
         """The parameters that shift dates (found when an override first needs them)."""
         return day_count_parameters(self.ir) if self.ir else frozenset()
 
-    def _program(self) -> Program:
-        """The generated Python, built on first use: checking a file never needs it."""
-        built = self._built
-        if built is None:
-            with self._holds_lock:  # one emitter: one program built at a time
-                built = self._built
-                if built is None:
-                    built = self._built = self._build_program()
-        return built
+    def program(self, mode: ProgramMode = "plain") -> Program:
+        """The compiled program of ``mode`` (``plain``, ``traced``, ``holds`` or ``values``).
+
+        Each is generated from the intermediate form and compiled the first time it is
+        asked for; see :mod:`ta_rules.rulesets.program`.
+        """
+        return self._programs.get(mode)
+
+    @property
+    def programs(self) -> Programs:
+        """Every program of this ruleset (compiled on first use; holds no reference back)."""
+        return self._programs
 
     @property
     def python_source(self) -> str:
-        """The generated code (for review and debugging)."""
-        return self._program().source
-
-    @property
-    def filename(self) -> str:
-        """The name the generated code is registered under for tracebacks (``linecache``)."""
-        self._program()
-        return self._filename
-
-    @property
-    def _decide(self) -> Decide:
-        return self._program().decide
-
-    @property
-    def _decide_traced(self) -> Decide:
-        return self._program().decide_traced
-
-    @property
-    def _source_map(self) -> SourceMap:
-        return self._program().source_map
-
-    def _external(self) -> tuple[Callable[..., tuple[Any, ...]], Mapping[str, Any], str]:
-        holds = self._holds
-        if holds is None:
-            with self._holds_lock:
-                holds = self._holds
-                if holds is None:
-                    decide, lowered, source = self._build_holds()
-                    holds = (decide, MappingProxyType(lowered), source)
-                    self._holds = holds
-        return holds
-
-    @property
-    def _decide_holds(self) -> Callable[..., tuple[Any, ...]]:
-        """The decision that asks an external engine which rules hold."""
-        return self._external()[0]
+        """The generated plain and traced programs (for review and debugging)."""
+        return self.program("plain").source + "\n" + self.program("traced").source
 
     @property
     def lowered_conditions(self) -> Mapping[str, list[tuple[str, Any]]]:
         """Each block's rule conditions, lowered for external engines (tag -> [(rule, cond)])."""
-        return self._external()[1]
+        return self.program("holds").lowered
 
     def failure(self, exc: BaseException) -> tuple[str, Location] | None:
         """What part of this ruleset was running when ``exc`` was raised, and where it is written.
@@ -241,10 +192,12 @@ class Ruleset:
             generated code in the exception's traceback, or None when it was not there.
         """
         found = None
+        names = {p.filename for p in self._programs.compiled()}
         tb = exc.__traceback__
         while tb is not None:
-            if tb.tb_frame.f_code.co_filename == self.filename:
-                found = self._source_map.owner(tb.tb_lineno) or found
+            filename = tb.tb_frame.f_code.co_filename
+            if filename in names:
+                found = self._programs.owner(filename, tb.tb_lineno) or found
             tb = tb.tb_next
         return found
 
@@ -301,11 +254,6 @@ class Ruleset:
 _SERIAL = itertools.count(1)
 
 
-def _register_source(filename: str, code: str) -> None:
-    """Make the generated code readable by tracebacks and debuggers."""
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-
-
 def compile_ruleset(
     spec: RulesetSpec, doc: YamlDocument, *, source: str, content_hash: str,
     catalog_root: str | None = None,
@@ -355,62 +303,83 @@ def compile_ruleset(
     if any(d.severity == "error" for d in diags):
         raise RulesetError(_dedupe(diags), sources=doc.texts())
     collect_trace_refs(rir)
-    emitter = Emitter(rir, lambda at: doc.offset_location(at[0], parsed.offset(at[0]) + at[1]))
-    filename = f"<ruleset {spec.ruleset} {spec.version} #{next(_SERIAL)}>"
-    from ta_rules.rulesets._lower import RUNTIME as LOWER_RUNTIME
 
-    def namespace() -> dict[str, Any]:
-        return {"__builtins__": _SAFE_BUILTINS, **HELPERS, **LOWER_RUNTIME, **emitter.consts,
-                "_none_table": _none_table}
+    def locate(at: ir.Src) -> Location:
+        return doc.offset_location(at[0], parsed.offset(at[0]) + at[1])
 
-    def build_program() -> Program:
-        # built when the ruleset first judges a claim (or shows its code), not to check it
-        plain, plain_owners = emitter.program(traced=False)
-        traced, traced_owners = emitter.program(traced=True)
-        code = plain + "\n" + traced
-        source_map = SourceMap()
-        for lineno, owner in enumerate([*plain_owners, None, *traced_owners], start=1):
-            if owner is not None:
-                source_map.owners[lineno] = owner
-        compiled_ns = namespace()
-        _register_source(filename, code)
-        exec(compile(code, filename, "exec"), compiled_ns)
-        return Program(code, compiled_ns["_decide"], compiled_ns["_decide_traced"], source_map)
+    # the emitters locate values, functions and amounts: kept, so a program can be emitted
+    # later (and in another process, from the compile cache) without the YAML document
+    nodes = [*(f.node for f in rir.functions.values()), *(v.node for v in rir.values.values()),
+             *(n for n in rir.amounts.values() if n is not None)]
+    front = FrontEnd(
+        spec=spec, parameters=decl.params, reasons=decl.reasons,
+        rules={rid: Rule(rid, r.group, r.table, r.location, r.codes, r.when_text)
+               for rid, r in rir.rules.items()},
+        intermediate=rir, locations={n.at: locate(n.at) for n in nodes},
+        effective_location=doc.location(("effective",), key=True),
+        warnings=tuple(d for d in _dedupe(diags) if d.severity == "warning"))
+    return assemble_ruleset(front, source=source, content_hash=content_hash,
+                            catalog_root=catalog_root, env=env)
 
-    def build_holds() -> tuple[Callable[..., tuple[Any, ...]], dict[str, Any], str]:
-        # only external engines need this variant: built on their first use
-        holds, _ = emitter.program(traced=True, holds=True)
-        holds_ns = namespace()
-        holds_name = filename[:-1] + " holds>"
-        _register_source(holds_name, holds)
-        exec(compile(holds, holds_name, "exec"), holds_ns)
-        return holds_ns["_decide_holds"], dict(emitter.lowered), holds
 
+@dataclasses.dataclass(frozen=True)
+class FrontEnd:
+    """What the compiler's front end makes of a valid file: all a :class:`Ruleset` needs.
+
+    Plain data (the compile cache stores it): the programs are emitted from the IR when
+    first asked for, with ``locations`` standing in for the YAML document.
+    """
+
+    spec: RulesetSpec
+    parameters: Mapping[str, Parameter]
+    reasons: Mapping[str, ReasonDef]
+    rules: Mapping[str, Rule]
+    intermediate: ir.RulesetIR
+    locations: Mapping[ir.Src, Location]
+    effective_location: Location
+    warnings: tuple[Diagnostic, ...]
+
+
+def assemble_ruleset(front: FrontEnd, *, source: str, content_hash: str,
+                     catalog_root: str | None, env: TypeEnv) -> Ruleset:
+    """The :class:`Ruleset` of a front end's result (its programs compiled on first use)."""
+    rir, locate = front.intermediate, front.locations.__getitem__
+
+    def build(mode: ProgramMode) -> tuple[str, list[Any], dict[str, Any], dict[str, Any]]:
+        # one emitter per program: each numbers its names and constants on its own, so a
+        # program's text does not depend on which was compiled first
+        emitter = Emitter(rir, locate)
+        text, owners = emitter.program(mode)
+        return text, owners, emitter.consts, dict(emitter.lowered)
+
+    spec = front.spec
+    programs = Programs(f"<ruleset {spec.ruleset} {spec.version} #{next(_SERIAL)}>", build,
+                        _namespace)
     ruleset = Ruleset(
         spec=spec,
         source=source,
         content_hash=content_hash,
-        parameters=decl.params,
-        reasons=decl.reasons,
-        rules={rid: Rule(rid, r.group, r.table, r.location, r.codes, r.when_text)
-               for rid, r in rir.rules.items()},
-        build_program=build_program,
-        build_holds=build_holds,
-        filename=filename,
+        parameters=front.parameters,
+        reasons=front.reasons,
+        rules=front.rules,
+        programs=programs,
         intermediate=rir,
-        effective_location=doc.location(("effective",), key=True),
-        warnings=tuple(d for d in _dedupe(diags) if d.severity == "warning"),
+        effective_location=front.effective_location,
+        warnings=front.warnings,
         catalog_root=catalog_root,
         env=env,
+        front=front,
     )
     # the generated sources are readable by tracebacks while the ruleset lives, not after
-    weakref.finalize(ruleset, _forget_sources, filename, filename[:-1] + " holds>")
+    weakref.finalize(ruleset, programs.forget)
     return ruleset
 
 
-def _forget_sources(*filenames: str) -> None:
-    for name in filenames:
-        linecache.cache.pop(name, None)
+def _namespace() -> dict[str, Any]:
+    from ta_rules.rulesets._lower import RUNTIME as LOWER_RUNTIME
+
+    return {"__builtins__": _SAFE_BUILTINS, **HELPERS, **LOWER_RUNTIME,
+            "_none_table": _none_table, "_Decision": Decision}
 
 
 def _none_table(_: Any) -> list[Any]:
@@ -432,4 +401,3 @@ _SAFE_BUILTINS: Final = {
     "len": len, "min": min, "max": max, "any": any, "all": all, "next": next, "iter": iter,
     "bool": bool, "getattr": getattr, "True": True, "False": False, "None": None,
 }
-_ = types

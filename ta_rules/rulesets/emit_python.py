@@ -1,9 +1,12 @@
 """The Python backend: the intermediate form to plain Python source.
 
-Three programs come from one :class:`~ta_rules.rulesets.ir.RulesetIR`: the plain decision
-(``_decide``), the traced one (``_decide_traced``, which records every rule with the values
-its condition read) and, for external engines, one that asks the engine which rules hold
-(``_decide_holds``, with the lowered conditions of :mod:`ta_rules.rulesets._lower`).
+The programs of :data:`~ta_rules.rulesets.program.ProgramMode` come from one
+:class:`~ta_rules.rulesets.ir.RulesetIR`: the plain decision (``_decide``), the traced one
+(``_decide_traced``, which records every rule with the values its condition read), for
+external engines one that asks the engine which rules hold (``_decide_holds``, with the
+lowered conditions of :mod:`ta_rules.rulesets._lower`), and for verification one that also
+returns every value and group (``_decide_values``). Each returns a
+:class:`~ta_rules.rulesets.program.Decision` (``_Decision`` in its namespace).
 
 Generated names are the emitter's own and injective: every ruleset name gets a prefix of
 its kind (``v_`` values, ``p_`` parameters, ``f_`` functions, ``g_`` groups), and whatever
@@ -22,22 +25,12 @@ from typing import Any, Final
 from ta_rules.errors import Location
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._lower import LNode, Lowerer, Truth
+from ta_rules.rulesets.program import ProgramMode, SourceMap, function_name
 from ta_rules.vocabulary import attribute
 
 __all__ = ["Emitter", "SourceMap"]
 
 _PRINTABLE: Final = re.compile(r"[^\x20-\x7e]")
-
-
-class SourceMap:
-    """Which part of a ruleset each generated line evaluates: line -> (what, location)."""
-
-    def __init__(self) -> None:
-        self.owners: dict[int, tuple[str, Location]] = {}
-
-    def owner(self, lineno: int) -> tuple[str, Location] | None:
-        """What generated line ``lineno`` (1-based) evaluates, or None."""
-        return self.owners.get(lineno)
 
 
 class _Lines:
@@ -326,15 +319,15 @@ class Emitter:
         lines.add("o_outcome, o_reasons = o_decide()")
 
     # the whole program ---------------------------------------------------------------
-    def program(self, *, traced: bool, holds: bool = False) -> tuple[str, list[Any]]:
-        """The source of one decision function, and each line's owner."""
-        self.traced, self.holds_mode = traced, holds
+    def program(self, mode: ProgramMode) -> tuple[str, list[Any]]:
+        """The source of the decision function of ``mode``, and each line's owner."""
+        self.traced, self.holds_mode = mode in ("traced", "holds"), mode == "holds"
         try:
-            return self._program()
+            return self._program(mode)
         finally:
             self.traced = self.holds_mode = False
 
-    def _program(self) -> tuple[str, list[Any]]:
+    def _program(self, mode: ProgramMode) -> tuple[str, list[Any]]:
         rir = self.ir
         lines = _Lines()
         for p in sorted(rir.parameters):
@@ -362,9 +355,14 @@ class Emitter:
             lines.owner = (f"amount {field}", self.locate(node.at)) if node is not None else None
             lines.add(f"am_{field} = {self.expr(node) if node is not None else 'None'}")
         lines.owner = None
-        lines.add("return (o_outcome, o_reasons, am_max_refund, am_coverage_cap)")
-        name = "_decide_holds" if self.holds_mode else \
-            "_decide_traced" if self.traced else "_decide"
+        amounts = ", ".join(f"{field!r}: am_{field}" for field in rir.amounts)
+        extra = ""
+        if mode == "values":
+            values = ", ".join(f"{n!r}: v_{n}" for k, n in rir.order if k == "value")
+            groups = ", ".join(f"{n!r}: g_{n}" for k, n in rir.order if k == "group")
+            extra = f", {{{values}}}, {{{groups}}}"
+        lines.add(f"return _Decision(o_outcome, o_reasons, {{{amounts}}}{extra})")
+        name = function_name(mode)
         args = "F, P, T, E" if self.holds_mode else "F, P, T"
         text = [f"def {name}({args}):"] + ["    " + line for line, _ in lines.lines]
         owners = [None] + [owner for _, owner in lines.lines]

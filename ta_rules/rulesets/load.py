@@ -15,11 +15,13 @@ from pydantic import BaseModel, ValidationError
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.facts import error_path
+from ta_rules.rulesets import cache
+from ta_rules.rulesets._types import TypeEnv, type_env
 from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
 from ta_rules.rulesets.changes import FlatDocument, flatten
-from ta_rules.rulesets.compile import Ruleset, compile_ruleset
+from ta_rules.rulesets.compile import FrontEnd, Ruleset, assemble_ruleset, compile_ruleset
 from ta_rules.rulesets.schema import RulesetSpec
-from ta_rules.rulesets.vocabulary_load import ruleset_env
+from ta_rules.rulesets.vocabulary_load import find_vocabulary, ruleset_env
 from ta_rules.texts import PolicyText, catalog_texts, policy_identity
 from ta_rules.vocabulary import Vocabulary
 
@@ -217,6 +219,15 @@ def loads_ruleset(
     Raises:
         RulesetError: With every problem, each with file:line:column.
     """
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    key = None
+    if len(data) <= max_bytes and not based_on and cache.cache_dir() is not None:
+        key = cache.entry_key(data, source, rules_folder)
+        cached = _from_cache(key, data, source, rules_folder, file_name or _file_name(source))
+        if cached is not None:
+            if keep:
+                _keep(cached)
+            return cached
     doc: YamlDocument | None = None
     try:
         doc = _yaml_document(content, source, max_bytes=max_bytes)
@@ -224,11 +235,7 @@ def loads_ruleset(
         spec = _validate(doc)
     except RulesetError as exc:
         raise _with_compile_problems(exc, doc, source, rules_folder) from None
-    root = None
-    if spec.catalog is not None and rules_folder is not None:
-        from ta_rules.messages import find_catalog_root
-
-        root = find_catalog_root(rules_folder, spec.catalog)
+    root = _catalog_root(spec.catalog, rules_folder)
     env = ruleset_env(spec, doc, rules_folder)
     texts = policy_texts(content, file_name or _file_name(source), env.vocabulary,
                          spec.catalog, root, based_on=bases)
@@ -246,16 +253,74 @@ def loads_ruleset(
         ruleset.reasons_written_by = MappingProxyType({
             code: writers.get(reason.location.source, ruleset.version)
             for code, reason in ruleset.reasons.items()})
+    _check_catalogs(ruleset, doc)
+    # a version written as changes is never cached: its bases may change under it
+    if key is not None and not isinstance(doc, FlatDocument) and ruleset.front is not None \
+            and ruleset.env is not None:
+        cache.write(key, cache.CacheEntry(
+            ruleset.front, ruleset.env.vocabulary.name, repr(ruleset.env.vocabulary),
+            cache.catalog_signature(spec.catalog, root)), ruleset.env)
+    if keep:
+        _keep(ruleset)
+    return ruleset
+
+
+def _keep(ruleset: Ruleset) -> None:
+    from ta_rules.store import default_store, keep_all
+
+    keep_all([ruleset], default_store())
+
+
+def _catalog_root(domain: str | None, rules_folder: str | None) -> str | None:
+    if domain is None or rules_folder is None:
+        return None
+    from ta_rules.messages import find_catalog_root
+
+    return find_catalog_root(rules_folder, domain)
+
+
+def _from_cache(key: str, data: bytes, source: str, rules_folder: str | None,
+                file_name: str) -> Ruleset | None:
+    """The ruleset from the compile cache, when its entry is there and still holds.
+
+    The entry holds what the compiler made of the file; its identity is computed anew from
+    the texts as they are now (the file, its vocabulary and catalogs), as a compile does.
+    """
+
+    def env_of(name: str) -> TypeEnv | None:
+        try:
+            voc = find_vocabulary(name, rules_folder)
+        except RulesetError:
+            return None  # compiled again, which reports it
+        return type_env(voc) if voc is not None else None
+
+    found = cache.read(key, env_of)
+    if found is None:
+        return None
+    entry, env = found
+    front: FrontEnd = entry.front
+    root = _catalog_root(front.spec.catalog, rules_folder)
+    if cache.catalog_signature(front.spec.catalog, root) != entry.catalog:
+        return None
+    texts = policy_texts(data, file_name, env.vocabulary, front.spec.catalog, root)
+    ruleset = assemble_ruleset(front, source=source, content_hash=policy_identity(texts),
+                               catalog_root=root, env=env)
+    ruleset.texts = texts
+    ruleset.rules_folder = rules_folder
+    try:
+        ruleset.document = _yaml_document(data, source, max_bytes=len(data))
+        _check_catalogs(ruleset, None)
+    except RulesetError:
+        return None  # compiled again, which reports it with the file's text
+    return ruleset
+
+
+def _check_catalogs(ruleset: Ruleset, doc: YamlDocument | None) -> None:
     # what `ta-rules check` calls an error is not loaded either: a message with no
     # translation would be shown in English with the reader's number and date formats
     problems = [d for d in catalog_diagnostics(ruleset) if d.severity == "error"]
     if problems:
-        raise RulesetError(problems, sources=doc.texts())
-    if keep:
-        from ta_rules.store import default_store, keep_all
-
-        keep_all([ruleset], default_store())
-    return ruleset
+        raise RulesetError(problems, sources=doc.texts() if doc is not None else {})
 
 
 def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:

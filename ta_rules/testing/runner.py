@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ta_rules.errors import Diagnostic, Location, TaRulesError, render_diagnostics
+from ta_rules.present import verdict_data
 from ta_rules.rulesets.registry import Registry
 from ta_rules.testing.scenarios import (
     ScenarioResult,
@@ -116,7 +117,7 @@ class Report:
                     "passed": r.passed,
                     "differences": list(r.differences),
                     "error": r.error,
-                    "verdict": r.verdict.model_dump(mode="json") if r.verdict else None,
+                    "verdict": verdict_data(r.verdict) if r.verdict else None,
                 }
                 for r in self.results
             ],

@@ -239,6 +239,7 @@ def scenario_changes(old: Ruleset, new: Ruleset, paths: Iterable[str]) -> list[d
     """Scenarios whose verdict differs when judged by ``old`` and by ``new``."""
     from ta_rules.errors import Diagnostic, Location, RulesetError, TaRulesError
     from ta_rules.evaluate import evaluate, read_facts
+    from ta_rules.present import error_summary, verdict_summary
     from ta_rules.testing.scenarios import load_scenarios, scenario_places
 
     out = []
@@ -250,22 +251,18 @@ def scenario_changes(old: Ruleset, new: Ruleset, paths: Iterable[str]) -> list[d
             # a scenario that cannot be read is never "unchanged"
             raise RulesetError([d for d in problems if d.severity == "error"])
         for s in scenarios:
-            results: list[tuple[Any, ...]] = []
+            results: list[dict[str, Any]] = []
             for rs in (old, new):
                 params = {k: v for k, v in s.parameters.items() if k in rs.parameters}
                 try:
                     # a fact only the other side's vocabulary has is ignored, not refused
                     valid, _ = read_facts(s.facts, rs, wider=(old.vocabulary, new.vocabulary))
                     v = evaluate(valid, ruleset=rs, parameters=params or None)
-                    results.append((v.outcome, sorted(v.codes), str(v.max_refund),
-                                    str(v.coverage_cap) if v.coverage_cap else None))
+                    results.append(verdict_summary(v))
                 except TaRulesError as exc:
-                    results.append(("error", [str(exc)], "", None))
+                    results.append(error_summary(exc))
             if results[0] != results[1]:
                 out.append({"name": s.name, "location": s.location,
-                            "old": _verdict_json(results[0]), "new": _verdict_json(results[1])})
+                            "old": results[0], "new": results[1]})
     return out
 
-
-def _verdict_json(r: tuple[Any, ...]) -> dict[str, Any]:
-    return {"outcome": r[0], "reasons": r[1], "max_refund": r[2], "coverage_cap": r[3]}

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import z3
 from pydantic import BaseModel
 
-from ta_rules.errors import Location
 from ta_rules.evaluate import DECISION_CONTEXT, evaluate, read_facts
 from ta_rules.facts import Facts, parse_facts
 from ta_rules.money import Money
 from ta_rules.rulesets._types import T, TypeEnv
 from ta_rules.rulesets.compile import Ruleset
+from ta_rules.rulesets.program import Decision
 from ta_rules.verdict import Verdict
 from ta_rules.verify.encode import const_sym
 from ta_rules.verify.properties import World
@@ -32,31 +32,9 @@ from ta_rules.verify.values import TRUE, Strings, Sym
 
 __all__ = ["engine_world", "judge", "value_program"]
 
-_RETURN = "    return (o_outcome, o_reasons, am_max_refund, am_coverage_cap)\n"
-_PROGRAMS: dict[int, tuple[Ruleset, Any]] = {}
-
-
-def value_program(rs: Ruleset) -> Any:
-    """The ruleset's plain program, returning every value and group instead of the verdict."""
-    got = _PROGRAMS.get(id(rs))
-    if got is not None and got[0] is rs:
-        return got[1]
-    from ta_rules.rulesets._lower import RUNTIME
-    from ta_rules.rulesets._runtime import HELPERS
-    from ta_rules.rulesets.compile import _SAFE_BUILTINS, _none_table
-    from ta_rules.rulesets.emit_python import Emitter
-
-    assert rs.ir is not None
-    emitter = Emitter(rs.ir, lambda at: Location(rs.source))
-    source, _ = emitter.program(traced=False)
-    if not source.endswith(_RETURN):
-        raise RuntimeError("the Python backend's program no longer ends as expected")
-    source = source[: -len(_RETURN)] + "    return dict(locals())\n"
-    ns: dict[str, Any] = {"__builtins__": {**_SAFE_BUILTINS, "locals": locals, "dict": dict},
-                          **HELPERS, **RUNTIME, **emitter.consts, "_none_table": _none_table}
-    exec(compile(source, f"<values of {rs.name} {rs.version}>", "exec"), ns)
-    _PROGRAMS[id(rs)] = (rs, ns["_decide"])
-    return ns["_decide"]
+def value_program(rs: Ruleset) -> Callable[..., Decision]:
+    """The ruleset's program that also returns every value and group it computed."""
+    return rs.program("values").decide
 
 
 def judge(rs: Ruleset, doc: Mapping[str, Any], params: Mapping[str, Any] | None,
@@ -95,17 +73,18 @@ def engine_world(rs: Ruleset, doc: Mapping[str, Any], params: Mapping[str, Any] 
     facts: Facts = parse_facts(doc, rs.vocabulary)
     bound, _ = rs.bind_parameters(params or None)
     with decimal.localcontext(DECISION_CONTEXT):
-        values = value_program(rs)(facts, bound, None)
+        decision = value_program(rs)(facts, bound, None)
+    values, groups = decision.values or {}, decision.groups or {}
     roots = {name: _sym(getattr(facts, name), t, strings, env)
              for name, t in env.roots.items()}
     reasons = [(TRUE, r.code, None) for r in verdict.reasons]
 
     def value(name: str) -> Sym:
         node_t = rs.ir.values[name].node.t if rs.ir else T("any")
-        return _sym(values[f"v_{name}"], node_t, strings, env)
+        return _sym(values[name], node_t, strings, env)
 
     def group(name: str) -> list[Any]:
-        return _entries(values.get(f"g_{name}"))
+        return _entries(groups.get(name))
 
     cap = verdict.coverage_cap
     world = World(

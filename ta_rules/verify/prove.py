@@ -19,6 +19,7 @@ from typing import Any
 import z3
 
 from ta_rules.errors import FactsError
+from ta_rules.present import verdict_data
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.verify.concrete import engine_world
 from ta_rules.verify.properties import (
@@ -80,7 +81,7 @@ def _confirm(rs: Ruleset, prop: Property, doc: dict[str, Any],
     holds = z3.simplify(PropertyEncoder(world).holds(prop))
     if not (z3.is_true(holds) or z3.is_false(holds)):
         return None, None, "the property did not evaluate to true or false on the verdict"
-    return z3.is_true(holds), verdict.model_dump(mode="json", exclude={"trace"}), ""
+    return z3.is_true(holds), verdict_data(verdict, trace=False), ""
 
 
 def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,

@@ -17,6 +17,7 @@ from typing import Any
 import z3
 
 from ta_rules.errors import TaRulesError
+from ta_rules.present import outcome_summary
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.resolve import OUTCOMES
 from ta_rules.verify.concrete import judge
@@ -44,10 +45,6 @@ def _questions(q: Query) -> list[tuple[str, Any, Any]]:
     out.append(("refund down", a.max_refund.val > b.max_refund.val,
                 lambda va, vb: va.max_refund.amount > vb.max_refund.amount))
     return out
-
-
-def _verdict(v: Any) -> dict[str, Any]:
-    return {"outcome": v.outcome, "codes": sorted(v.codes), "max_refund": str(v.max_refund)}
 
 
 def symbolic_diff(old: Ruleset, new: Ruleset, *, bound: int = DEFAULT_BOUND,
@@ -97,7 +94,7 @@ def _witness(q: Query, model: Any, old: Ruleset, new: Ruleset, po: Any, pn: Any,
     except TaRulesError as exc:
         return {"status": "error", "detail": f"encoder bug: the witness is not judged: {exc}",
                 "facts": doc}
-    entry = {"facts": doc, "old_verdict": _verdict(va), "new_verdict": _verdict(vb),
+    entry = {"facts": doc, "old_verdict": outcome_summary(va), "new_verdict": outcome_summary(vb),
              "currency": currency}
     if not check(va, vb):
         return {"status": "error", "detail": "encoder bug: the engine does not change that "

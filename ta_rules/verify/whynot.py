@@ -20,6 +20,7 @@ import z3
 
 from ta_rules.evaluate import evaluate, select_ruleset
 from ta_rules.facts import parse_facts
+from ta_rules.present import claim_summary
 from ta_rules.verify import MAX_BOUND, BoundError, check_bound
 from ta_rules.verify.properties import load_properties
 from ta_rules.verify.prove import DEFAULT_BOUND, DEFAULT_TIMEOUT
@@ -124,7 +125,7 @@ def why_not(facts: Any, *, ruleset: Any = None, version: str | None = None,
     k = max(check_bound(bound or DEFAULT_BOUND), lists.get(longest, 0))
     out: dict[str, Any] = {
         "ruleset": {"name": rs.name, "version": rs.version}, "bound": k,
-        "fixed": list(fixed), "claim": _short(verdict.model_dump(mode="json"))}
+        "fixed": list(fixed), "claim": claim_summary(verdict)}
     if verdict.outcome == "covered":
         return {**out, "changes": [], "verdict": out["claim"],
                 "reason": "the claim is already covered"}
@@ -154,7 +155,7 @@ def why_not(facts: Any, *, ruleset: Any = None, version: str | None = None,
     new = parse_facts(doc, rs.vocabulary)
     judged = evaluate(new, ruleset=rs, parameters=parameters)
     changes = diff_documents(canonical, new.model_dump(mode="json"))
-    result = {**out, "changes": changes, "verdict": _short(judged.model_dump(mode="json")),
+    result = {**out, "changes": changes, "verdict": claim_summary(judged),
               "status": "found", "facts": new.model_dump(mode="json")}
     if judged.outcome != "covered":
         result["status"] = "error"
@@ -172,8 +173,3 @@ def _currency(facts: Any, rs: Any) -> str:
         if value is not None:
             return str(value.currency)
     return "USD"
-
-
-def _short(v: Mapping[str, Any]) -> dict[str, Any]:
-    return {"outcome": v["outcome"], "codes": [r["code"] for r in v["reasons"]],
-            "max_refund": v["max_refund"], "coverage_cap": v["coverage_cap"]}
