@@ -168,7 +168,9 @@ def read_facts(facts: Mapping[str, Any] | Facts, rs: Ruleset, *,
             return parse_facts(stripped, rs.vocabulary), tuple(unknown)
     voc = rs.vocabulary
     note = f"{rs.name} {rs.version}" + (f", vocabulary {voc.name}" if voc is not None else "")
+    # a field unknown to this version: say which version (and vocabulary) refused it
     raise FactsError([FactProblem(p.path, f"{p.message} (for {note})", p.code)
+                      if p.code == "extra_forbidden" else p
                       for p in refused.problems]) from None
 
 
