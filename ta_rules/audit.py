@@ -113,7 +113,13 @@ def _exact_ruleset(old: Verdict, reg: Registry, stores: Sequence[PolicyStore]
     problems: list[str] = []
     for store in stores:
         try:
-            return store.load(ref.content_hash, source=ref.source), str(store.root), []
+            exact = store.load(ref.content_hash, source=ref.source)
+            if ref.source not in store.sources(ref.content_hash):
+                return exact, str(store.root), [
+                    f"ruleset: recorded from {ref.source}, but the texts of "
+                    f"{ref.content_hash[:19]} were kept from "
+                    f"{', '.join(store.sources(ref.content_hash))}"]
+            return exact, str(store.root), []
         except PolicyNotStoredError as exc:
             problems.append(str(exc))
         except StoreError as exc:

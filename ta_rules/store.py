@@ -53,6 +53,8 @@ __all__ = [
 
 #: The environment variable naming the store folder (``off``: keep nothing).
 ENV: Final = "TA_RULES_STORE"
+#: The most file names remembered for one policy's texts.
+MAX_SOURCES: Final = 64
 #: The largest text kept or read (rule files and catalogs are read bounded well below it).
 MAX_TEXT_BYTES: Final = 64 * 1024 * 1024
 
@@ -135,6 +137,7 @@ class PolicyStore:
             return
         manifest = self._manifest_path(ruleset.content_hash)
         if manifest.is_file():
+            self._add_source(manifest, ruleset.source)
             return
         try:
             for text in texts:
@@ -144,6 +147,7 @@ class PolicyStore:
             entry = {
                 "content_hash": ruleset.content_hash, "name": ruleset.name,
                 "version": ruleset.version, "source": ruleset.source,
+                "sources": [ruleset.source],
                 "texts": [{"role": t.role, "path": t.path, "digest": t.digest,
                            "meaning": t.meaning} for t in texts],
             }
@@ -151,6 +155,25 @@ class PolicyStore:
         except OSError as exc:
             raise StoreError(f"cannot keep the policy texts in the store {self.root}: "
                              f"{exc.strerror or exc}") from None
+
+    def _add_source(self, manifest: Path, source: str) -> None:
+        """Remember another name the same texts were loaded under (at most MAX_SOURCES)."""
+        try:
+            data = json.loads(manifest.read_bytes())
+            sources = data.setdefault("sources", [data.get("source")])
+            if source in sources or len(sources) >= MAX_SOURCES:
+                return
+            sources.append(source)
+            _write_atomic(manifest, json.dumps(data, indent=1).encode())
+        except (OSError, ValueError, AttributeError) as exc:
+            raise StoreError(f"cannot keep the policy texts in the store {self.root}: "
+                             f"{exc}") from None
+
+    def sources(self, content_hash: str) -> tuple[str, ...]:
+        """The file names the texts of a policy were loaded under."""
+        entry = self.entry(content_hash)
+        names = entry.get("sources") or [entry.get("source")]
+        return tuple(str(n) for n in names if n)
 
     def entry(self, content_hash: str) -> dict[str, Any]:
         """The stored description of a policy: name, version, source and texts.

@@ -531,8 +531,12 @@ def _alive(pid: int) -> bool:
 # --- the command line ------------------------------------------------------------------
 
 
-def test_serve_refuses_bad_options_before_listening(tmp_path: Path) -> None:
+def test_serve_refuses_bad_options_before_listening(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     err = io.StringIO()
+    outside = tmp_path / "outside"  # no project: the bundled rulesets, nothing to reload
+    outside.mkdir()
+    monkeypatch.chdir(outside)
     assert main(["serve", "--reload-signal"], stderr=err) == 2
     assert "give --rules DIR" in err.getvalue()
     assert main(["serve", "--rules", str(tmp_path)], stderr=(err := io.StringIO())) == 1
