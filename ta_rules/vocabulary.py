@@ -190,6 +190,8 @@ class FieldDef:
         maximum: Greatest value (integers, decimals), inclusive.
         greater_than: Values must be greater than this (decimals, integers).
         at_most_one: For lists of records: (field, value) that at most one item may have.
+        sensitive: The value is personal or confidential: a decision log stores it as a
+            keyed digest, never in clear (see docs/decision-log.md).
     """
 
     name: str
@@ -204,6 +206,7 @@ class FieldDef:
     maximum: int | None = None
     greater_than: int | None = None
     at_most_one: tuple[str, str] | None = None
+    sensitive: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
