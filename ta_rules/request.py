@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ta_rules.evaluate import evaluate, select_ruleset
-from ta_rules.facts import parse_facts
+from ta_rules.facts import Facts, parse_facts
+from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.registry import Registry
 from ta_rules.verdict import Verdict
 
-__all__ = ["evaluate_request", "verdict_json"]
+__all__ = ["evaluate_request", "judge_request", "verdict_json"]
 
 
 def evaluate_request(
@@ -62,14 +63,30 @@ def evaluate_request(
         >>> evaluate_request(facts, text_parameters={"claim_window_days": "2"}).outcome
         'denied'
     """
+    return judge_request(facts, ruleset=ruleset, version=version, parameters=parameters,
+                         text_parameters=text_parameters, trace=trace, locale=locale,
+                         engine=engine, registry=registry)[0]
+
+
+def judge_request(
+    facts: Any, *, ruleset: str | None = None, version: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    text_parameters: Mapping[str, str] | None = None, trace: bool = False,
+    locale: str = "en", engine: str = "compiled", registry: Registry | None = None,
+) -> tuple[Verdict, Facts, Ruleset]:
+    """:func:`evaluate_request`, also giving the validated facts and the ruleset that judged.
+
+    A decision log records the facts as they were judged (see docs/decision-log.md).
+    """
     chosen = select_ruleset(facts, ruleset=ruleset, version=version, registry=registry)
     valid = parse_facts(facts, chosen.vocabulary)  # read as the ruleset that judges them
     overrides: dict[str, Any] = dict(parameters or {})
     if text_parameters:
         _, shown = chosen.bind_parameters(dict(text_parameters), from_text=True)
         overrides.update(shown)
-    return evaluate(valid, ruleset=chosen, parameters=overrides or None, trace=trace,
-                    locale=locale, engine=engine)
+    verdict = evaluate(valid, ruleset=chosen, parameters=overrides or None, trace=trace,
+                       locale=locale, engine=engine)
+    return verdict, valid, chosen
 
 
 def verdict_json(verdict: Verdict) -> str:

@@ -13,7 +13,8 @@ def test_all_is_sorted_importable_and_public() -> None:
     public = {n for n in vars(ta_rules) if n.isidentifier() and not n.startswith("_")}
     submodules = {"errors", "evaluate", "facts", "money", "rulesets", "verdict", "engines",
                   "messages", "testing", "schema_export", "cli", "batch", "audit", "tools",
-                  "request", "serve", "project", "vocabulary", "impact", "verify"}
+                  "request", "serve", "project", "vocabulary", "impact", "verify",
+                  "decisionlog"}
     assert public - submodules <= set(ta_rules.__all__)
 
 

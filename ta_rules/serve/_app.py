@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ta_rules._version import __version__
 from ta_rules.batch import batch_options, judge_lines, numbered_chunks
+from ta_rules.decisionlog import DecisionLog, DecisionLogError, DecisionLogFull
 from ta_rules.errors import (
     Diagnostic,
     EngineError,
@@ -36,7 +37,7 @@ from ta_rules.errors import (
     TaRulesError,
     UnknownRulesetError,
 )
-from ta_rules.request import evaluate_request, verdict_json
+from ta_rules.request import judge_request, verdict_json
 from ta_rules.rulesets._yaml import load_yaml
 from ta_rules.rulesets.registry import Registry
 from ta_rules.schema_export import json_schema
@@ -58,7 +59,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: usually still sending, can read the 413 instead of a reset connection.
 _DRAIN_BYTES = 64 * 1024 * 1024
 
-ENVELOPE_KEYS = ("facts", "ruleset", "version", "parameters", "locale", "trace")
+ENVELOPE_KEYS = ("facts", "ruleset", "version", "parameters", "locale", "trace", "labels")
 #: Keys of a scenario file besides the envelope's: accepted and ignored, so a scenario
 #: file can be posted as it is (as ``ta-rules eval`` judges one).
 SCENARIO_KEYS = ("name", "description", "tags", "expect")
@@ -95,6 +96,8 @@ def _api_error(exc: TaRulesError) -> ApiError:
         return ApiError(422, "parameters", str(exc))
     if isinstance(exc, UnknownRulesetError):
         return ApiError(404, "unknown-ruleset", str(exc))
+    if isinstance(exc, DecisionLogError):  # not recorded, so not answered
+        return ApiError(503, "decision-log", str(exc))
     if isinstance(exc, EngineError | RulesetError):
         raise exc  # not the caller's fault: a 500, logged
     return ApiError(400, "request", str(exc))
@@ -108,8 +111,10 @@ class Service:
     """
 
     def __init__(self, registry: Registry, *, folder: str | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, decision_log: DecisionLog | None = None,
+                 ) -> None:
         self.registry = registry
+        self.decision_log = decision_log
         self.folder = folder
         self.limits = limits or Limits()
         self.metrics = Metrics()
@@ -198,7 +203,7 @@ def _parse_sets(items: list[str]) -> dict[str, str]:
 _OPTION_TYPES: dict[str, tuple[str, type]] = {
     "ruleset": ("a string", str), "version": ("a string", str),
     "parameters": ("a mapping", dict), "locale": ("a string", str),
-    "trace": ("true or false", bool)}
+    "trace": ("true or false", bool), "labels": ("a mapping of text", dict)}
 
 
 def _envelope(data: Any) -> tuple[Any, dict[str, Any]]:
@@ -348,14 +353,21 @@ def _add_evaluate_routes(app: FastAPI, service: Service) -> None:
                 problems=[d.to_json() for d in problems])
         facts, given = _envelope(doc.data)
         parameters = given.get("parameters")
-        verdict = evaluate_request(
+        verdict, valid, chosen = judge_request(
             facts, ruleset=ruleset or given.get("ruleset"),
             version=version or given.get("version"), parameters=parameters,
             text_parameters=_parse_sets(sets),
             trace=trace if trace is not None else given.get("trace", False),
             locale=locale or given.get("locale", "en"), registry=service.registry)
+        if service.decision_log is None:
+            service.metrics.count_verdicts({verdict.outcome: 1})
+            return Response(verdict_json(verdict), media_type="application/json")
+        decision_id = await _recorded(service.decision_log, valid, verdict, chosen,
+                                      given.get("labels"))
         service.metrics.count_verdicts({verdict.outcome: 1})
-        return Response(verdict_json(verdict), media_type="application/json")
+        answer = {"decision_id": decision_id, **verdict.model_dump(mode="json")}
+        return Response(json.dumps(answer, indent=2, ensure_ascii=False) + "\n",
+                        media_type="application/json", headers={"X-Decision-Id": decision_id})
 
     @app.post("/v1/evaluate/batch", summary="Judge JSON Lines of claims, streamed in order")
     async def evaluate_batch(
@@ -377,6 +389,21 @@ def _add_evaluate_routes(app: FastAPI, service: Service) -> None:
                                 trace=bool(trace))
         return StreamingResponse(_stream(service, text, options, strict),
                                  media_type="application/x-ndjson")
+
+
+async def _recorded(log: DecisionLog, valid: Any, verdict: Any, chosen: Any,
+                    labels: Any) -> str:
+    """The decision id of the verdict's record, once stored (acknowledged)."""
+    try:
+        future = log.submit(valid, verdict, labels=labels, vocabulary=chosen.vocabulary,
+                            block=False)
+    except DecisionLogFull:
+        if log.when_full == "refuse":
+            raise
+        future = await asyncio.to_thread(log.submit, valid, verdict, labels=labels,
+                                         vocabulary=chosen.vocabulary, block=True)
+    record = await asyncio.wrap_future(future)
+    return record.decision_id
 
 
 def _add_info_routes(app: FastAPI, service: Service) -> None:
@@ -415,8 +442,9 @@ async def _stream(service: Service, text: str, options: dict[str, Any],
     # newline="" splits lines exactly as eval --batch reads its file
     for chunk in numbered_chunks(io.StringIO(text, newline="")):
         try:
-            lines, summary, bad = await run_in_threadpool(judge_lines, chunk, options,
-                                                          strict=strict)
+            lines, summary, bad = await run_in_threadpool(
+                judge_lines, chunk, options, strict=strict,
+                record=service.decision_log.submit if service.decision_log else None)
         except Exception as exc:
             log.error("internal error in a batch", extra={"fields": {
                 "event": "internal-error", "path": "/v1/evaluate/batch",
