@@ -1,0 +1,299 @@
+"""The decision log (issue 24): real SQLite files, Parquet read back through DuckDB, a real
+PostgreSQL server started by the test on a Unix socket, and a real ``ta-rules serve``."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import copy
+import glob
+import http.client
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ta_rules
+from ta_rules.cli import main
+from ta_rules.decisionlog import DecisionLog, DecisionLogError, DecisionLogFull, open_sink
+from ta_rules.decisionlog._record import MaskMismatch, canonical_facts, check_masked
+from ta_rules.decisionlog._replay import replay_record
+
+ROOT = Path(__file__).resolve().parent.parent
+CLAIM = json.loads((ROOT / "examples" / "claims" / "late-shipment.json").read_text())
+SECRET = "The machines left the port a day after the agreed ship-by date."
+KEY = b"decision-log test key"
+PYTHON = sys.executable
+
+
+# --- a real PostgreSQL server ----------------------------------------------------------
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _as_postgres() -> tuple[list[str], int | None, int | None]:
+    """How to run the server: as the postgres user when we are root (it refuses root)."""
+    if os.geteuid() != 0:
+        return [], None, None
+    try:
+        user = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.fail("running as root and there is no postgres user to run PostgreSQL as")
+    return ["runuser", "-u", "postgres", "--"], user.pw_uid, user.pw_gid
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    """A PostgreSQL cluster of our own: a temporary folder, a Unix socket, torn down after.
+
+    Nothing listens on TCP, so a port taken (5432 or any) or a second run beside this one
+    changes nothing.
+    """
+    pytest.importorskip("psycopg") if not os.environ.get("CI") else None
+    bindir = _pg_bin()
+    if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; .ci/run installs Debian's postgresql")
+        pytest.skip("PostgreSQL binaries are not installed")
+    prefix, uid, gid = _as_postgres()
+    base = Path(tempfile.mkdtemp(prefix="ta-rules-pg-"))
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    if uid is not None and gid is not None:
+        for p in (base, sock):
+            os.chown(p, uid, gid)
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
+                    "postgres", "--no-sync", "-E", "UTF8"], check=True, env=env,
+                   capture_output=True)
+    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l",
+                    str(base / "log"), "-w", "-t", "60", "-o",
+                    f"-k {sock} -c listen_addresses='' -p 5432 -c max_connections=40",
+                    "start"], check=True, env=env, capture_output=True)
+    try:
+        yield f"postgresql:///postgres?host={sock}&port=5432&user=postgres"
+    finally:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "-w", "stop"], env=env, capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _fresh_pg(url: str) -> str:
+    """The server's log table emptied (each test starts a new log)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP TABLE IF EXISTS ta_rules_decisions")
+    return url
+
+
+SINKS = ["jsonl", "sqlite", "parquet", "postgresql"]
+
+
+@pytest.fixture(params=SINKS)
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    kind = request.param
+    if kind == "postgresql":
+        return _fresh_pg(request.getfixturevalue("postgres"))
+    return {"jsonl": f"jsonl:{tmp_path}/decisions.jsonl", "sqlite": f"sqlite:{tmp_path}/log.db",
+            "parquet": f"parquet:{tmp_path}/parquet"}[kind]
+
+
+def _claim(i: int, **changes: Any) -> dict[str, Any]:
+    facts = copy.deepcopy(CLAIM)
+    facts["contract"]["order_amount"]["amount"] = f"{1000 + i}.00"
+    facts["payments"][0]["amount"]["amount"] = f"{1000 + i}.00"
+    facts.update(changes)
+    return facts
+
+
+def _all_bytes(url: str, postgres_url: str | None = None) -> bytes:
+    """Every byte a sink keeps (files), or every row's text (PostgreSQL)."""
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url) as db:
+            rows = db.execute("SELECT t::text FROM ta_rules_decisions t").fetchall()
+        return "\n".join(r[0] for r in rows).encode()
+    path = Path(url.split(":", 1)[1])
+    folder = path if path.is_dir() else path.parent
+    return b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+
+
+# --- records, chain, masking -----------------------------------------------------------
+
+
+def test_records_are_chained_and_read_back_in_every_sink(log_url: str) -> None:
+    with DecisionLog(log_url, mask_key=KEY) as log:
+        first = log.evaluate(_claim(1), labels={"claim": "C-1", "tenant": "t"})
+        second = log.evaluate(_claim(2), labels={"claim": "C-2"})
+        again = log.evaluate(_claim(3), labels={"claim": "C-1"})
+        assert log.verify() == []
+    r1, r2, r3 = first.record, second.record, again.record
+    assert [r1.seq, r2.seq, r3.seq] == [1, 2, 3]
+    assert r1.prev_hash is None and r2.prev_hash == r1.hash and r3.prev_hash == r2.hash
+    assert r1.decision_id < r2.decision_id < r3.decision_id  # UUIDv7: time-ordered
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+                        r1.decision_id)
+    # a re-decision of claim C-1 points to the one it supersedes; nothing is updated
+    assert r3.supersedes == r1.decision_id and r2.supersedes is None
+    assert r1.policy == first.verdict.ruleset.model_dump()
+    assert r1.verdict == {**first.verdict.model_dump(mode="json"), "trace": None}
+    assert r1.library_version == ta_rules.__version__
+    assert r1.masked == ["claim.description"] and r1.facts["claim"]["description"] != SECRET
+    assert r1.facts["contract"]["order_amount"] == {"amount": "1001.00", "currency": "USD"}
+    # reopened: the chain continues from the last record
+    with DecisionLog(log_url, mask_key=KEY) as log:
+        fourth = log.evaluate(_claim(4), labels={"claim": "C-1"}).record
+        assert fourth.seq == 4 and fourth.prev_hash == r3.hash
+        assert fourth.supersedes == r3.decision_id
+        assert log.get(r2.decision_id) == r2
+        assert [r.decision_id for r in log.records()] == [
+            r1.decision_id, r2.decision_id, r3.decision_id, fourth.decision_id]
+        assert log.verify() == []
+    assert SECRET.encode() not in _all_bytes(log_url)
+
+
+def test_a_second_writer_is_refused(log_url: str) -> None:
+    with DecisionLog(log_url, mask_key=KEY), pytest.raises(DecisionLogError,
+                                                           match="another process"):
+        DecisionLog(log_url, mask_key=KEY)
+
+
+def test_sensitive_value_without_a_key_is_refused_not_written(tmp_path: Path,
+                                                               monkeypatch: Any) -> None:
+    monkeypatch.delenv("TA_RULES_DECISION_LOG_KEY", raising=False)
+    url = f"sqlite:{tmp_path}/log.db"
+    with DecisionLog(url) as log:
+        with pytest.raises(DecisionLogError, match=r"claim\.description is marked sensitive"):
+            log.evaluate(CLAIM)
+        no_text = _claim(1)
+        no_text["claim"] = {**no_text["claim"], "description": None}
+        assert log.evaluate(no_text).record.masked == []  # null is not masked: nothing to hide
+    assert SECRET.encode() not in _all_bytes(url)
+
+
+def test_replay_of_masked_facts_checks_the_original_naming_the_field(tmp_path: Path) -> None:
+    with DecisionLog(f"sqlite:{tmp_path}/log.db", mask_key=KEY) as log:
+        record = log.evaluate(CLAIM).record
+    registry = ta_rules.default_registry()
+    assert replay_record(record, registry, original=CLAIM, key=KEY).status == "exact"
+    other = copy.deepcopy(CLAIM)
+    other["claim"]["description"] = "Something else."
+    result = replay_record(record, registry, original=other, key=KEY)
+    assert result.status == "cannot-replay"
+    assert result.lines == ("facts: the original facts given differ at claim.description",)
+    assert replay_record(record, registry).status == "cannot-replay"  # not given
+    with pytest.raises(DecisionLogError, match="masked with key"):
+        check_masked(record, record.facts, b"another key")
+    changed = canonical_facts(ta_rules.parse_facts(CLAIM))
+    check_masked(record, changed, KEY)  # the original, canonical: matches
+    changed["shipment"]["shipped_on"] = "2016-05-03"
+    with pytest.raises(MaskMismatch, match=r"differ from those judged at shipment\.shipped_on"):
+        check_masked(record, changed, KEY)
+
+
+def test_facts_that_are_not_those_judged_are_refused(tmp_path: Path) -> None:
+    verdict = ta_rules.evaluate(CLAIM)
+    with DecisionLog(f"jsonl:{tmp_path}/d.jsonl", mask_key=KEY) as log, \
+            pytest.raises(DecisionLogError, match="not those the verdict was given for"):
+        log.record(_claim(7), verdict)
+
+
+def test_full_queue_refuses_with_a_clear_error(tmp_path: Path) -> None:
+    log = DecisionLog(f"sqlite:{tmp_path}/log.db", mask_key=KEY, queue_size=1,
+                      when_full="refuse")
+    verdict = ta_rules.evaluate(CLAIM)
+    gate = threading.Event()
+    real = log.sink.write
+
+    def slow(records: Any) -> None:
+        gate.wait(10)
+        real(records)
+
+    log.sink.write = slow  # type: ignore[method-assign]
+    futures = [log.submit(CLAIM, verdict)]
+    refused = 0
+    try:
+        for _ in range(5):
+            try:
+                futures.append(log.submit(CLAIM, verdict))
+            except DecisionLogFull as exc:
+                assert "this verdict is refused (nothing recorded)" in str(exc)
+                refused += 1
+    finally:
+        gate.set()
+    assert refused >= 1
+    assert all(f.result(10).seq >= 1 for f in futures)
+    log.close()
+    with DecisionLog(f"sqlite:{tmp_path}/log.db", mask_key=KEY) as again:
+        assert sum(1 for _ in again.records()) == len(futures)
+        assert again.verify() == []
+
+
+def test_a_failing_store_fails_the_verdict_never_loses_it_silently(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    with DecisionLog(f"jsonl:{folder}/d.jsonl", mask_key=KEY) as log:
+        log.evaluate(_claim(1))
+        real = log.sink.write
+
+        def broken(records: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+        log.sink.write = broken  # type: ignore[method-assign]
+        with pytest.raises(DecisionLogError, match="cannot store 1 record.*No space left"):
+            log.evaluate(_claim(2))
+        log.sink.write = real  # type: ignore[method-assign]
+        third = log.evaluate(_claim(3)).record
+        assert third.seq == 2  # the refused one took no place in the chain
+        assert log.verify() == []
+
+
+def test_parquet_is_partitioned_by_day_and_read_by_duckdb(tmp_path: Path) -> None:
+    import duckdb
+
+    url = f"parquet:{tmp_path}/pq"
+    with DecisionLog(url, mask_key=KEY) as log:
+        ids = [log.evaluate(_claim(i), labels={"claim": f"C-{i}"}).decision_id
+               for i in range(5)]
+    days = sorted(p.name for p in (tmp_path / "pq").iterdir() if p.is_dir())
+    assert len(days) == 1 and re.fullmatch(r"day=\d{4}-\d{2}-\d{2}", days[0])
+    rows = duckdb.sql(f"SELECT decision_id, claim, day, record FROM read_parquet("
+                      f"'{tmp_path}/pq/*/*.parquet', hive_partitioning=true) ORDER BY seq"
+                      ).fetchall()
+    assert [r[0] for r in rows] == ids and [r[1] for r in rows] == [f"C-{i}" for i in range(5)]
+    assert json.loads(rows[0][3])["verdict"]["outcome"] == "covered"
+
+
+def test_sqlite_is_wal_with_the_indexes_the_log_is_read_by(tmp_path: Path) -> None:
+    import sqlite3
+
+    with DecisionLog(f"sqlite:{tmp_path}/log.db", mask_key=KEY) as log:
+        log.evaluate(CLAIM, labels={"claim": "C-1"})
+    db = sqlite3.connect(tmp_path / "log.db")
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    indexed = {r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE type='index' "
+                                        "AND sql IS NOT NULL")}
+    assert any("(claim" in s for s in indexed) and any("(decided_at)" in s for s in indexed)
+    plan = " ".join(str(r) for r in db.execute(
+        "EXPLAIN QUERY PLAN SELECT record FROM decisions WHERE decision_id = 'x'"))
+    assert "USING INDEX" in plan or "USING COVERING INDEX" in plan
