@@ -360,6 +360,9 @@ class ParquetSink:
         if not write and not self.folder.is_dir():
             raise DecisionLogError(f"decision log {url}: no such folder")
         self.lock = _Lock(url, self.folder / ".lock") if write else None
+        if write:  # a batch cut short by a crash: never renamed, so never acknowledged
+            for stale in self.folder.glob("day=*/.part-*.tmp"):
+                stale.unlink()
         self.db = self.duckdb.connect()
         self.claims: dict[str, str] | None = None
 
