@@ -261,7 +261,7 @@ def test_a_failing_store_fails_the_verdict_never_loses_it_silently(tmp_path: Pat
             raise OSError(28, "No space left on device")
 
         log.sink.write = broken  # type: ignore[method-assign]
-        with pytest.raises(DecisionLogError, match="cannot store 1 record.*No space left"):
+        with pytest.raises(DecisionLogError, match=r"cannot store 1 record.*No space left"):
             log.evaluate(_claim(2))
         log.sink.write = real  # type: ignore[method-assign]
         third = log.evaluate(_claim(3)).record
