@@ -888,7 +888,8 @@ def _parser() -> _Parser:
 
     p = sub.add_parser("impact", help="what a policy change does to a history of claims")
     p.add_argument("--claims", required=True, metavar="HISTORY", help="JSON Lines (- for "
-                   "stdin), CSV or Parquet history; see docs/impact.md")
+                   "stdin), CSV or Parquet history, or a decision log URL (jsonl:PATH, "
+                   "sqlite:PATH, ...); see docs/impact.md")
     p.add_argument("--claims-format", choices=["jsonl", "csv", "parquet"],
                    help="the history's format (default: from its suffix)")
     p.add_argument("--base", help="a version, rule file, rules folder or 'recorded' "

@@ -530,3 +530,94 @@ def test_sigkill_under_load_loses_no_acknowledged_record(log_url: str, tmp_path:
     assert code == 0, text
     seqs = sorted(r["seq"] for r in stored.values())
     assert seqs == list(range(1, len(stored) + 1))
+
+
+# --- replay and impact over a log of 10,000 claims ------------------------------------------
+
+
+def _plain(i: int) -> dict[str, Any]:
+    facts = _claim(i)
+    facts["claim"] = {**facts["claim"], "description": None}  # nothing masked: replayable
+    return facts
+
+
+def test_replay_and_impact_over_ten_thousand_logged_claims(tmp_path: Path,
+                                                             monkeypatch: Any) -> None:
+    monkeypatch.chdir(ROOT)  # the rules folder named as the records name it
+    history = tmp_path / "claims.jsonl"
+    history.write_text("".join(json.dumps(_plain(i)) + "\n" for i in range(LOAD)))
+    url = f"sqlite:{tmp_path}/log.db"
+    code, text = _run_cli("eval", "--batch", str(history), "--out", str(tmp_path / "out"),
+                          "--rules", "rules", "--decision-log", url, "--label", "tenant=t1")
+    assert code == 0, text
+    lines = (tmp_path / "out").read_text().splitlines()
+    answered = [json.loads(line) for line in lines[:-1]]
+    stored = _stored(url)
+    assert [a["decision_id"] for a in answered] == list(stored)
+    assert all(stored[a["decision_id"]]["verdict"] == a["verdict"] for a in answered)
+    assert all(r["labels"] == {"tenant": "t1"} for r in stored.values())
+
+    code, text = _run_cli("log", "replay", url, "--rules", "rules", "--workers", "2")
+    assert (code, text) == (0, f"{LOAD} record(s): {LOAD} reproduced exactly, 0 library "
+                               "drift, 0 cannot be replayed, 0 differ\n")
+
+    # a change to the rules: the minimum order amount of 2015.1 raised to 1,500 USD
+    changed = tmp_path / "changed"
+    shutil.copytree(ROOT / "rules", changed)
+    rule_file = changed / "trade-assurance-2015.1.yaml"
+    text_before = rule_file.read_text()
+    rule_file.write_text(text_before.replace(
+        'min_order_amount_usd:\n    type: money[USD]\n    default: "1000.00"',
+        'min_order_amount_usd:\n    type: money[USD]\n    default: "1500.00"', 1))
+    assert rule_file.read_text() != text_before
+    code, text = _run_cli("impact", "--claims", url, "--base", "rules", "--candidate",
+                          str(changed), "--format", "json")
+    assert code == 0, text
+    report = json.loads(text)
+    # orders of 1,000.00 to 1,499.00 USD (claims 0..499) fall below the new minimum
+    assert report["claims"] == LOAD and report["changed"] == 500, report
+    assert report["transitions"] == {"covered->covered": LOAD - 500, "covered->denied": 500}
+    # today, without a store of the texts that judged, replay under the changed folder says
+    # it cannot reproduce them, naming the content hash that changed
+    code, text = _run_cli("log", "replay", url, "--rules", str(changed))
+    assert code == 1 and f"0 reproduced exactly, 0 library drift, {LOAD} cannot be " \
+        "replayed" in text, text[-500:]
+    assert "has changed since the verdict" in text
+
+
+def test_impact_names_a_masked_record_as_not_judged(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(ROOT)
+    url = f"jsonl:{tmp_path}/d.jsonl"
+    with DecisionLog(url, mask_key=KEY, registry=ta_rules.Registry.from_folder("rules")) as log:
+        log.evaluate(_plain(1))
+        masked = log.evaluate(_claim(2)).decision_id
+    code, text = _run_cli("impact", "--claims", url, "--base", "rules", "--candidate", "rules")
+    assert code == 1
+    assert f"decision {masked}: its facts are masked (claim.description)" in text
+    assert "1 claims judged" in text or "1 claim" in text
+
+
+def test_eval_records_one_claim_with_its_labels(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("TA_RULES_DECISION_LOG_KEY", KEY.decode())
+    url = f"jsonl:{tmp_path}/d.jsonl"
+    claim = ROOT / "examples" / "claims" / "late-shipment.json"
+    code, text = _run_cli("eval", str(claim), "--decision-log", url, "--label", "claim=C-9",
+                          "--format", "json")
+    assert code == 0, text
+    answer = json.loads(text)
+    (record,) = _stored(url).values()
+    assert record["decision_id"] == answer.pop("decision_id")
+    assert record["verdict"] == answer and record["labels"] == {"claim": "C-9"}
+    code, shown = _run_cli("log", "show", record["decision_id"], "--log", url)
+    assert code == 0 and f"decision {record['decision_id']} (record 1)" in shown
+    assert "labels: claim=C-9" in shown and "COVERED" in shown
+    assert "masked: claim.description" in shown and SECRET not in shown
+    code, text = _run_cli("eval", str(claim), "--decision-log", url, "--label", "claim=C-9")
+    assert code == 0 and "recorded in" in text
+    second = _stored(url)
+    assert [r["supersedes"] for r in second.values()] == [None, record["decision_id"]]
+    code, text = _run_cli("eval", "--batch", str(claim), "--workers", "2",
+                          "--decision-log", url)
+    assert code == 2 and "--workers must be 1" in text
+    code, text = _run_cli("eval", str(claim), "--decision-log", "ftp://x")
+    assert code == 2 and "unknown kind 'ftp'" in text
