@@ -37,7 +37,7 @@ from ta_rules.errors import (
     TaRulesError,
     UnknownRulesetError,
 )
-from ta_rules.request import judge_request, verdict_json
+from ta_rules.request import evaluate_request, judge_request, verdict_json
 from ta_rules.rulesets._yaml import load_yaml
 from ta_rules.rulesets.registry import Registry
 from ta_rules.schema_export import json_schema
@@ -217,7 +217,8 @@ def _envelope(data: Any) -> tuple[Any, dict[str, Any]]:
     options = {k: data[k] for k in ENVELOPE_KEYS[1:] if data.get(k) is not None}
     for key, value in options.items():
         kind, wanted = _OPTION_TYPES[key]
-        if not isinstance(value, wanted):
+        if not isinstance(value, wanted) or (key == "labels" and not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
             raise ApiError(400, "request", f"{key}: expected {kind}, found {value!r}")
     return data["facts"], options
 
@@ -353,15 +354,17 @@ def _add_evaluate_routes(app: FastAPI, service: Service) -> None:
                 problems=[d.to_json() for d in problems])
         facts, given = _envelope(doc.data)
         parameters = given.get("parameters")
-        verdict, valid, chosen = judge_request(
-            facts, ruleset=ruleset or given.get("ruleset"),
-            version=version or given.get("version"), parameters=parameters,
-            text_parameters=_parse_sets(sets),
-            trace=trace if trace is not None else given.get("trace", False),
-            locale=locale or given.get("locale", "en"), registry=service.registry)
+        options: dict[str, Any] = {
+            "ruleset": ruleset or given.get("ruleset"),
+            "version": version or given.get("version"), "parameters": parameters,
+            "text_parameters": _parse_sets(sets),
+            "trace": trace if trace is not None else given.get("trace", False),
+            "locale": locale or given.get("locale", "en"), "registry": service.registry}
         if service.decision_log is None:
+            verdict = evaluate_request(facts, **options)
             service.metrics.count_verdicts({verdict.outcome: 1})
             return Response(verdict_json(verdict), media_type="application/json")
+        verdict, valid, chosen = judge_request(facts, **options)
         decision_id = await _recorded(service.decision_log, valid, verdict, chosen,
                                       given.get("labels"))
         service.metrics.count_verdicts({verdict.outcome: 1})
