@@ -29,7 +29,7 @@ import pytest
 import ta_rules
 from ta_rules.cli import main
 from ta_rules.decisionlog import DecisionLog, DecisionLogError, DecisionLogFull, open_sink
-from ta_rules.decisionlog._record import MaskMismatch, canonical_facts, check_masked
+from ta_rules.decisionlog._record import MaskMismatch, check_masked, mask_plan
 from ta_rules.decisionlog._replay import replay_record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,7 +160,8 @@ def test_records_are_chained_and_read_back_in_every_sink(log_url: str) -> None:
     assert r1.policy == first.verdict.ruleset.model_dump()
     assert r1.verdict == {**first.verdict.model_dump(mode="json"), "trace": None}
     assert r1.library_version == ta_rules.__version__
-    assert r1.masked == ["claim.description"] and r1.facts["claim"]["description"] != SECRET
+    assert list(r1.masked) == ["claim.description"] and "description" not in r1.facts["claim"]
+    assert r1.masked["claim.description"].startswith("hmac-sha256:")
     assert r1.facts["contract"]["order_amount"] == {"amount": "1001.00", "currency": "USD"}
     # reopened: the chain continues from the last record
     with DecisionLog(log_url, mask_key=KEY) as log:
@@ -189,7 +190,8 @@ def test_sensitive_value_without_a_key_is_refused_not_written(tmp_path: Path,
             log.evaluate(CLAIM)
         no_text = _claim(1)
         no_text["claim"] = {**no_text["claim"], "description": None}
-        assert log.evaluate(no_text).record.masked == []  # null is not masked: nothing to hide
+        # null is not masked: nothing to hide
+        assert log.evaluate(no_text).record.masked == {"claim.description": None}
     assert SECRET.encode() not in _all_bytes(url)
 
 
@@ -204,13 +206,17 @@ def test_replay_of_masked_facts_checks_the_original_naming_the_field(tmp_path: P
     assert result.status == "cannot-replay"
     assert result.lines == ("facts: the original facts given differ at claim.description",)
     assert replay_record(record, registry).status == "cannot-replay"  # not given
+    plan = mask_plan(registry.select("trade-assurance", "2015.1").vocabulary)
+    original = ta_rules.parse_facts(CLAIM)
     with pytest.raises(DecisionLogError, match="masked with key"):
-        check_masked(record, record.facts, b"another key")
-    changed = canonical_facts(ta_rules.parse_facts(CLAIM))
-    check_masked(record, changed, KEY)  # the original, canonical: matches
+        check_masked(record, original, plan, b"another key")
+    check_masked(record, original, plan, KEY)  # the original: matches
+    changed = copy.deepcopy(CLAIM)
     changed["shipment"]["shipped_on"] = "2016-05-03"
-    with pytest.raises(MaskMismatch, match=r"differ from those judged at shipment\.shipped_on"):
-        check_masked(record, changed, KEY)
+    changed["claim"]["description"] = "Other words."
+    with pytest.raises(MaskMismatch, match=r"differ from those judged at claim\.description, "
+                       r"shipment\.shipped_on$"):
+        check_masked(record, ta_rules.parse_facts(changed), plan, KEY)
 
 
 def test_facts_that_are_not_those_judged_are_refused(tmp_path: Path) -> None:
@@ -478,7 +484,7 @@ def _answers(server: Serve, start: int, count: int, *, clients: int = CLIENTS,
 def _stored(url: str) -> dict[str, dict[str, Any]]:
     sink = open_sink(url, write=False)
     try:
-        return {r["decision_id"]: r for _, r in sink.read()}
+        return {r["decision_id"]: r for r in (json.loads(t) for _, t in sink.read())}
     finally:
         sink.close()
 
@@ -621,3 +627,13 @@ def test_eval_records_one_claim_with_its_labels(tmp_path: Path, monkeypatch: Any
     assert code == 2 and "--workers must be 1" in text
     code, text = _run_cli("eval", str(claim), "--decision-log", "ftp://x")
     assert code == 2 and "unknown kind 'ftp'" in text
+
+
+def test_a_record_whose_masked_values_were_null_is_judged_from_its_facts() -> None:
+    from ta_rules.decisionlog._record import restored_facts
+
+    stored = {"facts": {"claim": {"x": 1}, "payments": [{"a": 1}, {"a": 2}]},
+              "masked": {"claim.description": None, "payments[1].note": None}}
+    assert restored_facts(stored) == {"claim": {"x": 1, "description": None},
+                                      "payments": [{"a": 1}, {"a": 2, "note": None}]}
+    assert restored_facts({**stored, "masked": {"claim.description": "hmac-sha256:00"}}) is None

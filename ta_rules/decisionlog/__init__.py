@@ -5,7 +5,13 @@ See docs/decision-log.md. :class:`DecisionLog` writes records to a store named b
 :func:`open_log` reads one; :func:`replay_records` re-judges what it holds.
 """
 
-from ta_rules.decisionlog._log import Decision, DecisionLog, DecisionLogFull, read_records
+from ta_rules.decisionlog._log import (
+    Acknowledged,
+    Decision,
+    DecisionLog,
+    DecisionLogFull,
+    read_records,
+)
 from ta_rules.decisionlog._record import (
     DecisionLogError,
     DecisionRecord,
@@ -16,6 +22,7 @@ from ta_rules.decisionlog._record import (
 from ta_rules.decisionlog._sinks import Sink, open_sink
 
 __all__ = [
+    "Acknowledged",
     "Decision",
     "DecisionLog",
     "DecisionLogError",

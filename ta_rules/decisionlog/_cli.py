@@ -158,8 +158,9 @@ def render_record(record: DecisionRecord) -> str:
     applied = record.rules_applied
     lines.append(f"rules applied: {applied.get('count')} ({applied.get('from')}, "
                  f"{applied.get('digest')})")
+    hidden = [p for p, v in record.masked.items() if v is not None]
     lines.append(f"facts: {record.verdict.get('facts_hash')}" + (
-        f"; masked: {', '.join(record.masked)}" if record.masked else ""))
+        f"; masked: {', '.join(hidden)}" if hidden else ""))
     lines.append(f"hash {record.hash}, after {record.prev_hash or '(first record)'}")
     return "\n".join(lines)
 

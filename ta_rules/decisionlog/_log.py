@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import os
 import queue
 import threading
@@ -25,14 +26,16 @@ from ta_rules import _fastfacts
 from ta_rules.decisionlog._record import (
     DecisionLogError,
     DecisionRecord,
-    build_record,
-    canonical_facts,
+    MaskPlan,
+    StoredRecord,
     check_chain,
     key_id,
-    mask_facts,
+    mask_plan,
+    masked_facts,
     new_decision_id,
+    parse_stored,
+    record_text,
     rules_digest,
-    sensitive_paths,
     utc_now,
 )
 from ta_rules.decisionlog._sinks import Sink, open_sink
@@ -41,7 +44,7 @@ from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.verdict import Verdict
 from ta_rules.vocabulary import Vocabulary
 
-__all__ = ["BATCH", "Decision", "DecisionLog", "DecisionLogFull"]
+__all__ = ["BATCH", "Acknowledged", "Decision", "DecisionLog", "DecisionLogFull"]
 
 #: Most records stored in one write.
 BATCH: Final = 1000
@@ -70,7 +73,27 @@ class Decision:
         return self.record.decision_id
 
 
-_Item = tuple[dict[str, Any], "Future[DecisionRecord]"]
+class Acknowledged:
+    """A stored record: its id, place in the chain and hash (the record, read on demand)."""
+
+    __slots__ = ("_record", "decision_id", "hash", "seq", "text")
+
+    def __init__(self, stored: StoredRecord) -> None:
+        self.decision_id: str = stored["decision_id"]
+        self.seq: int = stored["seq"]
+        self.hash: str = stored["hash"]
+        self.text = stored.text
+        self._record: DecisionRecord | None = None
+
+    @property
+    def record(self) -> DecisionRecord:
+        """The record as stored."""
+        if self._record is None:
+            self._record = DecisionRecord.from_json(json.loads(self.text))
+        return self._record
+
+
+_Item = tuple[dict[str, Any], "Future[Acknowledged]"]
 
 
 class DecisionLog:
@@ -138,6 +161,20 @@ class DecisionLog:
             FactsError, ParameterError, UnknownRulesetError: As :func:`ta_rules.evaluate`.
             DecisionLogError: The record could not be stored (the verdict is not given).
         """
+        verdict, future = self.submit_evaluation(facts, labels=labels, **options)
+        return Decision(verdict, future.result().record)
+
+    def submit_evaluation(self, facts: Mapping[str, Any] | Facts, *,
+                          labels: Mapping[str, str] | None = None, **options: Any,
+                          ) -> tuple[Verdict, Future[Acknowledged]]:
+        """:meth:`evaluate` without waiting: the verdict, and the future of its record.
+
+        A caller that judges many claims submits them all and waits for the futures
+        before it reports them (the writer stores the waiting records together).
+
+        Raises:
+            As :meth:`evaluate` and :meth:`submit`.
+        """
         from ta_rules.evaluate import evaluate, select_ruleset
 
         registry = options.pop("registry", None) or self.registry
@@ -145,8 +182,7 @@ class DecisionLog:
                             version=options.pop("version", None), registry=registry)
         valid = _fastfacts.parse(facts, rs.vocabulary) or parse_facts(facts, rs.vocabulary)
         verdict = evaluate(valid, ruleset=rs, **options)
-        return Decision(verdict, self.record(valid, verdict, labels=labels,
-                                             vocabulary=rs.vocabulary))
+        return verdict, self.submit(valid, verdict, labels=labels, vocabulary=rs.vocabulary)
 
     def record(self, facts: Mapping[str, Any] | Facts, verdict: Verdict, *,
                labels: Mapping[str, str] | None = None,
@@ -156,12 +192,13 @@ class DecisionLog:
         Raises:
             DecisionLogError: It could not be stored, or the facts are not those judged.
         """
-        return self.submit(facts, verdict, labels=labels, vocabulary=vocabulary).result()
+        return self.submit(facts, verdict, labels=labels,
+                           vocabulary=vocabulary).result().record
 
     def submit(self, facts: Mapping[str, Any] | Facts, verdict: Verdict, *,
                labels: Mapping[str, str] | None = None, vocabulary: Vocabulary | None = None,
-               block: bool | None = None) -> Future[DecisionRecord]:
-        """Queue a verdict's record; the future resolves once it is stored.
+               block: bool | None = None) -> Future[Acknowledged]:
+        """Queue a verdict's record; the future resolves once it is stored (acknowledged).
 
         Args:
             facts: The facts judged: validated facts, or the document (read with the
@@ -186,13 +223,16 @@ class DecisionLog:
         if "sha256:" + hashlib.sha256(text.encode()).hexdigest() != verdict.facts_hash:
             raise DecisionLogError("the facts given are not those the verdict was given for "
                                    "(their hash differs from its facts_hash)")
-        canonical = canonical_facts(facts)
-        masked = mask_facts(canonical, _sensitive(voc), self.mask_key)
-        pending = {"facts": canonical, "masked": masked,
-                   "mask_key_id": self.mask_key_id if masked else None,
+        masked: dict[str, str | None] = {}
+        plan = _plan(voc)
+        if plan is not None:
+            text, masked = masked_facts(facts, plan, self.mask_key)
+        hidden = any(v is not None for v in masked.values())
+        pending = {"facts_text": text, "masked": masked,
+                   "mask_key_id": self.mask_key_id if hidden else None,
                    "verdict": verdict, "rules_applied": rules_digest(verdict),
                    "labels": shown_labels}
-        future: Future[DecisionRecord] = Future()
+        future: Future[Acknowledged] = Future()
         wait = self.when_full == "block" if block is None else block
         with self._submit_lock:
             self._check_open()
@@ -248,7 +288,7 @@ class DecisionLog:
 
     def _write(self, batch: list[_Item]) -> None:
         seq, prev = self._head if self._head else (0, None)
-        records: list[dict[str, Any]] = []
+        records: list[StoredRecord] = []
         claims: dict[str, str] = {}
         for pending, _ in batch:
             seq += 1
@@ -257,13 +297,13 @@ class DecisionLog:
             if claim is not None:
                 supersedes = claims.get(claim) or self._last_for_claim(claim)
                 claims[claim] = pending["decision_id"]
-            data = build_record(seq=seq, decision_id=pending["decision_id"],
-                                decided_at=pending["decided_at"], facts=pending["facts"],
-                                masked=pending["masked"], mask_key_id=pending["mask_key_id"],
-                                verdict=pending["verdict"],
-                                rules_applied=pending["rules_applied"],
-                                labels=pending["labels"], supersedes=supersedes,
-                                prev_hash=prev)
+            data = record_text(seq=seq, decision_id=pending["decision_id"],
+                               decided_at=pending["decided_at"],
+                               facts_text=pending["facts_text"], masked=pending["masked"],
+                               mask_key_id=pending["mask_key_id"], verdict=pending["verdict"],
+                               rules_applied=pending["rules_applied"],
+                               labels=pending["labels"], supersedes=supersedes,
+                               prev_hash=prev)
             prev = data["hash"]
             records.append(data)
         try:
@@ -281,8 +321,8 @@ class DecisionLog:
             self._claims.move_to_end(claim)
         while len(self._claims) > _CLAIMS_KEPT:
             self._claims.popitem(last=False)
-        for (_, future), data in zip(batch, records, strict=True):
-            future.set_result(DecisionRecord.from_json(data))
+        for (_, future), stored in zip(batch, records, strict=True):
+            future.set_result(Acknowledged(stored))
 
     def _last_for_claim(self, claim: str) -> str | None:
         known = self._claims.get(claim)
@@ -327,8 +367,9 @@ def read_records(sink: Sink) -> Iterator[DecisionRecord]:
     Raises:
         DecisionLogError: A stored record cannot be read (named by its place).
     """
-    for where, data in sink.read():
-        if not isinstance(data, dict):
+    for where, text in sink.read():
+        data = parse_stored(text)
+        if data is None:
             raise DecisionLogError(f"{where}: not a decision record")
         yield DecisionRecord.from_json(data)
 
@@ -347,11 +388,11 @@ def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
-_SENSITIVE: dict[int, tuple[Vocabulary, tuple[tuple[str, ...], ...]]] = {}
+_PLANS: dict[int, tuple[Vocabulary, MaskPlan | None]] = {}
 
 
-def _sensitive(vocabulary: Vocabulary) -> tuple[tuple[str, ...], ...]:
-    hit = _SENSITIVE.get(id(vocabulary))
+def _plan(vocabulary: Vocabulary) -> MaskPlan | None:
+    hit = _PLANS.get(id(vocabulary))
     if hit is None or hit[0] is not vocabulary:
-        hit = _SENSITIVE[id(vocabulary)] = (vocabulary, sensitive_paths(vocabulary))
+        hit = _PLANS[id(vocabulary)] = (vocabulary, mask_plan(vocabulary))
     return hit[1]

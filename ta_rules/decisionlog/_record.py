@@ -1,24 +1,33 @@
 """The decision record: what one verdict was given for, chained to the record before it.
 
-A record is plain JSON. Its ``hash`` is ``sha256:`` of the canonical JSON of every other
-field (keys sorted, no spaces, UTF-8), and its ``prev_hash`` is the ``hash`` of the record
-written before it, so a record edited, removed or moved is found by :func:`check_chain`.
-Sensitive facts (``sensitive: true`` in the vocabulary) are replaced by an HMAC-SHA256 of
-their canonical JSON under the log's key: the record shows that they were given and can be
-matched against the original document, never what they were.
+A record is one JSON object written once, as text: its members in a fixed order (sorted by
+name), no spaces, UTF-8; ``facts`` is the canonical facts text (exactly what the verdict's
+``facts_hash`` is taken of, unless masked) and ``verdict`` the verdict as the library writes
+it. ``hash``, the last member, is ``sha256:`` of the text before it (closed with ``}``), and
+``prev_hash`` is the ``hash`` of the record written before, so a record edited, removed or
+moved is found by :func:`check_chain`. Verification reads the stored text itself, so any
+change to a stored byte is found.
+Sensitive facts (``sensitive: true`` in the vocabulary) are left out of ``facts`` and kept
+in ``masked`` as an HMAC-SHA256 of their canonical JSON under the log's key: the record shows
+that they were given and can be matched against the original document, never what they were.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import json
 import os
+import random
+import re
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from json.encoder import encode_basestring
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
@@ -36,17 +45,19 @@ __all__ = [
     "canonical_json",
     "check_chain",
     "check_masked",
-    "mask_facts",
+    "mask_plan",
+    "masked_facts",
     "new_decision_id",
-    "record_hash",
+    "parse_stored",
+    "record_text",
+    "restored_facts",
     "rules_digest",
     "sensitive_paths",
+    "text_hash",
 ]
 
 #: The format of a record; a reader refuses a record of another format.
 SCHEMA: Final = "ta-rules/decision/1"
-#: What a masked value is replaced by: ``{MASK_KEY: "hmac-sha256:..."}``.
-MASK_KEY: Final = "$masked"
 
 
 class DecisionLogError(TaRulesError):
@@ -62,8 +73,9 @@ class DecisionRecord(BaseModel):
         decision_id: A UUIDv7: time-ordered, unique.
         decided_at: When it was recorded (UTC, ISO 8601, microseconds).
         facts: The canonical facts as judged (defaults filled in, amounts to the minor
-            unit), sensitive values replaced by ``{"$masked": "hmac-sha256:..."}``.
-        masked: The dotted paths of the values masked (list items as ``payments[0].x``).
+            unit), without the fields the vocabulary marks sensitive.
+        masked: Each sensitive field's path (list items as ``payments[0].x``) with
+            ``hmac-sha256:`` of its value under the log's key, or None when it was null.
         mask_key_id: Which key masked them (a digest of the key, never the key).
         policy: The ruleset that decided: name, version, content_hash, source.
         parameters: The parameters overridden.
@@ -88,7 +100,7 @@ class DecisionRecord(BaseModel):
     decision_id: str
     decided_at: str
     facts: dict[str, Any]
-    masked: list[str] = []
+    masked: dict[str, str | None] = {}
     mask_key_id: str | None = None
     policy: dict[str, str]
     parameters: dict[str, Any] = {}
@@ -135,19 +147,15 @@ class DecisionRecord(BaseModel):
 
 def canonical_json(value: Any) -> bytes:
     """Canonical JSON: keys sorted, no whitespace, UTF-8 (what every hash is taken of)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
-
-
-def record_hash(data: Mapping[str, Any]) -> str:
-    """``sha256:`` of the canonical JSON of a stored record without its ``hash`` field."""
-    body = {k: v for k, v in data.items() if k != "hash"}
-    return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
+    return _compact(value).encode("utf-8")
 
 
 # --- ids -----------------------------------------------------------------------------------
 
 _ID_LOCK = threading.Lock()
+# seeded from the system once (and again in a forked child): ids need uniqueness, not secrecy
+_RANDOM = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _RANDOM.seed(os.urandom(32)))
 _LAST: list[int] = [0, 0]  # (milliseconds, counter) of the last id
 
 
@@ -165,7 +173,7 @@ def new_decision_id(now_ns: int | None = None) -> str:
         else:
             counter = 0
         _LAST[0], _LAST[1] = ms, counter
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = _RANDOM.getrandbits(62)
     value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
     return str(uuid.UUID(int=value))
 
@@ -244,28 +252,55 @@ def _places(doc: Any, path: tuple[str, ...], shown: str = "",
     yield from _places(value, rest, where)
 
 
-def mask_facts(facts: dict[str, Any], paths: Iterable[tuple[str, ...]],
-               key: bytes | None) -> list[str]:
-    """Replace the sensitive values of canonical facts (in place) by their keyed digests.
+@dataclasses.dataclass(frozen=True)
+class MaskPlan:
+    """The sensitive fields of a vocabulary, as paths and as a pydantic include/exclude."""
 
-    A null value stays null (absence is not sensitive). Returns the paths masked.
+    paths: tuple[tuple[str, ...], ...]
+    spec: dict[str, Any]
+
+
+def mask_plan(vocabulary: Vocabulary) -> MaskPlan | None:
+    """How to mask facts of a vocabulary (None when it marks nothing sensitive)."""
+    paths = sensitive_paths(vocabulary)
+    if not paths:
+        return None
+    spec: dict[str, Any] = {}
+    for path in paths:
+        node = spec
+        for part in path[:-1]:
+            node = node.setdefault("__all__" if part == "[]" else part, {})
+        node[path[-1]] = True
+    return MaskPlan(paths, spec)
+
+
+def masked_facts(facts: Facts, plan: MaskPlan, key: bytes | None,
+                 ) -> tuple[str, dict[str, str | None]]:
+    """The canonical facts text without the sensitive fields, and their keyed digests.
+
+    Each sensitive value is named by its path (list items as ``payments[0].x``) with
+    ``hmac-sha256:`` of its canonical JSON under ``key``, or None when it is null (absence
+    is not sensitive).
 
     Raises:
-        DecisionLogError: A value is to be masked and the log has no key.
+        DecisionLogError: A value is to be masked and there is no key.
     """
-    masked: list[str] = []
-    for path in paths:
-        for holder, name, shown in _places(facts, path):
-            if holder[name] is None:
+    text = facts.model_dump_json(exclude=plan.spec)
+    small = facts.model_dump(mode="json", include=plan.spec)
+    masked: dict[str, str | None] = {}
+    for path in plan.paths:
+        for holder, name, shown in _places(small, path):
+            value = holder[name]
+            if value is None:
+                masked[shown] = None
                 continue
             if key is None:
                 raise DecisionLogError(
                     f"{shown} is marked sensitive in the vocabulary and the decision log has "
                     "no masking key: give one (TA_RULES_DECISION_LOG_KEY, --mask-key-file, "
                     "or DecisionLog(url, mask_key=...)); it is never written in clear")
-            holder[name] = {MASK_KEY: _digest(key, holder[name])}
-            masked.append(shown)
-    return masked
+            masked[shown] = _digest(key, value)
+    return text, masked
 
 
 class MaskMismatch(DecisionLogError):
@@ -276,21 +311,31 @@ class MaskMismatch(DecisionLogError):
         self.paths = paths
 
 
-def check_masked(record: DecisionRecord, canonical: dict[str, Any], key: bytes | None) -> None:
-    """Check original canonical facts against a masked record, field by field.
+def check_masked(record: DecisionRecord, facts: Facts, plan: MaskPlan | None,
+                 key: bytes | None) -> None:
+    """Check original facts against a record with masked fields, field by field.
 
     Raises:
-        MaskMismatch: A field differs (named), or the key is not the one that masked.
+        MaskMismatch: Fields differ (each named by its path).
+        DecisionLogError: No key, or not the key that masked the record.
     """
-    if record.masked and key is None:
+    hidden = [p for p, v in record.masked.items() if v is not None]
+    if hidden and key is None:
         raise DecisionLogError(f"record {record.decision_id} has masked facts "
-                               f"({', '.join(record.masked)}): give the masking key to check "
+                               f"({', '.join(hidden)}): give the masking key to check "
                                "the original facts against them")
-    if record.masked and key is not None and key_id(key) != record.mask_key_id:
+    if hidden and key is not None and key_id(key) != record.mask_key_id:
         raise DecisionLogError(f"record {record.decision_id} was masked with key "
                                f"{record.mask_key_id}, not with the key given ({key_id(key)})")
+    digests: dict[str, str | None] = {}
+    if plan is None:
+        text = facts.model_dump_json()
+    else:
+        text, digests = masked_facts(facts, plan, key if key is not None else b"")
     differ: list[str] = []
-    _compare(record.facts, canonical, "", key, differ)
+    _compare(record.facts, json.loads(text), "", differ)
+    differ = sorted([*differ, *(p for p in set(record.masked) | set(digests)
+                                if record.masked.get(p, "") != digests.get(p, ""))])
     if differ:
         raise MaskMismatch(f"record {record.decision_id}: the facts given differ from those "
                            f"judged at {', '.join(differ[:10])}"
@@ -298,22 +343,44 @@ def check_masked(record: DecisionRecord, canonical: dict[str, Any], key: bytes |
                            differ)
 
 
-def _compare(stored: Any, given: Any, where: str, key: bytes | None, out: list[str]) -> None:
-    if isinstance(stored, dict) and set(stored) == {MASK_KEY}:
-        if key is None or not hmac.compare_digest(stored[MASK_KEY], _digest(key, given)):
-            out.append(where or "<document>")
-        return
+def _compare(stored: Any, given: Any, where: str, out: list[str]) -> None:
     if isinstance(stored, dict) and isinstance(given, dict):
         for name in sorted(set(stored) | set(given)):
             _compare(stored.get(name), given.get(name), f"{where}.{name}" if where else name,
-                     key, out)
+                     out)
         return
     if isinstance(stored, list) and isinstance(given, list) and len(stored) == len(given):
         for i, (a, b) in enumerate(zip(stored, given, strict=True)):
-            _compare(a, b, f"{where}[{i}]", key, out)
+            _compare(a, b, f"{where}[{i}]", out)
         return
     if stored != given:
         out.append(where or "<document>")
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def restored_facts(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A stored record's facts as judged when every masked value was null, else None.
+
+    (A record with a value masked can be judged again only from the original document.)
+    """
+    facts = data.get("facts")
+    masked = data.get("masked") or {}
+    if not isinstance(facts, dict) or not isinstance(masked, dict):
+        return None
+    if any(v is not None for v in masked.values()):
+        return None
+    out = copy.deepcopy(facts)
+    for shown in masked:
+        steps: list[str | int] = [name or int(index) for name, index in
+                                  (m.groups(default="") for m in _STEP.finditer(str(shown)))]
+        node: Any = out
+        for step in steps[:-1]:
+            node = node[step] if isinstance(step, int) else node.get(step)
+        if isinstance(node, dict) and steps and isinstance(steps[-1], str):
+            node[steps[-1]] = None
+    return out
 
 
 # --- building and checking ----------------------------------------------------------------
@@ -325,23 +392,96 @@ def canonical_facts(facts: Facts) -> dict[str, Any]:
     return data
 
 
-def build_record(*, seq: int, decision_id: str, decided_at: str, facts: dict[str, Any],
-                 masked: list[str], mask_key_id: str | None, verdict: Verdict,
-                 rules_applied: dict[str, Any], labels: Mapping[str, str],
-                 supersedes: str | None, prev_hash: str | None) -> dict[str, Any]:
-    """A stored record (a JSON mapping with its ``hash``)."""
-    shown = verdict.model_dump(mode="json")
-    shown["trace"] = None
-    data: dict[str, Any] = {
-        "schema": SCHEMA, "seq": seq, "decision_id": decision_id, "decided_at": decided_at,
-        "facts": facts, "masked": masked, "mask_key_id": mask_key_id,
-        "policy": dict(shown["ruleset"]), "parameters": shown["parameters"],
-        "locale": shown["locale"], "engine": shown["engine"],
-        "library_version": shown["ta_rules_version"], "verdict": shown,
-        "rules_applied": rules_applied, "labels": dict(labels), "supersedes": supersedes,
-        "prev_hash": prev_hash}
-    data["hash"] = record_hash(data)
-    return data
+class StoredRecord(dict[str, Any]):
+    """What a sink stores: the columns it indexes, and ``text``, the record itself."""
+
+    text: str = ""
+
+
+_HASH_MEMBER: Final = ',"hash":'
+
+
+def record_text(*, seq: int, decision_id: str, decided_at: str, facts_text: str,
+                masked: dict[str, str | None], mask_key_id: str | None, verdict: Verdict,
+                rules_applied: dict[str, Any], labels: Mapping[str, str],
+                supersedes: str | None, prev_hash: str | None) -> StoredRecord:
+    """A record, written: its text (``hash`` last) and the columns sinks index."""
+    if verdict.trace is not None:
+        verdict = verdict.model_copy(update={"trace": None})
+    dumps = _compact
+    body = "".join((
+        '{"decided_at":', dumps(decided_at), ',"decision_id":', dumps(decision_id),
+        ',"engine":', dumps(verdict.engine), ',"facts":', facts_text,
+        ',"labels":', dumps(labels), ',"library_version":', dumps(verdict.ta_rules_version),
+        ',"locale":', dumps(verdict.locale), ',"mask_key_id":', dumps(mask_key_id),
+        ',"masked":', dumps(masked), ',"parameters":', dumps(verdict.parameters),
+        ',"policy":', _policy_text(verdict.ruleset), ',"prev_hash":', dumps(prev_hash),
+        ',"rules_applied":', dumps(rules_applied), ',"schema":', dumps(SCHEMA),
+        ',"seq":', str(seq), ',"supersedes":', dumps(supersedes),
+        ',"verdict":', verdict.model_dump_json(), "}"))
+    digest = "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
+    stored = StoredRecord(seq=seq, decision_id=decision_id, decided_at=decided_at,
+                          labels=labels, hash=digest, prev_hash=prev_hash)
+    stored.text = body[:-1] + _HASH_MEMBER + '"' + digest + '"}'
+    return stored
+
+
+_ENCODE: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                  allow_nan=False).encode
+
+
+def _compact(value: Any) -> str:
+    """Canonical JSON text of a small value (strings and null without the encoder)."""
+    if type(value) is str:
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if type(value) is list and all(type(v) is str for v in value):
+        return "[" + ",".join(map(encode_basestring, value)) + "]"
+    if type(value) is dict:
+        if not value:
+            return "{}"
+        if all(type(k) is str and (v is None or type(v) is str) for k, v in value.items()):
+            return "{" + ",".join(encode_basestring(k) + ":" + (
+                "null" if v is None else encode_basestring(v)) for k, v in sorted(
+                value.items())) + "}"
+    text: str = _ENCODE(value)
+    return text
+
+
+_POLICY_TEXT: dict[int, tuple[Any, str]] = {}
+
+
+def _policy_text(ref: Any) -> str:
+    """The ``policy`` member of a ruleset reference (the same object for every verdict)."""
+    hit = _POLICY_TEXT.get(id(ref))
+    if hit is None or hit[0] is not ref:
+        if len(_POLICY_TEXT) > 1000:
+            _POLICY_TEXT.clear()
+        hit = _POLICY_TEXT[id(ref)] = (ref, _compact({
+            "content_hash": ref.content_hash, "name": ref.name, "source": ref.source,
+            "version": ref.version}))
+    return hit[1]
+
+
+def text_hash(text: str) -> str | None:
+    """The hash a stored record's text should carry, or None without a ``hash`` member.
+
+    That is ``sha256:`` of the text before its last ``hash`` member, closed with ``}``.
+    """
+    at = text.rfind(_HASH_MEMBER)
+    if at < 0:
+        return None
+    return "sha256:" + hashlib.sha256((text[:at] + "}").encode("utf-8")).hexdigest()
+
+
+def parse_stored(text: str) -> dict[str, Any] | None:
+    """A stored record's JSON object, or None when the text is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def check_chain(records: Iterable[tuple[str, Any]]) -> Iterator[str]:
@@ -353,13 +493,14 @@ def check_chain(records: Iterable[tuple[str, Any]]) -> Iterator[str]:
     that was replaced. Only (seq, id, hashes) of each record are held, not the records.
 
     Args:
-        records: (where, stored record) pairs in the log's stored order; ``where`` names
+        records: (where, stored text) pairs in the log's stored order; ``where`` names
             the place (file and line, or table row).
     """
     links: list[tuple[int, str, str, Any, Any]] = []  # seq, id, where, hash, prev_hash
     latest: tuple[int, str] | None = None
-    for where, data in records:
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+    for where, text in records:
+        data = parse_stored(text)
+        if data is None or data.get("schema") != SCHEMA:
             yield f"{where}: not a ta-rules decision record"
             continue
         ident = str(data.get("decision_id", "?"))
@@ -367,7 +508,7 @@ def check_chain(records: Iterable[tuple[str, Any]]) -> Iterator[str]:
         if not isinstance(seq, int) or isinstance(seq, bool):
             yield f"record {ident} ({where}): no sequence number"
             continue
-        if record_hash(data) != data.get("hash"):
+        if text_hash(text) != data.get("hash"):
             yield f"record {ident} ({where}): edited: its content does not match its hash"
         if latest is not None and seq < latest[0]:
             yield (f"record {ident} ({where}): reordered: stored after {latest[1]}, which was "

@@ -30,6 +30,9 @@ from ta_rules.decisionlog._record import (
     MaskMismatch,
     canonical_facts,
     check_masked,
+    mask_plan,
+    parse_stored,
+    restored_facts,
 )
 from ta_rules.errors import TaRulesError, UnknownRulesetError
 from ta_rules.facts import parse_facts
@@ -78,23 +81,25 @@ def _judge_again(verdict: Mapping[str, Any], facts: Any, registry: Registry,
 def replay_record(record: DecisionRecord, registry: Registry, *,
                   original: Any = None, key: bytes | None = None) -> RecordReplay:
     """Replay one record (``original``: the facts document, needed when facts are masked)."""
-    facts: Any = record.facts
-    if record.masked:
+    facts: Any = restored_facts(record.to_json()) if original is None else None
+    if facts is None:
+        hidden = [p for p, v in record.masked.items() if v is not None]
         if original is None:
             return RecordReplay(record.decision_id, "cannot-replay", (
-                f"facts: {', '.join(record.masked)} are masked: give the original facts "
-                "document (--facts)",))
+                f"facts: {', '.join(hidden)} masked: give the original facts document "
+                "(--facts)",))
         try:
             ruleset = registry.select(record.policy["name"], record.policy["version"])
-            given = canonical_facts(parse_facts(original, ruleset.vocabulary))
-            check_masked(record, given, key)
+            given = parse_facts(original, ruleset.vocabulary)
+            plan = mask_plan(ruleset.vocabulary) if ruleset.vocabulary else None
+            check_masked(record, given, plan, key)
         except MaskMismatch as exc:
             return RecordReplay(record.decision_id, "cannot-replay",
                                 (f"facts: the original facts given differ at "
                                  f"{', '.join(exc.paths)}",))
         except TaRulesError as exc:
             return RecordReplay(record.decision_id, "cannot-replay", (f"facts: {exc}",))
-        facts = given
+        facts = canonical_facts(given)
     status, lines = _judge_again(record.verdict, facts, registry, record.library_version)
     return RecordReplay(record.decision_id, status, lines)
 
@@ -123,11 +128,12 @@ def _replay_chunk(chunk: list[tuple[dict[str, Any], Any]]) -> list[RecordReplay]
     return out
 
 
-def _chunks(records: Iterable[tuple[str, Any]], originals: Mapping[str, Any],
+def _chunks(records: Iterable[tuple[str, str]], originals: Mapping[str, Any],
             size: int) -> Iterator[list[tuple[dict[str, Any], Any]]]:
     chunk: list[tuple[dict[str, Any], Any]] = []
-    for _, data in records:
-        if not isinstance(data, dict):
+    for _, text in records:
+        data = parse_stored(text)
+        if data is None:
             continue  # reported by verify, not replayable
         labels = data.get("labels")
         original = originals.get(str(data.get("decision_id")))
@@ -141,13 +147,13 @@ def _chunks(records: Iterable[tuple[str, Any]], originals: Mapping[str, Any],
         yield chunk
 
 
-def replay_records(records: Iterable[tuple[str, Any]], *, folder: str | None = None,
+def replay_records(records: Iterable[tuple[str, str]], *, folder: str | None = None,
                    originals: Mapping[str, Any] | None = None, key: bytes | None = None,
                    workers: int = 1, chunk: int = 200) -> Iterator[RecordReplay]:
     """Replay stored records (as a sink reads them), in order, on ``workers`` processes.
 
     Args:
-        records: (where, stored record) pairs.
+        records: (where, stored text) pairs, as a sink reads them.
         folder: The rules folder (default: the bundled rulesets).
         originals: Original facts documents of masked records, by decision id or by
             ``claim:LABEL``.

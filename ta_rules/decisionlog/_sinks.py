@@ -36,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from ta_rules.decisionlog._record import DecisionLogError, canonical_json
+from ta_rules.decisionlog._record import DecisionLogError, StoredRecord, parse_stored
 
 __all__ = ["Sink", "open_sink"]
 
@@ -52,11 +52,11 @@ class Sink(Protocol):
     def head(self) -> Head:
         """The last record's (seq, hash)."""
 
-    def write(self, records: Sequence[dict[str, Any]]) -> None:
+    def write(self, records: Sequence[StoredRecord]) -> None:
         """Store records durably (or raise, storing none of them)."""
 
-    def read(self) -> Iterator[tuple[str, Any]]:
-        """(where, record) in stored order; a record that cannot be parsed comes as text."""
+    def read(self) -> Iterator[tuple[str, str]]:
+        """(where, the record's text as stored) in stored order."""
 
     def find(self, decision_id: str) -> dict[str, Any] | None:
         """One record by decision id."""
@@ -94,15 +94,8 @@ def open_sink(url: str, *, write: bool) -> Sink:
                            "sqlite:, parquet: or postgresql://")
 
 
-def _text(record: dict[str, Any]) -> str:
-    return canonical_json(record).decode("utf-8")
-
-
-def _parsed(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def _text(record: StoredRecord) -> str:
+    return record.text
 
 
 def _fsync_dir(path: str | Path) -> None:
@@ -183,7 +176,7 @@ class JsonlSink:
             try:
                 rec = json.loads(lines[-1])
                 self._head = (int(rec["seq"]), str(rec["hash"]))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 raise DecisionLogError(f"decision log {self.url}: the last line of {last} is "
                                        "not a decision record; run 'ta-rules log verify'") \
                     from None
@@ -192,7 +185,7 @@ class JsonlSink:
         """The last record's (seq, hash)."""
         return self._head
 
-    def write(self, records: Sequence[dict[str, Any]]) -> None:
+    def write(self, records: Sequence[StoredRecord]) -> None:
         """Append each day's records to its file, flush and fsync."""
         by_day: dict[str, list[str]] = {}
         for r in records:
@@ -225,21 +218,25 @@ class JsonlSink:
             with open(path, encoding="utf-8", errors="replace") as fh:
                 for number, line in enumerate(fh, 1):
                     if line.strip():
-                        yield f"{path.name}:{number}", _parsed(line)
+                        yield f"{path.name}:{number}", line.rstrip("\n")
 
     def find(self, decision_id: str) -> dict[str, Any] | None:
         """A record by id (a scan: JSON Lines have no index)."""
-        for _, rec in self.read():
-            if isinstance(rec, dict) and rec.get("decision_id") == decision_id:
-                return rec
+        needle = f'"decision_id":"{decision_id}"'
+        for _, text in self.read():
+            if needle in text:
+                rec = parse_stored(text)
+                if rec is not None and rec.get("decision_id") == decision_id:
+                    return rec
         return None
 
     def last_for_claim(self, claim: str) -> str | None:
         """From a map of every claim label, built on first use by reading the log once."""
         if self.claims is None:
             self.claims = {}
-            for _, rec in self.read():
-                if isinstance(rec, dict) and isinstance(rec.get("labels"), dict):
+            for _, text in self.read():
+                rec = parse_stored(text)
+                if rec is not None and isinstance(rec.get("labels"), dict):
                     label = rec["labels"].get("claim")
                     if label is not None:
                         self.claims[str(label)] = str(rec.get("decision_id"))
@@ -294,7 +291,7 @@ class SqliteSink:
                               ).fetchone()
         return (int(row[0]), str(row[1])) if row else None
 
-    def write(self, records: Sequence[dict[str, Any]]) -> None:
+    def write(self, records: Sequence[StoredRecord]) -> None:
         """Insert the batch in one transaction and commit (durable: synchronous=FULL)."""
         rows = [(r["seq"], r["decision_id"], r["labels"].get("claim"), r["decided_at"],
                  r["hash"], _text(r)) for r in records]
@@ -313,7 +310,7 @@ class SqliteSink:
         try:
             cursor = self.db.execute("SELECT rowid, record FROM decisions ORDER BY rowid")
             for rowid, text in cursor:
-                yield f"row {rowid}", _parsed(text)
+                yield f"row {rowid}", str(text)
         except sqlite3.Error as exc:
             raise DecisionLogError(f"decision log {self.url}: {exc}") from None
 
@@ -321,8 +318,7 @@ class SqliteSink:
         """A record by id (indexed)."""
         row = self.db.execute("SELECT record FROM decisions WHERE decision_id = ?",
                               (decision_id,)).fetchone()
-        parsed = _parsed(row[0]) if row else None
-        return parsed if isinstance(parsed, dict) else None
+        return parse_stored(row[0]) if row else None
 
     def last_for_claim(self, claim: str) -> str | None:
         """Indexed by claim label."""
@@ -389,9 +385,9 @@ class ParquetSink:
         rows = self._query("SELECT seq, hash FROM FILES ORDER BY seq DESC LIMIT 1", files[-1:])
         return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
-    def write(self, records: Sequence[dict[str, Any]]) -> None:
+    def write(self, records: Sequence[StoredRecord]) -> None:
         """One new file per day of the batch: written, fsynced, renamed, folder fsynced."""
-        by_day: dict[str, list[dict[str, Any]]] = {}
+        by_day: dict[str, list[StoredRecord]] = {}
         for r in records:
             by_day.setdefault(_day(r), []).append(r)
         for day, part in by_day.items():
@@ -434,15 +430,14 @@ class ParquetSink:
             rows = self._query("SELECT file_row_number, record FROM FILES "
                                "ORDER BY file_row_number", [path])
             for number, text in rows:
-                yield f"{path.parent.name}/{path.name} row {number + 1}", _parsed(text)
+                yield f"{path.parent.name}/{path.name} row {number + 1}", str(text)
 
     def find(self, decision_id: str) -> dict[str, Any] | None:
         """A record by id (DuckDB scans the files)."""
         rows = self._query("SELECT record FROM FILES WHERE decision_id = ? LIMIT 1"
                            .replace("?", "'" + decision_id.replace("'", "''") + "'"),
                            self.files())
-        parsed = _parsed(rows[0][0]) if rows else None
-        return parsed if isinstance(parsed, dict) else None
+        return parse_stored(rows[0][0]) if rows else None
 
     def last_for_claim(self, claim: str) -> str | None:
         """From a map of every claim label, built on first use with one query."""
@@ -516,7 +511,7 @@ class PostgresSink:
         rows = self._run(f"SELECT seq, hash FROM {_PG_TABLE} ORDER BY seq DESC LIMIT 1")
         return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
-    def write(self, records: Sequence[dict[str, Any]]) -> None:
+    def write(self, records: Sequence[StoredRecord]) -> None:
         """COPY the batch in one transaction and commit."""
         with self.db.transaction(), self.db.cursor() as cur, cur.copy(
                 f"COPY {_PG_TABLE} (seq, decision_id, claim, decided_at, hash, record) "
@@ -531,7 +526,7 @@ class PostgresSink:
             with self.db.cursor(name="ta_rules_read", withhold=True) as cur:
                 cur.execute(f"SELECT seq, record FROM {_PG_TABLE} ORDER BY seq")
                 for seq, text in cur:
-                    yield f"seq {seq}", _parsed(text)
+                    yield f"seq {seq}", str(text)
         except self.psycopg.Error as exc:
             raise DecisionLogError(f"decision log {_safe(self.url)}: "
                                    f"{str(exc).strip().splitlines()[0]}") from None
@@ -543,8 +538,7 @@ class PostgresSink:
                              (decision_id,))
         except DecisionLogError:
             return None
-        parsed = _parsed(rows[0][0]) if rows else None
-        return parsed if isinstance(parsed, dict) else None
+        return parse_stored(rows[0][0]) if rows else None
 
     def last_for_claim(self, claim: str) -> str | None:
         """Indexed by claim label."""

@@ -33,6 +33,7 @@ def read_decision_log(url: str, *, size: int = PARTITION,
         ImpactError: The log cannot be opened.
     """
     from ta_rules.decisionlog import DecisionLogError, open_sink
+    from ta_rules.decisionlog._record import parse_stored
 
     try:
         sink = open_sink(url, write=False)
@@ -42,8 +43,8 @@ def read_decision_log(url: str, *, size: int = PARTITION,
     def partitions() -> Iterator[list[Record]]:
         part: list[Record] = []
         try:
-            for number, (where, data) in enumerate(sink.read(), 1):
-                part.append((number, _document(where, data), None, None))
+            for number, (where, text) in enumerate(sink.read(), 1):
+                part.append((number, _document(where, parse_stored(text)), None, None))
                 if len(part) >= size:
                     yield part
                     part = []
@@ -58,12 +59,18 @@ def read_decision_log(url: str, *, size: int = PARTITION,
 
 
 def _document(where: str, data: object) -> str | Unreadable:
+    from ta_rules.decisionlog._record import restored_facts
+
     if not isinstance(data, dict) or not isinstance(data.get("facts"), dict):
         return Unreadable("json", f"{where}: not a decision record")
     ident = data.get("decision_id")
-    if data.get("masked"):
+    facts = restored_facts(data)
+    if facts is None:
+        masked = data.get("masked")
+        hidden = [str(p) for p, v in masked.items() if v is not None] \
+            if isinstance(masked, dict) else []
         return Unreadable("masked", f"decision {ident}: its facts are masked "
-                          f"({', '.join(map(str, data['masked']))}); judge it with "
-                          "'ta-rules log replay --facts' and the original document")
-    return json.dumps({"id": ident, "facts": data["facts"], "verdict": data.get("verdict")},
+                          f"({', '.join(hidden)}); judge it with 'ta-rules log replay "
+                          "--facts' and the original document")
+    return json.dumps({"id": ident, "facts": facts, "verdict": data.get("verdict")},
                       ensure_ascii=False)

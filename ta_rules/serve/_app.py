@@ -217,8 +217,9 @@ def _envelope(data: Any) -> tuple[Any, dict[str, Any]]:
     options = {k: data[k] for k in ENVELOPE_KEYS[1:] if data.get(k) is not None}
     for key, value in options.items():
         kind, wanted = _OPTION_TYPES[key]
-        if not isinstance(value, wanted) or (key == "labels" and not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+        if not isinstance(value, wanted) or (isinstance(value, dict) and key == "labels" and
+                                             not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in value.items())):
             raise ApiError(400, "request", f"{key}: expected {kind}, found {value!r}")
     return data["facts"], options
 
