@@ -182,7 +182,7 @@ class DecisionLog:
                             version=options.pop("version", None), registry=registry)
         valid = _fastfacts.parse(facts, rs.vocabulary) or parse_facts(facts, rs.vocabulary)
         verdict = evaluate(valid, ruleset=rs, **options)
-        return verdict, self.submit(valid, verdict, labels=labels, vocabulary=rs.vocabulary)
+        return verdict, self._submit(valid, verdict, labels, rs.vocabulary, None, checked=True)
 
     def record(self, facts: Mapping[str, Any] | Facts, verdict: Verdict, *,
                labels: Mapping[str, str] | None = None,
@@ -214,17 +214,23 @@ class DecisionLog:
             DecisionLogError: The log is closed or failed, or the facts are not those
                 judged (their hash differs from the verdict's ``facts_hash``).
         """
+        return self._submit(facts, verdict, labels, vocabulary, block, checked=False)
+
+    def _submit(self, facts: Mapping[str, Any] | Facts, verdict: Verdict,
+                labels: Mapping[str, str] | None, vocabulary: Vocabulary | None,
+                block: bool | None, *, checked: bool) -> Future[Acknowledged]:
         shown_labels = _labels(labels)
         voc = vocabulary or (self.registry or default_registry()).select(
             verdict.ruleset.name, verdict.ruleset.version).vocabulary or default_vocabulary()
         if not isinstance(facts, Facts):
             facts = _fastfacts.parse(facts, voc) or parse_facts(facts, voc)
-        text = facts.model_dump_json()
-        if "sha256:" + hashlib.sha256(text.encode()).hexdigest() != verdict.facts_hash:
-            raise DecisionLogError("the facts given are not those the verdict was given for "
-                                   "(their hash differs from its facts_hash)")
-        masked: dict[str, str | None] = {}
         plan = _plan(voc)
+        if not checked or plan is None:  # checked: the verdict was just given for them
+            text = facts.model_dump_json()
+            if "sha256:" + hashlib.sha256(text.encode()).hexdigest() != verdict.facts_hash:
+                raise DecisionLogError("the facts given are not those the verdict was given "
+                                       "for (their hash differs from its facts_hash)")
+        masked: dict[str, str | None] = {}
         if plan is not None:
             text, masked = masked_facts(facts, plan, self.mask_key)
         hidden = any(v is not None for v in masked.values())
