@@ -3,7 +3,9 @@
     python bench/decision_log.py [--claims N] [--serve-requests N] [--clients N]
         [--postgres URL] [--only evaluate|serve]
 
-*evaluate*: N claims judged one after another by one caller; with a log each verdict is
+*evaluate*: N claims judged one after another by one caller (wall time, and the CPU time of
+this process, which includes the log's writer thread but not a PostgreSQL server's work,
+so the figures can be compared on a shared machine); with a log each verdict is
 submitted to it (the caller goes on; the writer stores waiting records together, fsync or
 commit per batch) and the run ends when every record is stored and acknowledged. A
 second figure, *sync*, waits for each record before judging the next (one fsync or commit
@@ -116,20 +118,20 @@ def bench_evaluate(docs: list[dict[str, Any]], urls: dict[str, str]) -> dict[str
     for facts in docs[:50]:
         ta_rules.evaluate(facts)
 
-    def plain() -> float:
-        t = time.perf_counter()
+    def plain() -> tuple[float, float]:
+        t, c = time.perf_counter(), time.process_time()
         for facts in docs:
             ta_rules.evaluate(facts, registry=registry)
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - c
 
-    def logged(url: str) -> float:
+    def logged(url: str) -> tuple[float, float]:
         fresh(url)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with DecisionLog(url, mask_key=KEY, registry=registry) as log:
             futures = [log.submit_evaluation(facts)[1] for facts in docs]
             for f in futures:
                 f.result()
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - c
 
     def synced(url: str, n: int) -> float:
         fresh(url)
@@ -139,13 +141,15 @@ def bench_evaluate(docs: list[dict[str, Any]], urls: dict[str, str]) -> dict[str
                 log.evaluate(facts)
             return (time.perf_counter() - t) / n
 
-    base = min(plain() for _ in range(3))
+    base, base_cpu = min(plain() for _ in range(3))
     rows: dict[str, Any] = {"none": {"seconds": base, "per_claim_us": base / len(docs) * 1e6,
-                                     "ratio": 1.0}}
+                                     "ratio": 1.0, "cpu_us": base_cpu / len(docs) * 1e6,
+                                     "cpu_ratio": 1.0}}
     for name, url in urls.items():
-        seconds = min(logged(url) for _ in range(2))
+        seconds, cpu = min(logged(url) for _ in range(2))
         rows[name] = {"seconds": seconds, "per_claim_us": seconds / len(docs) * 1e6,
-                      "ratio": seconds / base,
+                      "ratio": seconds / base, "cpu_us": cpu / len(docs) * 1e6,
+                      "cpu_ratio": cpu / base_cpu,
                       "sync_per_claim_us": synced(url, 200) * 1e6}
     return rows
 
@@ -231,11 +235,11 @@ def main() -> None:
             rows = bench_evaluate(claims(args.claims), sink_urls(tmp / "eval", pg))
             print(f"\nevaluate, {args.claims} claims, one caller (best of runs):")
             print(f"  {'sink':<11} {'total s':>8} {'us/claim':>9} {'x none':>7} "
-                  f"{'sync us/claim':>14}")
+                  f"{'cpu us/claim':>13} {'cpu x none':>11} {'sync us/claim':>14}")
             for name, r in rows.items():
                 sync = f"{r['sync_per_claim_us']:>14.0f}" if "sync_per_claim_us" in r else ""
                 print(f"  {name:<11} {r['seconds']:>8.3f} {r['per_claim_us']:>9.0f} "
-                      f"{r['ratio']:>7.2f} {sync}")
+                      f"{r['ratio']:>7.2f} {r['cpu_us']:>13.0f} {r['cpu_ratio']:>11.2f} {sync}")
         if args.only in (None, "serve"):
             urls: dict[str, str | None] = {"none": None, **sink_urls(tmp / "serve", pg)}
             rows = bench_serve(claims(args.serve_requests), urls, args.clients, tmp)

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,7 @@ def test_records_are_chained_and_read_back_in_every_sink(log_url: str) -> None:
     assert [r1.seq, r2.seq, r3.seq] == [1, 2, 3]
     assert r1.prev_hash is None and r2.prev_hash == r1.hash and r3.prev_hash == r2.hash
     assert r1.decision_id < r2.decision_id < r3.decision_id  # UUIDv7: time-ordered
+    assert uuid.UUID(r1.decision_id).version == 7
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
                         r1.decision_id)
     # a re-decision of claim C-1 points to the one it supersedes; nothing is updated
@@ -637,3 +639,42 @@ def test_a_record_whose_masked_values_were_null_is_judged_from_its_facts() -> No
     assert restored_facts(stored) == {"claim": {"x": 1, "description": None},
                                       "payments": [{"a": 1}, {"a": 2, "note": None}]}
     assert restored_facts({**stored, "masked": {"claim.description": "hmac-sha256:00"}}) is None
+
+
+def test_serve_batch_route_and_bad_labels(tmp_path: Path) -> None:
+    url = f"sqlite:{tmp_path}/log.db"
+    with serving(tmp_path, url) as server:
+        conn = server.connection()
+        status, _, error = server.post(conn, {"facts": CLAIM, "labels": {"claim": 7}})
+        assert status == 400 and error["error"]["message"].startswith("labels: expected")
+        body = "".join(json.dumps(_claim(i)) + "\n" for i in range(3)) + "not json\n"
+        conn.request("POST", "/v1/evaluate/batch", body)
+        lines = [json.loads(x) for x in conn.getresponse().read().splitlines()]
+        conn.close()
+        server.stop()
+    stored = _stored(url)
+    assert [x["line"] for x in lines] == [1, 2, 3, 4] and "error" in lines[3]
+    for x in lines[:3]:
+        assert stored[x["decision_id"]]["verdict"] == x["verdict"]
+    assert len(stored) == 3
+
+
+def test_log_replay_with_other_facts_names_the_field(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("TA_RULES_DECISION_LOG_KEY", KEY.decode())
+    url = f"jsonl:{tmp_path}/d.jsonl"
+    with DecisionLog(url) as log:
+        first = log.evaluate(CLAIM, labels={"claim": "C-1"}).decision_id
+    originals = tmp_path / "originals.jsonl"
+    originals.write_text(json.dumps({"claim": "C-1", "facts": CLAIM}) + "\n")
+    assert _run_cli("log", "replay", url, "--facts", str(originals)) == (
+        0, "1 record(s): 1 reproduced exactly, 0 library drift, 0 cannot be replayed, "
+        "0 differ\n")
+    other = copy.deepcopy(CLAIM)
+    other["claim"]["description"] = "Not what the buyer wrote."
+    originals.write_text(json.dumps({"decision_id": first, "facts": other}) + "\n")
+    code, text = _run_cli("log", "replay", url, "--facts", str(originals))
+    assert code == 1
+    assert f"{first}: cannot-replay\n  facts: the original facts given differ at " \
+        "claim.description\n" in text
+    code, text = _run_cli("log", "replay", url)
+    assert code == 1 and "claim.description masked: give the original facts" in text

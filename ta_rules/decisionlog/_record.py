@@ -25,7 +25,6 @@ import random
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from json.encoder import encode_basestring
 from typing import Any, Final
@@ -175,7 +174,8 @@ def new_decision_id(now_ns: int | None = None) -> str:
         _LAST[0], _LAST[1] = ms, counter
     rand = _RANDOM.getrandbits(62)
     value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def utc_now() -> str:
