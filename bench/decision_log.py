@@ -69,7 +69,7 @@ def postgres_cluster() -> Iterator[str | None]:
         return
     bindir = Path(found[-1]).parent
     prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    base = Path(tempfile.mkdtemp(prefix="ta-rules-bench-pg-"))
+    base = Path(tempfile.mkdtemp(prefix="ta-pg-", dir="/tmp"))
     sock = base / "sock"
     sock.mkdir()
     if prefix:
@@ -81,15 +81,15 @@ def postgres_cluster() -> Iterator[str | None]:
     data = base / "data"
     env = {**os.environ, "LC_ALL": "C"}
     subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                    "postgres", "-E", "UTF8"], check=True, env=env, capture_output=True)
+                    "postgres", "-E", "UTF8"], check=True, env=env, capture_output=True, cwd=base)
     subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"),
                     "-w", "-o", f"-k {sock} -c listen_addresses='' -p 5432", "start"],
-                   check=True, env=env, capture_output=True)
+                   check=True, env=env, capture_output=True, cwd=base)
     try:
         yield f"postgresql:///postgres?host={sock}&port=5432&user=postgres"
     finally:
         subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
-                        "stop"], env=env, capture_output=True)
+                        "stop"], env=env, capture_output=True, cwd=base)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -77,7 +77,8 @@ def postgres() -> Iterator[str]:
             pytest.fail("PostgreSQL is not installed; .ci/run installs Debian's postgresql")
         pytest.skip("PostgreSQL binaries are not installed")
     prefix, uid, gid = _as_postgres()
-    base = Path(tempfile.mkdtemp(prefix="ta-rules-pg-"))
+    # short: a Unix socket's path has at most 107 bytes, whatever TMPDIR is
+    base = Path(tempfile.mkdtemp(prefix="ta-pg-", dir="/tmp" if os.path.isdir("/tmp") else None))
     data, sock = base / "data", base / "sock"
     sock.mkdir()
     if uid is not None and gid is not None:
@@ -86,16 +87,16 @@ def postgres() -> Iterator[str]:
     env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
     subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
                     "postgres", "--no-sync", "-E", "UTF8"], check=True, env=env,
-                   capture_output=True)
+                   capture_output=True, cwd=base)
     subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l",
                     str(base / "log"), "-w", "-t", "60", "-o",
                     f"-k {sock} -c listen_addresses='' -p 5432 -c max_connections=40",
-                    "start"], check=True, env=env, capture_output=True)
+                    "start"], check=True, env=env, capture_output=True, cwd=base)
     try:
         yield f"postgresql:///postgres?host={sock}&port=5432&user=postgres"
     finally:
         subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "-w", "stop"], env=env, capture_output=True)
+                        "-w", "stop"], env=env, capture_output=True, cwd=base)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -353,18 +353,32 @@ class DecisionLog:
 
     # --- reading ---------------------------------------------------------------------------
 
+    # each read opens the store again: the writer's connection stays the writer's alone
+
     def records(self) -> Iterator[DecisionRecord]:
         """Every stored record, in stored order."""
-        return read_records(self.sink)
+        reader = open_sink(self.url, write=False)
+        try:
+            yield from read_records(reader)
+        finally:
+            reader.close()
 
     def get(self, decision_id: str) -> DecisionRecord | None:
         """One stored record by decision id."""
-        data = self.sink.find(decision_id)
+        reader = open_sink(self.url, write=False)
+        try:
+            data = reader.find(decision_id)
+        finally:
+            reader.close()
         return DecisionRecord.from_json(data) if data is not None else None
 
     def verify(self) -> list[str]:
         """Every problem of the chain (empty when every record is intact, in order)."""
-        return list(check_chain(self.sink.read()))
+        reader = open_sink(self.url, write=False)
+        try:
+            return list(check_chain(reader.read()))
+        finally:
+            reader.close()
 
 
 def read_records(sink: Sink) -> Iterator[DecisionRecord]:
