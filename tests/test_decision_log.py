@@ -81,6 +81,7 @@ def postgres() -> Iterator[str]:
     base = Path(tempfile.mkdtemp(prefix="ta-pg-", dir="/tmp" if os.path.isdir("/tmp") else None))
     data, sock = base / "data", base / "sock"
     sock.mkdir()
+    _PG_OPTIONS[:] = [f"-k {sock} -c listen_addresses='' -p 5432 -c max_connections=40"]
     if uid is not None and gid is not None:
         for p in (base, sock):
             os.chown(p, uid, gid)
@@ -88,16 +89,25 @@ def postgres() -> Iterator[str]:
     subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
                     "postgres", "--no-sync", "-E", "UTF8"], check=True, env=env,
                    capture_output=True, cwd=base)
-    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l",
-                    str(base / "log"), "-w", "-t", "60", "-o",
-                    f"-k {sock} -c listen_addresses='' -p 5432 -c max_connections=40",
-                    "start"], check=True, env=env, capture_output=True, cwd=base)
+
+    def pg_ctl(*argv: str) -> None:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l",
+                        str(base / "log"), "-w", "-t", "60", *argv], check=True, env=env,
+                       capture_output=True, cwd=base)
+
+    pg_ctl("-o", _PG_OPTIONS[0], "start")
+    _PG_CTL.append(pg_ctl)
     try:
         yield f"postgresql:///postgres?host={sock}&port=5432&user=postgres"
     finally:
+        _PG_CTL.clear()
         subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
                         "-w", "stop"], env=env, capture_output=True, cwd=base)
         shutil.rmtree(base, ignore_errors=True)
+
+
+_PG_CTL: list[Any] = []  # the module's cluster: pg_ctl(*arguments)
+_PG_OPTIONS: list[str] = [""]  # its server options
 
 
 def _fresh_pg(url: str) -> str:
@@ -679,3 +689,21 @@ def test_log_replay_with_other_facts_names_the_field(tmp_path: Path, monkeypatch
         "claim.description\n" in text
     code, text = _run_cli("log", "replay", url)
     assert code == 1 and "claim.description masked: give the original facts" in text
+
+
+def test_postgresql_going_away_fails_the_verdicts_then_the_chain_continues(
+        postgres: str) -> None:
+    url = _fresh_pg(postgres)
+    (pg_ctl,) = _PG_CTL
+    with DecisionLog(url, mask_key=KEY) as log:
+        first = log.evaluate(_claim(1)).record
+        pg_ctl("-m", "immediate", "stop")
+        try:
+            with pytest.raises(DecisionLogError, match=r"cannot store 1 record\(s\).*"
+                               "not recorded and their verdicts are refused"):
+                log.evaluate(_claim(2))
+        finally:
+            pg_ctl("-o", _PG_OPTIONS[0], "start")
+        again = log.evaluate(_claim(3)).record
+        assert (again.seq, again.prev_hash) == (2, first.hash)
+        assert log.verify() == []

@@ -114,14 +114,16 @@ def _init(folder: str | None, key: bytes | None) -> None:
     _WORKER["key"] = key
 
 
-def _replay_chunk(chunk: list[tuple[dict[str, Any], Any]]) -> list[RecordReplay]:
+def _replay_chunk(chunk: list[tuple[str, dict[str, Any] | None, Any]]) -> list[RecordReplay]:
     out = []
-    for data, original in chunk:
+    for where, data, original in chunk:
         try:
+            if data is None:
+                raise DecisionLogError("not a decision record")
             record = DecisionRecord.from_json(data)
         except DecisionLogError as exc:
-            out.append(RecordReplay(str(data.get("decision_id", "?")), "cannot-replay",
-                                    (str(exc),)))
+            out.append(RecordReplay(str((data or {}).get("decision_id") or where),
+                                    "cannot-replay", (f"{where}: {exc}",)))
             continue
         out.append(replay_record(record, _WORKER["registry"], original=original,
                                  key=_WORKER["key"]))
@@ -129,17 +131,18 @@ def _replay_chunk(chunk: list[tuple[dict[str, Any], Any]]) -> list[RecordReplay]
 
 
 def _chunks(records: Iterable[tuple[str, str]], originals: Mapping[str, Any],
-            size: int) -> Iterator[list[tuple[dict[str, Any], Any]]]:
-    chunk: list[tuple[dict[str, Any], Any]] = []
-    for _, text in records:
+            size: int) -> Iterator[list[tuple[str, dict[str, Any] | None, Any]]]:
+    chunk: list[tuple[str, dict[str, Any] | None, Any]] = []
+    for where, text in records:
         data = parse_stored(text)
         if data is None:
-            continue  # reported by verify, not replayable
+            chunk.append((where, None, None))
+            continue
         labels = data.get("labels")
         original = originals.get(str(data.get("decision_id")))
         if original is None and isinstance(labels, dict) and labels.get("claim") is not None:
             original = originals.get(f"claim:{labels['claim']}")
-        chunk.append((data, original))
+        chunk.append((where, data, original))
         if len(chunk) >= size:
             yield chunk
             chunk = []

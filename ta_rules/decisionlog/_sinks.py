@@ -483,20 +483,43 @@ class PostgresSink:
                                    "'ta-rules[postgres]')") from None
         self.url = url
         self.psycopg = psycopg
+        self.db = self._connect(write)
+        self._last: Head = self.head() if write else None
+
+    def _connect(self, write: bool) -> Any:
         try:
-            self.db = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise DecisionLogError(f"decision log {_safe(url)}: cannot connect: "
+            db = self.psycopg.connect(self.url, autocommit=True)
+        except self.psycopg.Error as exc:
+            raise DecisionLogError(f"decision log {_safe(self.url)}: cannot connect: "
                                    f"{str(exc).strip().splitlines()[0]}") from None
         if write:
             # one writer per log: a session lock, released when the connection ends
             key = zlib.crc32(_PG_TABLE.encode())
-            got = self.db.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            try:
+                got = db.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                if got and got[0]:
+                    db.execute(_PG_SCHEMA.encode())
+            except self.psycopg.Error as exc:
+                db.close()
+                raise DecisionLogError(f"decision log {_safe(self.url)}: "
+                                       f"{str(exc).strip().splitlines()[0]}") from None
             if not got or not got[0]:
-                self.db.close()
-                raise DecisionLogError(f"decision log {_safe(url)}: another process is "
+                db.close()
+                raise DecisionLogError(f"decision log {_safe(self.url)}: another process is "
                                        "writing it; one writer keeps one chain")
-            self._run(_PG_SCHEMA)
+        return db
+
+    def _reconnect(self) -> None:
+        """A new connection after the server went away; the log must be as we left it."""
+        with contextlib.suppress(Exception):
+            self.db.close()
+        self.db = self._connect(True)
+        found = self.head()
+        if found != self._last:
+            raise DecisionLogError(
+                f"decision log {_safe(self.url)}: its last record is {found} since the "
+                f"connection was lost, not {self._last}, the last this process wrote; "
+                "nothing more is written to it (restart to continue the chain)")
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
@@ -512,13 +535,19 @@ class PostgresSink:
         return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
     def write(self, records: Sequence[StoredRecord]) -> None:
-        """COPY the batch in one transaction and commit."""
-        with self.db.transaction(), self.db.cursor() as cur, cur.copy(
-                f"COPY {_PG_TABLE} (seq, decision_id, claim, decided_at, hash, record) "
-                "FROM STDIN") as copy:
-            for r in records:
-                copy.write_row((r["seq"], r["decision_id"], r["labels"].get("claim"),
-                                r["decided_at"], r["hash"], _text(r)))
+        """COPY the batch in one transaction and commit (reconnecting first if need be)."""
+        if self.db.closed or self.db.broken:
+            self._reconnect()
+        try:
+            with self.db.transaction(), self.db.cursor() as cur, cur.copy(
+                    f"COPY {_PG_TABLE} (seq, decision_id, claim, decided_at, hash, record) "
+                    "FROM STDIN") as copy:
+                for r in records:
+                    copy.write_row((r["seq"], r["decision_id"], r["labels"].get("claim"),
+                                    r["decided_at"], r["hash"], _text(r)))
+        except self.psycopg.Error as exc:
+            raise DecisionLogError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
+        self._last = (records[-1]["seq"], records[-1]["hash"])
 
     def read(self) -> Iterator[tuple[str, Any]]:
         """Every record by ``seq`` (a record moved by hand carries another seq than its row)."""
