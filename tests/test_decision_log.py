@@ -707,3 +707,23 @@ def test_postgresql_going_away_fails_the_verdicts_then_the_chain_continues(
         again = log.evaluate(_claim(3)).record
         assert (again.seq, again.prev_hash) == (2, first.hash)
         assert log.verify() == []
+
+
+def test_jsonl_rotates_by_day_and_the_chain_crosses_files(tmp_path: Path,
+                                                          monkeypatch: Any) -> None:
+    import ta_rules.decisionlog._log as log_module
+
+    days = iter(["2026-03-01T23:59:59.000000+00:00", "2026-03-02T00:00:01.000000+00:00",
+                 "2026-03-02T08:00:00.000000+00:00"])
+    monkeypatch.setattr(log_module, "utc_now", lambda: next(days))
+    url = f"jsonl:{tmp_path}/decisions.jsonl"
+    with DecisionLog(url, mask_key=KEY) as log:
+        first = log.evaluate(_claim(1)).record
+        second = log.evaluate(_claim(2)).record
+    with DecisionLog(url, mask_key=KEY) as log:  # reopened: the head is in the newest file
+        third = log.evaluate(_claim(3)).record
+        assert log.verify() == []
+    assert sorted(p.name for p in tmp_path.glob("decisions.*.jsonl")) == [
+        "decisions.2026-03-01.jsonl", "decisions.2026-03-02.jsonl"]
+    assert second.prev_hash == first.hash and third.prev_hash == second.hash
+    assert len((tmp_path / "decisions.2026-03-02.jsonl").read_text().splitlines()) == 2
