@@ -727,3 +727,16 @@ def test_jsonl_rotates_by_day_and_the_chain_crosses_files(tmp_path: Path,
         "decisions.2026-03-01.jsonl", "decisions.2026-03-02.jsonl"]
     assert second.prev_hash == first.hash and third.prev_hash == second.hash
     assert len((tmp_path / "decisions.2026-03-02.jsonl").read_text().splitlines()) == 2
+
+
+def test_log_replay_on_a_dask_local_cluster(tmp_path: Path, monkeypatch: Any) -> None:
+    pytest.importorskip("distributed")
+    monkeypatch.chdir(ROOT)
+    url = f"sqlite:{tmp_path}/log.db"
+    with DecisionLog(url, registry=ta_rules.Registry.from_folder("rules")) as log:
+        for i in range(30):
+            log.evaluate(_plain(i), labels={"claim": f"C-{i}"})
+    code, text = _run_cli("log", "replay", url, "--rules", "rules", "--dask", "local",
+                          "--workers", "1")
+    assert (code, text) == (0, "30 record(s): 30 reproduced exactly, 0 library drift, "
+                               "0 cannot be replayed, 0 differ\n")

@@ -84,6 +84,8 @@ def add_log_parser(sub: Any) -> None:
                         "cannot be replayed")
     r.add_argument("url")
     r.add_argument("--workers", type=int, default=1, help="worker processes")
+    r.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster ('local' starts "
+                   "a LocalCluster of --workers processes)")
     r.add_argument("--rules", metavar="FOLDER", help="the rules folder the log was written "
                    "with (default: the project's, else the bundled rulesets)")
     r.add_argument("--facts", metavar="FILE", help="JSON Lines of the original facts of "
@@ -206,7 +208,7 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     shown: list[Any] = []
     try:
         for result in replay_records(sink.read(), folder=folder, originals=originals,
-                                     key=key, workers=args.workers):
+                                     key=key, workers=args.workers, dask=args.dask):
             counts[result.status] += 1
             if result.status != "exact" and len(shown) < SHOWN:
                 shown.append(result)

@@ -112,6 +112,15 @@ _WORKER: dict[str, Any] = {}
 def _init(folder: str | None, key: bytes | None) -> None:
     _WORKER["registry"] = Registry.from_folder(folder) if folder else default_registry()
     _WORKER["key"] = key
+    _WORKER["for"] = (folder, key)
+
+
+def _replay_piece(piece: list[tuple[str, dict[str, Any] | None, Any]], folder: str | None,
+                  key: bytes | None) -> list[RecordReplay]:
+    """One piece of work on a Dask worker (the rules are loaded once per worker process)."""
+    if _WORKER.get("for") != (folder, key):
+        _init(folder, key)
+    return _replay_chunk(piece)
 
 
 def _replay_chunk(chunk: list[tuple[str, dict[str, Any] | None, Any]]) -> list[RecordReplay]:
@@ -152,7 +161,8 @@ def _chunks(records: Iterable[tuple[str, str]], originals: Mapping[str, Any],
 
 def replay_records(records: Iterable[tuple[str, str]], *, folder: str | None = None,
                    originals: Mapping[str, Any] | None = None, key: bytes | None = None,
-                   workers: int = 1, chunk: int = 200) -> Iterator[RecordReplay]:
+                   workers: int = 1, chunk: int = 200,
+                   dask: str | None = None) -> Iterator[RecordReplay]:
     """Replay stored records (as a sink reads them), in order, on ``workers`` processes.
 
     Args:
@@ -161,12 +171,24 @@ def replay_records(records: Iterable[tuple[str, str]], *, folder: str | None = N
         originals: Original facts documents of masked records, by decision id or by
             ``claim:LABEL``.
         key: The masking key.
-        workers: Worker processes (1: this process).
+        workers: Worker processes (1: this process); with ``dask="local"``, the workers
+            of the LocalCluster started.
         chunk: Records per piece of work.
+        dask: A Dask scheduler address (its workers read the rules folder by the same
+            path, as the records name it), or ``local`` to start a LocalCluster.
     """
     from ta_rules.batch import in_order, worker_pool
 
     pieces = _chunks(records, originals or {}, chunk)
+    if dask is not None:
+        from ta_rules.impact._run import _dask
+
+        with _dask(dask, max(workers, 1)) as (client, n):
+            for results in in_order(lambda piece: client.submit(
+                    _replay_piece, piece, folder, key, pure=False), pieces,
+                    in_flight=n * 3):
+                yield from results
+        return
     if workers <= 1:
         _init(folder, key)
         for piece in pieces:
