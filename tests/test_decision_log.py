@@ -740,3 +740,14 @@ def test_log_replay_on_a_dask_local_cluster(tmp_path: Path, monkeypatch: Any) ->
                           "--workers", "1")
     assert (code, text) == (0, "30 record(s): 30 reproduced exactly, 0 library drift, "
                                "0 cannot be replayed, 0 differ\n")
+
+
+def test_an_answer_with_its_decision_id_replays(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("TA_RULES_DECISION_LOG_KEY", KEY.decode())
+    claim = ROOT / "examples" / "claims" / "late-shipment.json"
+    code, text = _run_cli("eval", str(claim), "--decision-log", f"jsonl:{tmp_path}/d.jsonl",
+                          "--format", "json")
+    assert code == 0 and "decision_id" in json.loads(text)
+    (tmp_path / "answer.json").write_text(text)
+    code, text = _run_cli("replay", str(tmp_path / "answer.json"), str(claim))
+    assert code == 0 and text.startswith("reproduced\n"), text
