@@ -12,6 +12,7 @@ is dropped without its caller being told.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import hashlib
 import json
@@ -150,6 +151,8 @@ class DecisionLog:
         self._writer = threading.Thread(target=self._write_loop, name="ta-rules-decision-log",
                                         daemon=True)
         self._writer.start()
+        # a caller that submitted without waiting and never closed: stored at exit all the same
+        atexit.register(self.close)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -338,6 +341,7 @@ class DecisionLog:
         """Write every queued record, then close the store."""
         if self._closed:
             return
+        atexit.unregister(self.close)
         with self._submit_lock:
             self._closed = True
         if self._writer.is_alive():
