@@ -443,12 +443,19 @@ def _add_info_routes(app: FastAPI, service: Service) -> None:
 async def _stream(service: Service, text: str, options: dict[str, Any],
                   strict: bool) -> AsyncIterator[bytes]:
     """Result lines of a batch, chunk by chunk, in input order (as ``eval --batch``)."""
+    record = None
+    if service.decision_log is not None:
+        decision_log, registry = service.decision_log, options["registry"]
+
+        def record(doc: Any, verdict: Any) -> Any:  # facts read as the batch's rules read them
+            return decision_log.submit(doc, verdict, vocabulary=registry.select(
+                verdict.ruleset.name, verdict.ruleset.version).vocabulary)
+
     # newline="" splits lines exactly as eval --batch reads its file
     for chunk in numbered_chunks(io.StringIO(text, newline="")):
         try:
             lines, summary, bad = await run_in_threadpool(
-                judge_lines, chunk, options, strict=strict,
-                record=service.decision_log.submit if service.decision_log else None)
+                judge_lines, chunk, options, strict=strict, record=record)
         except Exception as exc:
             log.error("internal error in a batch", extra={"fields": {
                 "event": "internal-error", "path": "/v1/evaluate/batch",
