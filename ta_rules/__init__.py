@@ -9,6 +9,7 @@ Example:
 
 from ta_rules._version import __version__
 from ta_rules.audit import ReplayReport, replay
+from ta_rules.decisionlog import DecisionLog, DecisionLogError, DecisionRecord
 from ta_rules.errors import (
     Diagnostic,
     EngineError,
@@ -37,6 +38,9 @@ from ta_rules.verify import counterfactual
 __all__ = [
     "CurrencyMismatchError",
     "Decision",
+    "DecisionLog",
+    "DecisionLogError",
+    "DecisionRecord",
     "Diagnostic",
     "EngineError",
     "EngineUnavailableError",

@@ -89,6 +89,8 @@ def _recorded(data: Mapping[str, Any] | Verdict) -> tuple[Verdict, list[str]]:
         return data, []
     if "verdict" in data and "line" in data:  # a record of ta-rules eval --batch
         data = data["verdict"]
+    elif "decision_id" in data and "outcome" in data:  # an answer recorded in a decision log
+        data = {k: v for k, v in data.items() if k != "decision_id"}
     missing = [name for name in Verdict.model_fields if name not in data]
     try:
         return Verdict.model_validate(data), missing

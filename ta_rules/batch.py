@@ -241,19 +241,44 @@ def _error(exc: BaseException, size: int, text_known: bool) -> dict[str, Any]:
         f"internal error: {type(exc).__name__}: {exc} (this is a bug in ta-rules)")}
 
 
+#: Records each verdict of a batch judged in this process (see :func:`recording`).
+Recorder = Callable[[Any, Any], Any]
+_RECORD: list[Recorder | None] = [None]
+
+
+@contextlib.contextmanager
+def recording(record: Recorder) -> Iterator[None]:
+    """Record every verdict of the batches run inside (judged in this process).
+
+    ``record(facts document, verdict)`` returns a future of a record with a
+    ``decision_id``; a line's result is written once its record is stored, with the id.
+    """
+    _RECORD[0] = record
+    try:
+        yield
+    finally:
+        _RECORD[0] = None
+
+
 def _judge_chunk(chunk: list[Line]) -> Judged:
     """Judge a chunk with this process's options (set by :func:`_init`)."""
-    return judge_lines(chunk, _OPTIONS, strict=_STRICT[0])
+    return judge_lines(chunk, _OPTIONS, strict=_STRICT[0], record=_RECORD[0])
 
 
-def judge_lines(chunk: list[Line], options: dict[str, Any], *, strict: bool = False) -> Judged:
+def judge_lines(chunk: list[Line], options: dict[str, Any], *, strict: bool = False,
+                record: Recorder | None = None) -> Judged:
     """Judge numbered lines: output lines, a summary, and (line, message) of bad lines.
 
     Args:
         chunk: (line number, text or bytes, size) triples, as :func:`numbered_chunks` gives.
         options: Keyword options of :func:`ta_rules.evaluate`.
         strict: Stop after the first line that cannot be judged.
+        record: Records each verdict (a decision log's ``submit``); a verdict whose record
+            cannot be stored is that line's error, and a stored one's line carries its
+            ``decision_id``.
     """
+    if record is not None:
+        return _judge_recorded(chunk, options, strict, record)
     from ta_rules.evaluate import evaluate
     from ta_rules.present import batch_record
 
@@ -277,6 +302,52 @@ def judge_lines(chunk: list[Line], options: dict[str, Any], *, strict: bool = Fa
                 summary.refunds.get(refund.currency, Decimal(0)) + refund.amount
             out.append(batch_record(number, verdict))
             continue
+        summary.errors += 1
+        bad.append((number, error["message"]))
+        out.append(json.dumps({"line": number, "error": error}, ensure_ascii=False))
+        if strict:
+            break
+    return out, summary, bad
+
+
+def _judge_recorded(chunk: list[Line], options: dict[str, Any], strict: bool,
+                    record: Recorder) -> Judged:
+    """:func:`judge_lines` with each verdict recorded, its line written once stored."""
+    from ta_rules.evaluate import evaluate
+
+    results: list[tuple[int, Any, Any]] = []  # (line, verdict and future, or error)
+    for number, raw, size in chunk:
+        try:
+            if raw is None:
+                raise RecordError("too large")
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            doc = loads_line(text)
+            verdict = evaluate(doc, **options)
+            results.append((number, verdict, record(doc, verdict)))
+        except Exception as exc:
+            results.append((number, None, _error(exc, size, raw is not None)))
+            if strict:
+                break
+    out: list[str] = []
+    summary = BatchSummary()
+    bad: list[tuple[int, str]] = []
+    for number, verdict, pending in results:
+        error = pending
+        if verdict is not None:
+            try:
+                decision_id = pending.result().decision_id
+            except TaRulesError as exc:
+                error = {"kind": "decision-log", "message": _clip(str(exc))}
+            else:
+                summary.claims += 1
+                summary.outcomes[verdict.outcome] += 1
+                summary.reasons.update(verdict.codes)
+                refund = verdict.max_refund
+                summary.refunds[refund.currency] = \
+                    summary.refunds.get(refund.currency, Decimal(0)) + refund.amount
+                out.append(f'{{"line": {number}, "decision_id": "{decision_id}", '
+                           f'"verdict": {verdict.model_dump_json()}}}')
+                continue
         summary.errors += 1
         bad.append((number, error["message"]))
         out.append(json.dumps({"line": number, "error": error}, ensure_ascii=False))
@@ -479,6 +550,9 @@ def run_batch(
         return lambda size: checkpoint(through, digest, size)
 
     chunks = marked(_chunks(prefix.lines(lines), skip_through))
+    if workers > 1 and _RECORD[0] is not None:
+        raise BatchError("a batch with a decision log is judged in one process: "
+                         "--workers must be 1")
     if workers <= 1:
         _init(options, strict)
         results = (_judge_chunk(c) for c in chunks)

@@ -136,7 +136,7 @@ def _rules_line(choice: Any, rulesets: Any) -> str:
 
 
 def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.batch import BatchError, batch_options, partial_path, run_batch, run_batch_file
+    from ta_rules.batch import batch_options
 
     if args.facts is not None:
         raise UsageError("ta-rules eval: give either a facts file or --batch FILE, not both")
@@ -159,6 +159,26 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"{args.batch}: cannot read: {exc.strerror or exc}") from None
     common: dict[str, Any] = {"workers": args.workers, "strict": args.strict,
                               "options": options, "report": err, "progress": err.isatty()}
+    if args.decision_log is not None and args.workers > 1:
+        raise UsageError("ta-rules eval: a batch with --decision-log is judged in one "
+                         "process: --workers must be 1")
+    with contextlib.ExitStack() as stack:
+        if args.decision_log is not None:
+            from ta_rules.batch import recording
+            from ta_rules.decisionlog._cli import labels_of, open_log_for
+
+            decision_log = stack.enter_context(open_log_for(args, registry))
+            labels = labels_of(args.label)
+            stack.enter_context(recording(lambda doc, verdict: decision_log.submit(
+                doc, verdict, labels=labels)))
+        return _run_batch(args, common, choice, registry, to_file, out, err)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _run_batch(args: argparse.Namespace, common: dict[str, Any], choice: Any, registry: Any,
+               to_file: bool, out: TextIO, err: TextIO) -> int:
+    from ta_rules.batch import BatchError, partial_path, run_batch, run_batch_file
+
     try:
         with _sigterm_as_interrupt():
             if to_file:
@@ -224,6 +244,9 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     data, content, source = _read_source(args.facts)
     registry, choice = _rules(args.rules)
     scenario = isinstance(data, dict) and "facts" in data and "expect" in data
+    if args.why_not and args.decision_log is not None:
+        raise UsageError("ta-rules eval: --why-not explains, it gives no verdict to record; "
+                         "drop --decision-log")
     if args.why_not:
         if isinstance(data, dict) and "scenarios" in data:
             raise UsageError(f"{source}: --why-not takes one claim: a facts file or a file "
@@ -231,13 +254,42 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _why_not(data["facts"] if scenario else data, args, registry,
                         data if scenario else {}, out)
     if isinstance(data, dict) and ("scenarios" in data or scenario):
+        if args.decision_log is not None:
+            raise UsageError(f"{source}: --decision-log records claims judged, not scenario "
+                             "files")
         return _eval_scenarios(args, registry, choice, out, (content, source),
                                many="scenarios" in data)
+    if args.decision_log is not None:
+        return _eval_recorded(data, args, registry, choice, out)
     verdict, ruleset = _judge(data, args, registry)  # read with the judging ruleset's vocabulary
     if args.format == "json":
         out.write(verdict_json(verdict))
         return ExitCode.OK
     out.write(verdict_text(verdict, color=_color(out)) + "\n" + _rules_line(choice, [ruleset]))
+    return ExitCode.OK
+
+
+def _eval_recorded(data: Any, args: argparse.Namespace, registry: Any, choice: Any,
+                   out: TextIO) -> int:
+    """Judge one claim and record it in the decision log before showing the verdict."""
+    from ta_rules.decisionlog._cli import labels_of, open_log_for
+    from ta_rules.present import verdict_text
+    from ta_rules.request import judge_request
+
+    labels = labels_of(args.label)
+    verdict, valid, ruleset = judge_request(
+        data, ruleset=args.ruleset, version=args.version, text_parameters=_parse_sets(args.set),
+        trace=args.trace, locale=args.locale, engine=args.engine, registry=registry)
+    with open_log_for(args, registry) as decision_log:
+        record = decision_log.record(valid, verdict, labels=labels,
+                                     vocabulary=ruleset.vocabulary)
+    if args.format == "json":
+        out.write(json.dumps({"decision_id": record.decision_id,
+                              **verdict.model_dump(mode="json")}, indent=2,
+                             ensure_ascii=False) + "\n")
+        return ExitCode.OK
+    out.write(verdict_text(verdict, color=_color(out)) + "\n" + _rules_line(choice, [ruleset])
+              + f"decision {record.decision_id} recorded in {args.decision_log}\n")
     return ExitCode.OK
 
 
@@ -689,8 +741,14 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     resolved = resolve_rules(args.rules)
     rules = None if resolved.kind == "bundled" else \
         resolved.label if resolved.kind in ("project", "folder") else resolved.folder
+    opener = None
+    if args.decision_log is not None:
+        from ta_rules.decisionlog._cli import open_log_for
+
+        def opener(registry: Any) -> Any:
+            return open_log_for(args, registry)
     return serve(rules=rules, host=args.host, port=args.port, workers=args.workers,
-                 reload_signal=args.reload_signal,
+                 reload_signal=args.reload_signal, decision_log=opener,
                  limits=Limits(body=args.max_body_bytes, batch=args.max_batch_bytes),
                  shutdown_timeout=args.shutdown_timeout, client_timeout=args.client_timeout,
                  log_stream=err)
@@ -777,6 +835,8 @@ def _cmd_impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _parser() -> _Parser:
+    from ta_rules.decisionlog._cli import add_log_options, add_log_parser
+
     parser = _Parser(prog="ta-rules", description="Decide Trade Assurance claims from "
                      "versioned YAML rulesets.")
     from ta_rules._version import __version__
@@ -815,6 +875,7 @@ def _parser() -> _Parser:
     p.add_argument("--why-not", action="store_true", help="the fewest fact changes that "
                    "would make the claim covered (needs the verify extra)")
     p.add_argument("--bound", type=int, metavar="K", help="with --why-not: most list items")
+    add_log_options(p, labels=True)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("check", help="load and compile rule files, printing every problem")
@@ -930,6 +991,7 @@ def _parser() -> _Parser:
     p.add_argument("--client-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="time a client gets to send a request's headers, or to start its "
                    "body (which must then keep coming at 16 KiB/s); default 10")
+    add_log_options(p, labels=False)
     p.set_defaults(func=_cmd_serve)
 
 
@@ -940,9 +1002,12 @@ def _parser() -> _Parser:
                        "for an editor (setting it up: docs/editors.md).")
     p.set_defaults(func=_cmd_lsp)
 
+    add_log_parser(sub)
+
     p = sub.add_parser("impact", help="what a policy change does to a history of claims")
     p.add_argument("--claims", required=True, metavar="HISTORY", help="JSON Lines (- for "
-                   "stdin), CSV or Parquet history; see docs/impact.md")
+                   "stdin), CSV or Parquet history, or a decision log URL (jsonl:PATH, "
+                   "sqlite:PATH, ...); see docs/impact.md")
     p.add_argument("--claims-format", choices=["jsonl", "csv", "parquet"],
                    help="the history's format (default: from its suffix)")
     p.add_argument("--base", help="a policy reference (2015.1, bundled:2015.1, git:HEAD, a "

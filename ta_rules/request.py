@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ta_rules.evaluate import evaluate, read_facts, select_ruleset
+from ta_rules.facts import Facts
 from ta_rules.present import verdict_json
+from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.registry import Registry
 from ta_rules.verdict import Verdict
 
-__all__ = ["evaluate_request", "verdict_json"]
+__all__ = ["evaluate_request", "judge_request", "verdict_json"]
 
 
 def evaluate_request(
@@ -56,10 +58,26 @@ def evaluate_request(
         UnknownRulesetError: No ruleset or version matches.
 
     Example:
-        >>>         >>> with open("examples/claims/late-shipment.json") as fh:
+        >>> import json
+        >>> with open("examples/claims/late-shipment.json") as fh:
         ...     facts = json.load(fh)
         >>> evaluate_request(facts, text_parameters={"claim_window_days": "2"}).outcome
         'denied'
+    """
+    return judge_request(facts, ruleset=ruleset, version=version, parameters=parameters,
+                         text_parameters=text_parameters, trace=trace, locale=locale,
+                         engine=engine, registry=registry)[0]
+
+
+def judge_request(
+    facts: Any, *, ruleset: str | None = None, version: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    text_parameters: Mapping[str, str] | None = None, trace: bool = False,
+    locale: str = "en", engine: str = "compiled", registry: Registry | None = None,
+) -> tuple[Verdict, Facts, Ruleset]:
+    """:func:`evaluate_request`, also giving the validated facts and the ruleset that judged.
+
+    A decision log records the facts as they were judged (see docs/decision-log.md).
     """
     chosen = select_ruleset(facts, ruleset=ruleset, version=version, registry=registry)
     overrides: dict[str, Any] = dict(parameters or {})
@@ -67,6 +85,9 @@ def evaluate_request(
         read_facts(facts, chosen)  # bad facts are reported before bad overrides
         _, shown = chosen.bind_parameters(dict(text_parameters), from_text=True)
         overrides.update(shown)
-    # read as the ruleset that judges them (a fact only a newer version has is ignored)
-    return evaluate(facts, ruleset=chosen, parameters=overrides or None, trace=trace,
-                    locale=locale, engine=engine)
+    # read as the ruleset that judges them (a fact only a newer version has is ignored,
+    # and evaluate says so in the trace when it reads the document itself)
+    valid, ignored = read_facts(facts, chosen)
+    verdict = evaluate(facts if ignored else valid, ruleset=chosen,
+                       parameters=overrides or None, trace=trace, locale=locale, engine=engine)
+    return verdict, valid, chosen

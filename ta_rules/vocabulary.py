@@ -197,6 +197,8 @@ class FieldDef:
         at_most_one: For lists of records: (field, value) that at most one item may have.
         location: Where the field is declared (its key in the vocabulary file), when read
             from a file; not part of the field's identity.
+        sensitive: The value is personal or confidential: a decision log stores it as a
+            keyed digest, never in clear (see docs/decision-log.md).
     """
 
     name: str
@@ -211,6 +213,7 @@ class FieldDef:
     maximum: int | None = None
     greater_than: int | None = None
     at_most_one: tuple[str, str] | None = None
+    sensitive: bool = False
     location: Location | None = dataclasses.field(default=None, compare=False, repr=False)
 
 

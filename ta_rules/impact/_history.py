@@ -68,6 +68,10 @@ def read_history(path: str, fmt: str | None = None, *,
         ImpactError: The file cannot be opened, is not of its format, or (CSV, Parquet) has
             no ``facts`` column, or DuckDB is not installed.
     """
+    from ta_rules.impact._decisionlog import is_log_url, read_decision_log
+
+    if is_log_url(path) and fmt is None:  # a decision log (docs/decision-log.md)
+        return read_decision_log(path, size=size)
     fmt = history_format(path, fmt)
     if path != "-":
         p = Path(path)

@@ -88,7 +88,9 @@ def _dask(address: str, workers: int) -> Iterator[tuple[Any, int]]:
             # them (a Ctrl-C during the start-up itself is not seen)
             with _sigint_ignored():
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                                       processes=True, dashboard_address=":0",
+                                       processes=True,
+                                       # a free port on loopback: 8787 may be another's
+                                       dashboard_address="127.0.0.1:0",
                                        silence_logs=logging.CRITICAL)
             client = Client(cluster)
         else:

@@ -86,6 +86,8 @@ class FieldSpec(_Spec):
     maximum: int | None = None
     greater_than: int | None = None
     at_most_one: dict[Ident, Annotated[str, Field(max_length=100)]] | None = None
+    #: Personal or confidential: a decision log keeps a keyed digest of it, never the value.
+    sensitive: bool = False
 
 
 class RecordSpec(_Spec):
@@ -208,7 +210,8 @@ class _Builder:
                 max_length=fs.max_length, item_max_length=fs.item_max_length,
                 minimum=fs.minimum, maximum=fs.maximum, greater_than=fs.greater_than,
                 at_most_one=next(iter(fs.at_most_one.items())) if fs.at_most_one else None,
-                location=self.doc.location(path, key=True)))
+                location=self.doc.location(path, key=True),
+                sensitive=fs.sensitive))
         groups = [*(old.exactly_one_of if old else ())]
         for i, group in enumerate(rs.exactly_one_of):
             names = {f.name for f in fields}

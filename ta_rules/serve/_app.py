@@ -27,6 +27,7 @@ from starlette.requests import ClientDisconnect
 
 from ta_rules._version import __version__
 from ta_rules.batch import MAX_MESSAGE, MAX_PROBLEMS, batch_options, judge_lines, numbered_chunks
+from ta_rules.decisionlog import DecisionLog, DecisionLogError, DecisionLogFull
 from ta_rules.errors import (
     Diagnostic,
     EngineError,
@@ -37,7 +38,7 @@ from ta_rules.errors import (
     TaRulesError,
     UnknownRulesetError,
 )
-from ta_rules.request import evaluate_request, verdict_json
+from ta_rules.request import evaluate_request, judge_request, verdict_json
 from ta_rules.rulesets.registry import Registry
 from ta_rules.schema_export import json_schema
 from ta_rules.serve._body import DocumentError, read_document
@@ -65,7 +66,7 @@ _INLINE_BYTES = 64 * 1024
 #: (nginx's "client closed request"): not an error of the service.
 CLIENT_GONE = 499
 
-ENVELOPE_KEYS = ("facts", "ruleset", "version", "parameters", "locale", "trace")
+ENVELOPE_KEYS = ("facts", "ruleset", "version", "parameters", "locale", "trace", "labels")
 #: Keys of a scenario file besides the envelope's: accepted and ignored, so a scenario
 #: file can be posted as it is (as ``ta-rules eval`` judges one).
 SCENARIO_KEYS = ("name", "description", "tags", "expect")
@@ -125,6 +126,8 @@ def _api_error(exc: TaRulesError) -> ApiError:
         return ApiError(422, "parameters", _clip(str(exc)))
     if isinstance(exc, UnknownRulesetError):
         return ApiError(404, "unknown-ruleset", str(exc))
+    if isinstance(exc, DecisionLogError):  # not recorded, so not answered
+        return ApiError(503, "decision-log", str(exc))
     if isinstance(exc, EngineError | RulesetError):
         raise exc  # not the caller's fault: a 500, logged
     return ApiError(400, "request", _clip(str(exc)))
@@ -138,8 +141,10 @@ class Service:
     """
 
     def __init__(self, registry: Registry, *, folder: str | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, decision_log: DecisionLog | None = None,
+                 ) -> None:
         self.registry = registry
+        self.decision_log = decision_log
         self.folder = folder
         self.limits = limits or Limits()
         self.metrics = Metrics()
@@ -228,7 +233,7 @@ def _parse_sets(items: list[str]) -> dict[str, str]:
 _OPTION_TYPES: dict[str, tuple[str, type]] = {
     "ruleset": ("a string", str), "version": ("a string", str),
     "parameters": ("a mapping", dict), "locale": ("a string", str),
-    "trace": ("true or false", bool)}
+    "trace": ("true or false", bool), "labels": ("a mapping of text", dict)}
 
 
 def _envelope(data: Any) -> tuple[Any, dict[str, Any]]:
@@ -242,7 +247,9 @@ def _envelope(data: Any) -> tuple[Any, dict[str, Any]]:
     options = {k: data[k] for k in ENVELOPE_KEYS[1:] if data.get(k) is not None}
     for key, value in options.items():
         kind, wanted = _OPTION_TYPES[key]
-        if not isinstance(value, wanted):
+        if not isinstance(value, wanted) or (isinstance(value, dict) and key == "labels" and
+                                             not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in value.items())):
             raise ApiError(400, "request", f"{key}: expected {kind}, found {value!r}")
     return data["facts"], options
 
@@ -400,7 +407,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 def _add_evaluate_routes(app: FastAPI, service: Service) -> None:
     def judge(body: bytes, ruleset: str | None, version: str | None, locale: str | None,
-              trace: bool | None, sets: list[str]) -> Response:
+              trace: bool | None, sets: list[str]) -> tuple[Any, Any, Any, dict[str, Any]]:
+        """The verdict, and (with a decision log) the facts and ruleset that judged."""
         try:
             data = read_document(body, max_bytes=service.limits.body)
         except DocumentError as exc:
@@ -408,14 +416,28 @@ def _add_evaluate_routes(app: FastAPI, service: Service) -> None:
                 [d.to_json() for d in exc.problems])) from None
         facts, given = _envelope(data)
         parameters = given.get("parameters")
-        verdict = evaluate_request(
-            facts, ruleset=ruleset or given.get("ruleset"),
-            version=version or given.get("version"), parameters=parameters,
-            text_parameters=_parse_sets(sets),
-            trace=trace if trace is not None else given.get("trace", False),
-            locale=locale or given.get("locale", "en"), registry=service.registry)
+        options: dict[str, Any] = {
+            "ruleset": ruleset or given.get("ruleset"),
+            "version": version or given.get("version"), "parameters": parameters,
+            "text_parameters": _parse_sets(sets),
+            "trace": trace if trace is not None else given.get("trace", False),
+            "locale": locale or given.get("locale", "en"), "registry": service.registry}
+        if service.decision_log is None:
+            return evaluate_request(facts, **options), None, None, given
+        verdict, valid, chosen = judge_request(facts, **options)
+        return verdict, valid, chosen, given
+
+    async def answer(judged: tuple[Any, Any, Any, dict[str, Any]]) -> Response:
+        verdict, valid, chosen, given = judged
+        if service.decision_log is None or chosen is None:
+            service.metrics.count_verdicts({verdict.outcome: 1})
+            return Response(verdict_json(verdict), media_type="application/json")
+        decision_id = await _recorded(service.decision_log, valid, verdict, chosen,
+                                      given.get("labels"))
         service.metrics.count_verdicts({verdict.outcome: 1})
-        return Response(verdict_json(verdict), media_type="application/json")
+        answer = {"decision_id": decision_id, **verdict.model_dump(mode="json")}
+        return Response(json.dumps(answer, indent=2, ensure_ascii=False) + "\n",
+                        media_type="application/json", headers={"X-Decision-Id": decision_id})
 
     @app.post("/v1/evaluate", summary="Judge one claim", dependencies=[Depends(_known_query)])
     async def evaluate_one(
@@ -424,8 +446,9 @@ def _add_evaluate_routes(app: FastAPI, service: Service) -> None:
     ) -> Response:
         body = await _read_body(request, service.limits.body)
         if len(body) <= _INLINE_BYTES:
-            return judge(body, ruleset, version, locale, trace, sets)
-        return await run_in_threadpool(judge, body, ruleset, version, locale, trace, sets)
+            return await answer(judge(body, ruleset, version, locale, trace, sets))
+        return await answer(await run_in_threadpool(judge, body, ruleset, version, locale,
+                                                    trace, sets))
 
     @app.post("/v1/evaluate/batch", summary="Judge JSON Lines of claims, streamed in order",
               dependencies=[Depends(_known_query)])
@@ -448,6 +471,21 @@ def _add_evaluate_routes(app: FastAPI, service: Service) -> None:
                                 trace=bool(trace))
         return StreamingResponse(_stream(service, text, options, strict),
                                  media_type="application/x-ndjson")
+
+
+async def _recorded(log: DecisionLog, valid: Any, verdict: Any, chosen: Any,
+                    labels: Any) -> str:
+    """The decision id of the verdict's record, once stored (acknowledged)."""
+    try:
+        future = log.submit(valid, verdict, labels=labels, vocabulary=chosen.vocabulary,
+                            block=False)
+    except DecisionLogFull:
+        if log.when_full == "refuse":
+            raise
+        future = await asyncio.to_thread(log.submit, valid, verdict, labels=labels,
+                                         vocabulary=chosen.vocabulary, block=True)
+    record = await asyncio.wrap_future(future)
+    return record.decision_id
 
 
 def _add_info_routes(app: FastAPI, service: Service) -> None:
@@ -483,11 +521,19 @@ def _add_info_routes(app: FastAPI, service: Service) -> None:
 async def _stream(service: Service, text: str, options: dict[str, Any],
                   strict: bool) -> AsyncIterator[bytes]:
     """Result lines of a batch, chunk by chunk, in input order (as ``eval --batch``)."""
+    record = None
+    if service.decision_log is not None:
+        decision_log, registry = service.decision_log, options["registry"]
+
+        def record(doc: Any, verdict: Any) -> Any:  # facts read as the batch's rules read them
+            return decision_log.submit(doc, verdict, vocabulary=registry.select(
+                verdict.ruleset.name, verdict.ruleset.version).vocabulary)
+
     # newline="" splits lines exactly as eval --batch reads its file
     for chunk in numbered_chunks(io.StringIO(text, newline="")):
         try:
-            lines, summary, bad = await run_in_threadpool(judge_lines, chunk, options,
-                                                          strict=strict)
+            lines, summary, bad = await run_in_threadpool(
+                judge_lines, chunk, options, strict=strict, record=record)
         except Exception as exc:
             log.error("internal error in a batch", extra={"fields": {
                 "event": "internal-error", "path": "/v1/evaluate/batch",

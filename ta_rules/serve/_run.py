@@ -21,11 +21,13 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import IO, Any
 
 import uvicorn
 
+from ta_rules.decisionlog import DecisionLog
 from ta_rules.errors import Diagnostic, Location, RulesetError, TaRulesError
 from ta_rules.rulesets.registry import Registry, default_registry
 from ta_rules.serve._app import Limits, Service, create_app
@@ -199,7 +201,8 @@ def _supervise(workers: int, run_child: Any, *, grace: float = 30.0) -> int:
 def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080,
           workers: int = 1, reload_signal: bool = False, limits: Limits | None = None,
           shutdown_timeout: float = 30.0, client_timeout: float = 10.0,
-          log_stream: IO[str] | None = None) -> int:
+          log_stream: IO[str] | None = None,
+          decision_log: Callable[[Registry], DecisionLog] | None = None) -> int:
     """Serve verdicts over HTTP until SIGTERM or SIGINT; returns the exit status.
 
     Args:
@@ -214,6 +217,8 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
             (which must then keep arriving at 16 KiB/s on average); past it, the
             connection is closed.
         log_stream: Where the JSON log lines go (default stderr).
+        decision_log: Opens the decision log every answered verdict is recorded in
+            (given the registry served); one process writes it, so ``workers`` must be 1.
 
     Raises:
         RulesetError: The rules folder cannot be loaded (nothing is served).
@@ -223,6 +228,8 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
         raise TaRulesError("--workers must be at least 1")
     if not client_timeout > 0:
         raise TaRulesError("--client-timeout must be more than 0 seconds")
+    if decision_log is not None and workers > 1:
+        raise TaRulesError("--decision-log is written by one process: --workers must be 1")
     if reload_signal and rules is None:
         raise TaRulesError("--reload-signal reloads a rules folder: give --rules DIR")
     if rules is None:
@@ -232,8 +239,14 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
         if not registry.rulesets:
             raise RulesetError([Diagnostic("serve.no-rulesets", "the folder holds no ruleset "
                                            "file (*.yaml)", Location(rules))])
-    service = Service(registry, folder=rules, limits=limits)
-    sock = _listen(host, port)
+    opened = decision_log(registry) if decision_log is not None else None
+    service = Service(registry, folder=rules, limits=limits, decision_log=opened)
+    try:
+        sock = _listen(host, port)
+    except BaseException:
+        if opened is not None:
+            opened.close()
+        raise
     _setup_logging(log_stream or sys.stderr)
     bound = sock.getsockname()
     log.info("listening", extra={"fields": {
@@ -251,4 +264,6 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
         return _supervise(workers, child, grace=shutdown_timeout)
     finally:
         sock.close()
+        if opened is not None:
+            opened.close()
         log.info("stopped", extra={"fields": {"event": "stopped"}})
