@@ -304,6 +304,7 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
                 "items => items.map(i => i.dataset.name)")
             # LATE-09 claims on window day 30: covered under a 30-day window, not under 29
             assert any(n.startswith("LATE-09") for n in moved), moved
+            assert "(scenarios/late_shipment.yaml:" in page.inner_text("#diff ul.moved")
             page.screenshot(path=str(IMAGES / "studio-diff.png"))
 
             # --- the project's scenarios: run all, filter failures, open one -------------

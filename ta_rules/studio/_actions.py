@@ -187,9 +187,16 @@ def diff(wb: Workbench, body: dict[str, Any]) -> dict[str, Any]:
         versions.append({
             "name": new.name, "version": new.version,
             "changes": [{**c.to_json(), "text": c.render()} for c in changes],
-            "scenarios": [{**s, "location": str(s["location"])} for s in moved]})
+            "scenarios": [{**s, "location": _shown_location(wb, str(s["location"]))}
+                          for s in moved]})
     return {"base": base, "old": old_side.describe(), "new": new_side.describe(),
             "versions": versions}
+
+
+def _shown_location(wb: Workbench, location: str) -> str:
+    """``file:line`` with the file as the page shows it."""
+    path, sep, line = location.rpartition(":")
+    return f"{wb.shown(path)}:{line}" if sep and line.isdigit() else wb.shown(location)
 
 
 def scenarios(wb: Workbench, body: dict[str, Any]) -> dict[str, Any]:
