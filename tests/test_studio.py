@@ -220,6 +220,16 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
             assert page.get_attribute("#dirty", "data-state") == "unsaved"
             assert rule_path.read_text(encoding="utf-8") == original  # not saved yet
             page.screenshot(path=str(IMAGES / "studio-diagnostics.png"))
+            # another file opened meanwhile: the unsaved text is kept, and still checked
+            page.click('#files a[data-file="trade-assurance.vocabulary.yaml"]')
+            page.wait_for_selector("#filename:has-text('vocabulary')")
+            page.wait_for_selector(f'#diagnostics li.error[data-file="{RULE_FILE}"]'
+                                   f'[data-line="{typo_line}"]')
+            assert page.get_attribute(f'#files a[data-file="{RULE_FILE}"]', "class") \
+                == "dirty"
+            page.click(f'#files a[data-file="{RULE_FILE}"]')
+            page.wait_for_selector(f'#diagnostics li.error[data-line="{typo_line}"]')
+            assert page.get_attribute("#dirty", "data-state") == "unsaved"
 
             # --- fix it, make a real change, save: the file on disk changed -------------
             page.locator(".cm-content").click()
@@ -367,6 +377,46 @@ def test_foreign_origin_host_and_missing_token_are_refused(project: Path,
     assert studio.request("POST", "/api/state", {},
                           {**own, "Sec-Fetch-Site": "cross-site"})[0] == 403
     assert (project / "rules" / RULE_FILE).read_text(encoding="utf-8") != "x"
+
+
+def test_save_refuses_to_overwrite_a_file_changed_on_disk(project: Path,
+                                                          studio: Studio) -> None:
+    own = {"Host": f"127.0.0.1:{studio.port}", "X-Studio-Token": studio.token()}
+    name = "trade-assurance-2017.12.yaml"
+    path = project / "rules" / name
+    status, opened = studio.request("POST", "/api/file", {"file": name}, own)
+    assert status == 200 and opened["text"] == path.read_text(encoding="utf-8")
+    changed = opened["text"] + "# written by another editor\n"
+    path.write_text(changed, encoding="utf-8")
+    status, body = studio.request("POST", "/api/save", {
+        "file": name, "text": opened["text"] + "# from the page\n",
+        "digest": opened["digest"]}, own)
+    assert status == 409 and "changed on disk" in body["error"]["message"]
+    assert path.read_text(encoding="utf-8") == changed
+    status, body = studio.request("POST", "/api/save", {"file": name, "text": opened["text"]},
+                                  own)
+    assert status == 400 and path.read_text(encoding="utf-8") == changed
+    # opened again, it saves
+    status, fresh = studio.request("POST", "/api/file", {"file": name}, own)
+    status, body = studio.request("POST", "/api/save", {
+        "file": name, "text": opened["text"], "digest": fresh["digest"]}, own)
+    assert status == 200, body
+    assert path.read_text(encoding="utf-8") == opened["text"]
+    assert body["diagnostics"] == []
+
+
+def test_studio_needs_a_rules_folder_on_disk(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from ta_rules.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    err = io.StringIO()
+    assert main(["studio", "--port", "0"], stdout=io.StringIO(), stderr=err) == 2
+    assert "edits a rules folder" in err.getvalue()
+    assert main(["studio", "--rules", "bundled:", "--port", "0"], stdout=io.StringIO(),
+                stderr=err) == 2
 
 
 def test_save_writes_only_rule_files_of_the_rules_folder(project: Path, studio: Studio,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ta_rules.errors import Diagnostic
-from ta_rules.studio._app import StudioError, Workbench, _text
+from ta_rules.studio._app import StudioError, Workbench, _text, digest
 
 __all__ = ["check", "diff", "impact", "read_file", "run", "save", "scenarios", "state",
            "why_not"]
@@ -39,10 +39,11 @@ def read_file(wb: Workbench, body: dict[str, Any]) -> dict[str, Any]:
     """A rule file's text."""
     path = wb.rule_path(body.get("file"))
     try:
-        text = path.read_bytes().decode("utf-8")
+        content = path.read_bytes()
+        text = content.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise StudioError(422, f"{path.name}: cannot read: {exc}") from None
-    return {"file": path.name, "text": text}
+    return {"file": path.name, "text": text, "digest": digest(content)}
 
 
 def _diagnostic(wb: Workbench, d: Diagnostic) -> dict[str, Any]:
@@ -55,19 +56,29 @@ def _diagnostic(wb: Workbench, d: Diagnostic) -> dict[str, Any]:
 
 
 def check(wb: Workbench, body: dict[str, Any]) -> dict[str, Any]:
-    """``ta-rules check`` of the rules folder, with the editor's unsaved text of one file."""
+    """``ta-rules check`` of the rules folder, with the editor's unsaved texts.
+
+    ``text`` is the file in the editor; ``others`` the other rule files with unsaved
+    changes, by name (a vocabulary being edited is checked with the rules written
+    against it).
+    """
     from ta_rules.tools.check import check_paths
 
     path = wb.rule_path(body.get("file"))
-    text = _text(body.get("text"))
-    problems, _, count = check_paths([str(wb.rules)], texts={str(path): text})
+    texts = {str(path): _text(body.get("text"))}
+    others = body.get("others") or {}
+    if not isinstance(others, dict):
+        raise StudioError(400, "others: expected {file name: text}")
+    for name, text in others.items():
+        texts.setdefault(str(wb.rule_path(name)), _text(text))
+    problems, _, count = check_paths([str(wb.rules)], texts=texts)
     return {"file": path.name, "files": count,
             "diagnostics": [_diagnostic(wb, d) for d in problems]}
 
 
 def save(wb: Workbench, body: dict[str, Any]) -> dict[str, Any]:
     """Write a rule file of the rules folder (and say what ``check`` now finds)."""
-    saved = wb.save(body.get("file"), body.get("text"))
+    saved = wb.save(body.get("file"), body.get("text"), body.get("digest"))
     return {**saved, **check(wb, {"file": saved["file"], "text": body.get("text")})}
 
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import hmac
 import json
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
@@ -84,6 +86,8 @@ class Workbench:
     token: str = dataclasses.field(default_factory=lambda: secrets.token_urlsafe(32))
     hosts: set[str] = dataclasses.field(default_factory=set)
     reports: dict[str, str] = dataclasses.field(default_factory=dict)
+    _write_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock,
+                                                    repr=False)
 
     def bind(self, host: str, port: int) -> None:
         """Accept the ``Host`` values naming ``host:port`` (and ``localhost`` for loopback)."""
@@ -130,10 +134,26 @@ class Workbench:
             raise StudioError(403, f"{name}: is not in the rules folder")
         return path
 
-    def save(self, name: Any, text: Any) -> dict[str, Any]:
-        """Write a rule file whole, atomically (a reader sees the old text or the new)."""
+    def save(self, name: Any, text: Any, expected: Any) -> dict[str, Any]:
+        """Write a rule file whole, atomically (a reader sees the old text or the new).
+
+        ``expected`` is the :func:`digest` of the file as the page read it: a file changed
+        on disk since (by another editor, by git) is not overwritten.
+        """
         path = self.rule_path(name)
         body = _text(text).encode("utf-8")
+        if not isinstance(expected, str):
+            raise StudioError(400, "save: expected the digest of the text the page read")
+        with self._write_lock:
+            now = digest(path.read_bytes())
+            if not hmac.compare_digest(now, expected):
+                raise StudioError(409, f"{path.name} changed on disk since it was opened; "
+                                  "nothing was written (open it again to see the file's "
+                                  "text)", digest=now)
+            self._replace(path, body)
+        return {"file": path.name, "bytes": len(body), "digest": digest(body)}
+
+    def _replace(self, path: Path, body: bytes) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.rules)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -146,8 +166,7 @@ class Workbench:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise StudioError(500, f"{name}: cannot write: {exc.strerror or exc}") from None
-        return {"file": path.name, "bytes": len(body)}
+            raise StudioError(500, f"{path.name}: cannot write: {exc.strerror or exc}") from None
 
     def registry(self) -> Registry:
         """The rulesets of the rules folder as saved."""
@@ -184,6 +203,11 @@ class Workbench:
         return sorted(p.name for p in self.examples.iterdir()
                       if p.suffix in (".json", ".yaml", ".yml") and p.is_file()
                       and not p.is_symlink())
+
+
+def digest(content: bytes) -> str:
+    """``sha256:`` of a file's bytes: which text of it the page holds."""
+    return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
 def _text(value: Any) -> str:

@@ -39,27 +39,53 @@
   }
 
   // --- the editor and its file ------------------------------------------------------------
-  const state = {file: null, saved: "", diagnostics: [], lastRun: null, places: {},
+  const state = {file: null, saved: "", digest: null, diagnostics: [], lastRun: null, places: {},
                  applied: {}};
+  // the files opened, each with its text in the editor, as saved, and the saved digest:
+  // switching files keeps what is not saved yet
+  const buffers = {};
   let checkTimer = null;
   let checkSeq = 0;
-  const editor = TAEditor.create($("#editor"), {onChange: (text) => {
+  function showDirty(text) {
     $("#dirty").textContent = text === state.saved ? "" : "● unsaved";
     $("#dirty").dataset.state = text === state.saved ? "saved" : "unsaved";
     $("#save").disabled = text === state.saved;
+    for (const a of document.querySelectorAll("#files a")) {
+      const b = a.dataset.file === state.file ? {text, saved: state.saved}
+        : buffers[a.dataset.file];
+      a.classList.toggle("dirty", Boolean(b) && b.text !== b.saved);
+    }
+  }
+  const editor = TAEditor.create($("#editor"), {onChange: (text) => {
+    showDirty(text);
     clearTimeout(checkTimer);
     checkTimer = setTimeout(check, 300);  // debounced: check once typing pauses
   }});
+  function unsaved() {
+    const texts = {};
+    for (const [name, b] of Object.entries(buffers))
+      if (name !== state.file && b.text !== b.saved) texts[name] = b.text;
+    return texts;
+  }
+  window.addEventListener("beforeunload", (e) => {
+    if (Object.keys(unsaved()).length || editor.getText() !== state.saved) e.preventDefault();
+  });
 
   async function openFile(name, line) {
     if (state.file !== name) {
-      const data = await api("file", {file: name});
+      if (state.file)
+        buffers[state.file] = {text: editor.getText(), saved: state.saved, digest: state.digest};
+      let b = buffers[name];
+      if (!b) {
+        const data = await api("file", {file: name});
+        b = {text: data.text, saved: data.text, digest: data.digest};
+      }
       state.file = name;
-      state.saved = data.text;
-      editor.setText(data.text);
+      state.saved = b.saved;
+      state.digest = b.digest;
+      editor.setText(b.text);
       $("#filename").textContent = name;
-      $("#dirty").textContent = "";
-      $("#save").disabled = true;
+      showDirty(b.text);
       for (const a of document.querySelectorAll("#files a"))
         a.classList.toggle("on", a.dataset.file === name);
       await check();
@@ -74,7 +100,7 @@
     const text = editor.getText();
     $("#check-status").textContent = "checking…";
     try {
-      const data = await api("check", {file: state.file, text});
+      const data = await api("check", {file: state.file, text, others: unsaved()});
       if (seq !== checkSeq) return;  // a newer check is on its way
       showDiagnostics(data.diagnostics);
     } catch (err) {
@@ -98,8 +124,9 @@
   async function save() {
     const text = editor.getText();
     try {
-      const data = await api("save", {file: state.file, text});
+      const data = await api("save", {file: state.file, text, digest: state.digest});
       state.saved = text;
+      state.digest = data.digest;
       $("#dirty").textContent = `saved (${data.bytes} bytes)`;
       $("#dirty").dataset.state = "saved";
       $("#save").disabled = true;
