@@ -69,6 +69,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         # ship-by 2015-03-01: filed on day 2, day 29 and day 30 of the claim window
         for i, day in enumerate(["2015-03-03", "2015-03-30", "2015-03-31"]):
             fh.write(_history_line(i, day))
+    (root / "examples" / "claims").mkdir(parents=True)
+    (root / "examples" / "claims" / "late.json").write_text(json.dumps(base_facts()),
+                                                            encoding="utf-8")
     (root / "outside.yaml").write_text("not: a rule file\n", encoding="utf-8")
     _git(root, "init", "-q")
     _git(root, "add", "-A")
@@ -403,6 +406,47 @@ def test_save_refuses_to_overwrite_a_file_changed_on_disk(project: Path,
     assert status == 200, body
     assert path.read_text(encoding="utf-8") == opened["text"]
     assert body["diagnostics"] == []
+
+
+def test_a_claim_from_an_example_or_pasted_and_its_errors(studio: Studio) -> None:
+    own = {"Host": f"127.0.0.1:{studio.port}", "X-Studio-Token": studio.token()}
+    state = studio.request("POST", "/api/state", {}, own)[1]
+    assert state["examples"] == ["late.json"]
+    assert {"en", "es", "zh_Hans"} <= set(state["locales"])
+    # base_facts: shipped 2015-03-02, one day after the ship-by date 2015-03-01: covered
+    status, example = studio.request("POST", "/api/run", {"example": "late.json"}, own)
+    assert status == 200, example
+    assert example["verdict"]["outcome"] == "covered"
+    assert [r["code"] for r in example["verdict"]["reasons"]] == ["LATE_SHIPMENT"]
+    assert example["differences"] is None
+    pasted = yaml.safe_dump(base_facts())
+    status, same = studio.request("POST", "/api/run", {"facts_text": pasted,
+                                                       "locale": "zh_Hans"}, own)
+    assert status == 200 and same["verdict"]["outcome"] == "covered"
+    assert same["verdict"]["locale"] == "zh_Hans"
+    assert same["verdict"]["reasons"][0]["message"] != example["verdict"]["reasons"][0][
+        "message"]
+    # where each rule that gave a reason is written
+    rule = example["verdict"]["reasons"][0]["rule"]
+    assert example["rules"][rule]["file"] == RULE_FILE and example["rules"][rule]["line"] > 0
+    # bad input: named, never a traceback
+    bad = base_facts()
+    bad["contract"]["order_amount"] = "lots"
+    status, body = studio.request("POST", "/api/run", {"facts_text": json.dumps(bad)}, own)
+    assert status == 422 and body["error"]["problems"][0]["path"].startswith(
+        "contract.order_amount")
+    status, body = studio.request("POST", "/api/run", {"facts_text": "a: [unclosed"}, own)
+    assert status == 422 and "facts:" in body["error"]["message"] and "yaml.syntax" in body[
+        "error"]["message"]
+    assert studio.request("POST", "/api/run", {"example": "../pyproject.toml"}, own)[0] == 404
+    assert studio.request("POST", "/api/run", {"scenario": {"file": "../pyproject.toml",
+                                                            "name": "x"}}, own)[0] == 404
+    assert studio.request("POST", "/api/run", {}, own)[0] == 400
+    assert studio.request("POST", "/api/nothing", {}, own)[0] == 404
+    status, body = studio.request("POST", "/api/diff", {"base": "git:no-such-rev"}, own)
+    assert status == 400 and "no-such-rev" in body["error"]["message"]
+    status, body = studio.request("POST", "/api/impact", {"history": "missing.jsonl"}, own)
+    assert status == 404 and "missing.jsonl" in body["error"]["message"]
 
 
 def test_studio_needs_a_rules_folder_on_disk(tmp_path: Path,
