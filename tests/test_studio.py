@@ -208,6 +208,12 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
             # --- open a rule file, introduce a typo: the diagnostic is at its line -------
             page.click(f'#files a[data-file="{RULE_FILE}"]')
             page.wait_for_selector("#check-status:has-text('no problems')")
+            # the outline of the file: each name where it is declared, a click goes there
+            param = page.locator('#outline a[data-kind="parameter"]'
+                                 '[data-name="claim_window_days"]')
+            assert param.get_attribute("data-line") == str(window_line - 2)
+            param.click()
+            assert page.inner_text(".cm-activeLine").strip() == "claim_window_days:"
             _find(page, "when: rate is")
             page.keyboard.press("ArrowLeft")
             for _ in "when: ":
@@ -250,6 +256,7 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
             page.wait_for_selector("#check-status:has-text('no problems')")
             page.click("#save")
             page.wait_for_selector("#dirty[data-state=saved]")
+            assert page.get_attribute(f'#files a[data-file="{RULE_FILE}"]', "class") == "on"
             saved = rule_path.read_text(encoding="utf-8")
             assert saved.splitlines()[window_line - 1].strip() == "default: 29"
             assert saved.replace("default: 29", "default: 30", 1) == original
@@ -447,6 +454,23 @@ def test_a_claim_from_an_example_or_pasted_and_its_errors(studio: Studio) -> Non
     assert status == 400 and "no-such-rev" in body["error"]["message"]
     status, body = studio.request("POST", "/api/impact", {"history": "missing.jsonl"}, own)
     assert status == 404 and "missing.jsonl" in body["error"]["message"]
+
+
+def test_the_bundled_editor_carries_its_licences_and_stays_small() -> None:
+    bundle = (ROOT / "ta_rules" / "studio" / "static" / "editor.js").read_text(encoding="utf-8")
+    head = bundle[:bundle.index("*/")]
+    assert head.startswith("/*! ta-rules studio editor")
+    package = json.loads((ROOT / "studio-src" / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((ROOT / "studio-src" / "package-lock.json").read_text(encoding="utf-8"))
+    for name in package["devDependencies"]:
+        if name.startswith("@codemirror/"):
+            # the version the lockfile pins is the one bundled, with its licence
+            version = lock["packages"][f"node_modules/{name}"]["version"]
+            assert f"{name} {version} (MIT)" in head, name
+    assert head.count("Permission is hereby granted") >= 10
+    assert len(bundle.encode()) < 600 * 1024  # 381 KiB when written
+    # nothing it loads comes from elsewhere: no URL is fetched or imported
+    assert not re.search(r"""(?:import\(|fetch\(|src=)["']https?:""", bundle)
 
 
 def test_studio_needs_a_rules_folder_on_disk(tmp_path: Path,

@@ -73,7 +73,21 @@ def check(wb: Workbench, body: dict[str, Any]) -> dict[str, Any]:
         texts.setdefault(str(wb.rule_path(name)), _text(text))
     problems, _, count = check_paths([str(wb.rules)], texts=texts)
     return {"file": path.name, "files": count,
-            "diagnostics": [_diagnostic(wb, d) for d in problems]}
+            "diagnostics": [_diagnostic(wb, d) for d in problems],
+            "outline": outline(texts[str(path)], path.name)}
+
+
+def outline(text: str, name: str) -> list[dict[str, Any]]:
+    """The names the text declares and where each is.
+
+    Read from the YAML alone, as the language server reads them, so also while the file
+    does not compile.
+    """
+    from ta_rules.rulesets.symbols import ruleset_symbols
+
+    return [{"kind": s.kind, "name": s.name, "line": s.location.line,
+             "column": s.location.column, "detail": s.detail.splitlines()[0] if s.detail
+             else ""} for s in ruleset_symbols(text, name).symbols]
 
 
 def save(wb: Workbench, body: dict[str, Any]) -> dict[str, Any]:

@@ -103,9 +103,25 @@
       const data = await api("check", {file: state.file, text, others: unsaved()});
       if (seq !== checkSeq) return;  // a newer check is on its way
       showDiagnostics(data.diagnostics);
+      showOutline(data.outline);
     } catch (err) {
       if (seq === checkSeq) $("#check-status").textContent = err.message;
     }
+  }
+
+  const KINDS = {parameter: "parameters", reason: "reasons", value: "values",
+                 function: "functions", group: "groups", rule: "rules"};
+  function showOutline(symbols) {
+    const parts = [];
+    for (const [kind, title] of Object.entries(KINDS)) {
+      const mine = symbols.filter((s) => s.kind === kind);
+      if (!mine.length) continue;
+      parts.push(el("h5", {text: title}), ...mine.map((s) => el("a", {
+        "data-kind": kind, "data-name": s.name, "data-line": s.line,
+        title: s.detail || s.name, text: s.name,
+        onclick: () => editor.goTo(s.line, s.column)})));
+    }
+    $("#outline").replaceChildren(...parts);
   }
 
   function showDiagnostics(all) {
@@ -123,13 +139,18 @@
 
   async function save() {
     const text = editor.getText();
+    const file = state.file;
     try {
-      const data = await api("save", {file: state.file, text, digest: state.digest});
+      const data = await api("save", {file, text, digest: state.digest});
+      if (state.file !== file) {  // another file was opened meanwhile
+        Object.assign(buffers[file], {saved: text, digest: data.digest});
+        showDirty(editor.getText());
+        return;
+      }
       state.saved = text;
       state.digest = data.digest;
-      $("#dirty").textContent = `saved (${data.bytes} bytes)`;
-      $("#dirty").dataset.state = "saved";
-      $("#save").disabled = true;
+      showDirty(editor.getText());  // typed on while it was saving: still unsaved
+      if (editor.getText() === text) $("#dirty").textContent = `saved (${data.bytes} bytes)`;
       showDiagnostics(data.diagnostics);
     } catch (err) {
       $("#dirty").textContent = `not saved: ${err.message}`;
