@@ -949,7 +949,8 @@ def _parser() -> _Parser:
                        "(needs the serve extra; see docs/editors.md)")
     p.add_argument("--rules", metavar="DIR", help="the rules folder (default: the project's)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a "
+                   "free one)")
     p.set_defaults(func=_cmd_studio)
 
     p = sub.add_parser("impact", help="what a policy change does to a history of claims")

@@ -105,7 +105,7 @@ class Studio:
         self.port = int(m[1])
         self.url = m[0]
 
-    def stop(self) -> None:
+    def stop(self) -> int:
         self.proc.terminate()
         try:
             self.proc.wait(timeout=20)
@@ -115,6 +115,7 @@ class Studio:
         self.reader.join(timeout=10)  # at the end of the stream once the process is gone
         assert self.proc.stderr is not None
         self.proc.stderr.close()
+        return self.proc.returncode
 
     def request(self, method: str, path: str, body: Any = None,
                 headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -145,7 +146,7 @@ def studio(project: Path) -> Iterator[Studio]:
     try:
         yield server
     finally:
-        server.stop()
+        assert server.stop() == 0  # SIGTERM: a clean stop
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -485,6 +486,24 @@ def test_studio_needs_a_rules_folder_on_disk(tmp_path: Path,
     assert "edits a rules folder" in err.getvalue()
     assert main(["studio", "--rules", "bundled:", "--port", "0"], stdout=io.StringIO(),
                 stderr=err) == 2
+    # a folder whose rules do not compile is opened all the same: it is where they are fixed
+    shutil.copytree(ROOT / "ta_rules" / "rules", tmp_path / "rules")
+    broken = tmp_path / "rules" / RULE_FILE
+    broken.write_text(broken.read_text(encoding="utf-8").replace(
+        "when: rate is null", "when: xrate is null"), encoding="utf-8")
+    from ta_rules.studio import workbench
+
+    wb = workbench("rules")
+    assert wb.rules == (tmp_path / "rules").resolve() and RULE_FILE in wb.rule_names()
+    from ta_rules.studio._actions import check, read_file
+
+    text = read_file(wb, {"file": RULE_FILE})["text"]
+    [problem] = check(wb, {"file": RULE_FILE, "text": text})["diagnostics"]
+    assert problem["code"] == "compile.unknown-name" and problem["file"] == RULE_FILE
+    err = io.StringIO()
+    assert main(["studio", "--rules", "rules", "--host", "0.0.0.0", "--port", "0"],
+                stdout=io.StringIO(), stderr=err) == 2
+    assert "--host 0.0.0.0" in err.getvalue()
 
 
 def test_save_writes_only_rule_files_of_the_rules_folder(project: Path, studio: Studio,

@@ -28,34 +28,48 @@ def _has_git(root: Path) -> bool:
 def workbench(rules: str | None = None) -> Workbench:
     """The workbench of the rules a command uses: ``rules``, else the project's folder.
 
+    The folder's rules are not loaded here: a folder whose files have problems is where
+    the studio is most needed.
+
     Raises:
         TaRulesError: There is no rules folder on disk to work on (the bundled rulesets,
             a ``git:`` revision or a single file cannot be edited).
     """
-    from ta_rules.messages import shipped_locales
-    from ta_rules.refs import resolve_rules
+    from ta_rules.project import choose_rules
+    from ta_rules.refs import BUNDLED, GIT
 
-    resolved = resolve_rules(rules)
-    if resolved.kind not in ("project", "folder") or resolved.folder is None:
+    choice = choose_rules(rules)
+    if choice.folder is None or choice.folder.startswith((BUNDLED, GIT)) \
+            or not Path(choice.folder).is_dir():
         raise TaRulesError("ta-rules studio edits a rules folder: run it in a project "
-                           "([tool.ta-rules] rules in pyproject.toml) or give --rules DIR")
-    folder = Path(resolved.folder).resolve()
-    from ta_rules.project import find_project
-
-    project = find_project()
+                           "([tool.ta-rules] rules in pyproject.toml) or give --rules DIR"
+                           + (f" ({choice.folder} is not a folder)" if choice.folder else ""))
+    folder = Path(choice.folder).resolve()
+    project = choice.project
     root = project.root.resolve() if project is not None else folder.parent
-    scenarios = [str(p) for p in project.scenarios] if project is not None else []
-    locales = ["en"]
-    for rs in resolved.registry.rulesets:
+    examples = root / "examples" / "claims"
+    return Workbench(rules=folder, root=root,
+                     scenarios=[str(p) for p in project.scenarios] if project else [],
+                     examples=examples if examples.is_dir() else None,
+                     locales=_locales(folder, project.locales if project else ()),
+                     base="git:HEAD" if _has_git(root) else "bundled:")
+
+
+def _locales(folder: Path, required: tuple[str, ...]) -> list[str]:
+    """English, the locales the project requires, and those its catalogs ship."""
+    from ta_rules.errors import RulesetError
+    from ta_rules.messages import shipped_locales
+    from ta_rules.rulesets.registry import Registry
+
+    locales = ["en", *required]
+    try:
+        rulesets = Registry.from_folder(folder).rulesets
+    except RulesetError:  # the page shows the problems; messages are still English
+        rulesets = ()
+    for rs in rulesets:
         if rs.spec.catalog is not None:
             locales += shipped_locales(rs.spec.catalog, rs.catalog_root)
-    if project is not None:
-        locales += list(project.locales)
-    examples = root / "examples" / "claims"
-    return Workbench(rules=folder, root=root, scenarios=scenarios,
-                     examples=examples if examples.is_dir() else None,
-                     locales=list(dict.fromkeys(locales)),
-                     base="git:HEAD" if _has_git(root) else "bundled:")
+    return list(dict.fromkeys(locales))
 
 
 def studio(wb: Workbench, *, host: str = "127.0.0.1", port: int = 0,
@@ -67,6 +81,10 @@ def studio(wb: Workbench, *, host: str = "127.0.0.1", port: int = 0,
     """
     from ta_rules.serve._run import _listen
 
+    if host in ("", "0.0.0.0", "::"):
+        raise TaRulesError(f"--host {host or repr(host)}: the studio answers one address it "
+                           "can name (requests naming another are refused): bind 127.0.0.1 "
+                           "or one address of this machine")
     sock = _listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     wb.bind(bound_host, bound_port)
