@@ -34,8 +34,12 @@ pytest.importorskip("uvicorn")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: The screenshots of docs/editors.md are written there when TA_RULES_SCREENSHOTS is set
+#: (``TA_RULES_SCREENSHOTS=1 pytest tests/test_studio.py``); otherwise they are still taken,
+#: into the test's own folder, so a run leaves the working tree as it was.
 IMAGES = ROOT / "docs" / "images"
 RULE_FILE = "trade-assurance-2015.1.yaml"
+EDITORS = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -180,7 +184,7 @@ def _sync_api() -> Any:
     return pytest.importorskip("playwright.sync_api")
 
 
-def test_studio_in_chromium(project: Path, studio: Studio) -> None:
+def test_studio_in_chromium(project: Path, studio: Studio, tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             raise RuntimeError(f"{CHROMIUM} is missing: .ci/run should have installed it")
@@ -193,7 +197,8 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
     assert original.splitlines()[window_line - 1].strip() == "default: 30"
     problems: list[str] = []
     requests: list[str] = []
-    IMAGES.mkdir(parents=True, exist_ok=True)
+    images = IMAGES if os.environ.get("TA_RULES_SCREENSHOTS") else tmp_path
+    images.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
@@ -229,7 +234,7 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
             page.wait_for_selector(".cm-lintRange-error")  # and under the text
             assert page.get_attribute("#dirty", "data-state") == "unsaved"
             assert rule_path.read_text(encoding="utf-8") == original  # not saved yet
-            page.screenshot(path=str(IMAGES / "studio-diagnostics.png"))
+            page.screenshot(path=str(images / "studio-diagnostics.png"))
             # another file opened meanwhile: the unsaved text is kept, and still checked
             page.click('#files a[data-file="trade-assurance.vocabulary.yaml"]')
             page.wait_for_selector("#filename:has-text('vocabulary')")
@@ -291,7 +296,7 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
                                         highlighted.all_inner_texts()) if m}
             assert shown_ids and shown_ids <= set(applied)
             assert rule_lines  # every applied rule has its line in the file
-            page.screenshot(path=str(IMAGES / "studio-trace.png"))
+            page.screenshot(path=str(images / "studio-trace.png"))
 
             # --- why-not on a pending claim proposes a change that makes it covered -----
             proc = _expected(project, "process.yaml", "PROC-03")
@@ -307,7 +312,7 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
                 "items => items.map(i => i.dataset.path)")
             # the buyer can still ask for a determination (spec: after the response period)
             assert "claim.determination_requested_on" in paths
-            page.screenshot(path=str(IMAGES / "studio-why-not.png"))
+            page.screenshot(path=str(images / "studio-why-not.png"))
             page.click("#apply-changes")
             page.wait_for_selector("#outcome.covered")
             facts = json.loads(page.input_value("#facts"))
@@ -326,7 +331,7 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
             # LATE-09 claims on window day 30: covered under a 30-day window, not under 29
             assert any(n.startswith("LATE-09") for n in moved), moved
             assert "(scenarios/late_shipment.yaml:" in page.inner_text("#diff ul.moved")
-            page.screenshot(path=str(IMAGES / "studio-diff.png"))
+            page.screenshot(path=str(images / "studio-diff.png"))
 
             # --- the project's scenarios: run all, filter failures, open one -------------
             page.click('.tabs button[data-tab="scenarios"]')
@@ -340,7 +345,7 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
             assert set(failed_names) == set(moved)  # what the diff said would move
             page.check("#failures-only")
             assert rows.count() == len(failed_names) < total
-            page.screenshot(path=str(IMAGES / "studio-scenarios.png"))
+            page.screenshot(path=str(images / "studio-scenarios.png"))
             rows.first.locator("button.open").click()
             page.wait_for_selector("#expectation.fail")
 
@@ -353,9 +358,11 @@ def test_studio_in_chromium(project: Path, studio: Studio) -> None:
             assert frame.locator("#claims").inner_text().strip() == "3"
             # filed on day 30: covered under the committed 30 days, late under 29
             assert frame.locator("#changed").inner_text().strip() == "1"
-            page.screenshot(path=str(IMAGES / "studio-impact.png"))
+            page.screenshot(path=str(images / "studio-impact.png"))
         finally:
             browser.close()
+    shots = sorted(p.name for p in images.glob("studio-*.png") if p.stat().st_size > 10_000)
+    assert shots == sorted(re.findall(r"images/(studio-[a-z-]+\.png)", EDITORS))
     assert problems == []
     hosts = {urlparse(u).hostname for u in requests if urlparse(u).scheme in ("http", "https")}
     assert hosts == {"127.0.0.1"}, hosts
@@ -472,6 +479,15 @@ def test_the_bundled_editor_carries_its_licences_and_stays_small() -> None:
     assert len(bundle.encode()) < 600 * 1024  # 381 KiB when written
     # nothing it loads comes from elsewhere: no URL is fetched or imported
     assert not re.search(r"""(?:import\(|fetch\(|src=)["']https?:""", bundle)
+
+
+def test_the_studio_section_shows_the_committed_screenshots() -> None:
+    section = EDITORS[EDITORS.index("## Studio"):]
+    names = re.findall(r"\]\(images/(studio-[a-z-]+\.png)\)", section)
+    assert len(names) == 6
+    for name in names:
+        assert (IMAGES / name).read_bytes().startswith(b"\x89PNG"), name
+    assert "docs/editors.md#studio" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_studio_needs_a_rules_folder_on_disk(tmp_path: Path,

@@ -31,6 +31,7 @@ def state(wb: Workbench, body: dict[str, Any]) -> dict[str, Any]:
         found, _ = load_scenarios(path)
         listed.extend({"file": shown, "name": s.name, "line": s.line} for s in found)
     return {"rules": str(wb.rules), "root": str(wb.root), "files": wb.rule_names(),
+            "where": f"{wb.root.name}/{wb.shown(str(wb.rules))}",
             "scenarios": listed, "examples": wb.example_names(), "locales": wb.locales,
             "base": wb.base}
 

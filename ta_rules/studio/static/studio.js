@@ -362,7 +362,8 @@
   // --- start ------------------------------------------------------------------------------
   async function start() {
     const s = await api("state");
-    $("#where").textContent = s.rules;
+    $("#where").textContent = s.where;
+    $("#where").title = s.rules;
     $("#base").value = s.base;
     $("#impact-base").value = s.base;
     $("#files").replaceChildren(...s.files.map((f) => el("a", {"data-file": f, text: f,
