@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -36,6 +37,8 @@ from ta_rules.rulesets.load import RULE_SUFFIXES
 from ta_rules.rulesets.registry import Registry
 
 __all__ = ["StudioError", "Workbench", "create_app"]
+
+log = logging.getLogger("ta_rules.studio")
 
 #: Largest text the page may check or save (a rule file is refused over this anyway).
 MAX_TEXT = 8 * 1024 * 1024
@@ -298,6 +301,11 @@ async def _answer(handler: Handler, wb: Workbench, raw: bytes) -> Response:
                                 "diagnostics": [d.to_json() for d in exc.diagnostics]}}, 422)
     except TaRulesError as exc:
         return _json({"error": {"message": str(exc)}}, 400)
+    except Exception as exc:  # a bug in ta-rules: said in one line, logged with its traceback
+        log.exception("internal error")
+        return _json({"error": {"message": f"internal error: {type(exc).__name__}: {exc} "
+                                "(this is a bug in ta-rules; please report it with what "
+                                "was done)"}}, 500)
 
 
 def _refusal(wb: Workbench, request: Request) -> str | None:

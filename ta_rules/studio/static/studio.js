@@ -21,7 +21,8 @@
       headers: {"Content-Type": "application/json", "X-Studio-Token": token},
       body: JSON.stringify(body),
     });
-    const data = await res.json();
+    const json = (res.headers.get("Content-Type") || "").startsWith("application/json");
+    const data = json ? await res.json() : {error: {message: `${res.status} ${res.statusText}`}};
     if (!res.ok) {
       const err = new Error(data.error ? data.error.message : res.statusText);
       err.detail = data.error || {};
