@@ -508,46 +508,11 @@ def _resolve(label: str, rules: str | None) -> Any:
     return resolve(label, rules=rules)
 
 
-def _pairs(old: Any, new: Any) -> list[tuple[Any, Any]]:
-    """The versions to compare: the two pinned, or each version by name and version."""
-    if old.ruleset is not None and new.ruleset is not None:
-        return [(old.ruleset, new.ruleset)]
-
-    def index(side: Any, other: Any) -> dict[tuple[str, str], Any]:
-        if side.ruleset is not None:
-            return {(side.ruleset.name, side.ruleset.version): side.ruleset}
-        keys = [(r.name, r.version) for r in other.rulesets] if other.ruleset is not None \
-            else [(r.name, r.version) for r in side.rulesets]
-        return {(r.name, r.version): r for r in side.rulesets if (r.name, r.version) in keys
-                or other.ruleset is None}
-
-    a, b = index(old, new), index(new, old)
-    if old.ruleset is not None and not b:
-        b = {k: r for k, r in ((k, _same_version(new, k)) for k in a) if r is not None}
-    if new.ruleset is not None and not a:
-        a = {k: r for k, r in ((k, _same_version(old, k)) for k in b) if r is not None}
-    keys = sorted({*a, *b}, key=lambda k: (k[0], _version_key(k[1])))
-    return [(a.get(k), b.get(k)) for k in keys]
-
-
-def _same_version(side: Any, key: tuple[str, str]) -> Any:
-    from ta_rules.errors import UnknownRulesetError
-
-    try:
-        return side.registry.select(*key)
-    except UnknownRulesetError:
-        return None
-
-
-def _version_key(version: str) -> tuple[Any, ...]:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
-
-
 def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ta_rules.tools.diff import diff_rulesets, scenario_changes
+    from ta_rules.tools.diff import diff_rulesets, pair_versions, scenario_changes
 
     old_side, new_side = _resolve(args.old, args.rules), _resolve(args.new, args.rules)
-    pairs = _pairs(old_side, new_side)
+    pairs = pair_versions(old_side, new_side)
     if not pairs:
         raise UsageError(f"ta-rules diff: {args.old} and {args.new} have no version in common")
     if args.symbolic:
@@ -765,6 +730,18 @@ def _cmd_lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError(f"ta-rules lsp needs the lsp extra (pip install "
                          f"'ta-rules[lsp]'): no module {exc.name!r}") from None
     return serve_stdio()
+
+
+# --- studio ----------------------------------------------------------------------------
+
+
+def _cmd_studio(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        from ta_rules.studio import studio, workbench
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"ta-rules studio needs the serve extra (pip install "
+                         f"'ta-rules[serve]'): no module {exc.name!r}") from None
+    return studio(workbench(args.rules), host=args.host, port=args.port, announce=err)
 
 
 # --- impact ----------------------------------------------------------------------------
@@ -1003,6 +980,14 @@ def _parser() -> _Parser:
     p.set_defaults(func=_cmd_lsp)
 
     add_log_parser(sub)
+
+    p = sub.add_parser("studio", help="a workbench in the browser over the rules folder "
+                       "(needs the serve extra; see docs/editors.md)")
+    p.add_argument("--rules", metavar="DIR", help="the rules folder (default: the project's)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a "
+                   "free one)")
+    p.set_defaults(func=_cmd_studio)
 
     p = sub.add_parser("impact", help="what a policy change does to a history of claims")
     p.add_argument("--claims", required=True, metavar="HISTORY", help="JSON Lines (- for "

@@ -246,8 +246,12 @@ def git_rules_folder(project: Project, rev: str, label: str) -> tuple[Path, str,
     assert project.rules is not None
     root = project.root
     top = Path(_git(["rev-parse", "--show-toplevel"], root).decode().strip())
-    commit = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-                  root).decode().strip()
+    try:
+        commit = _git(["rev-parse", "--verify", "--quiet", "--end-of-options",
+                       f"{rev}^{{commit}}"], root).decode().strip()
+    except PolicyReferenceError:  # --quiet: git says nothing, so say what was not found
+        raise PolicyReferenceError(f"{label}: {rev} names no commit of the git repository "
+                                   f"{top}") from None
     real_rules = Path(os.path.realpath(project.rules))
     try:
         rel = PurePosixPath(real_rules.relative_to(os.path.realpath(top)).as_posix())

@@ -265,7 +265,7 @@ def test_git_references_fail_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyP
     project = _git_project(tmp_path)
     monkeypatch.chdir(project)
     assert main(["diff", "git:no-such-rev", "rules/"]) == 2
-    assert "error:" in capsys.readouterr().err
+    assert "git:no-such-rev: no-such-rev names no commit" in capsys.readouterr().err
     assert main(["diff", "git:--upload-pack=x", "rules/"]) == 2
     assert "expected git:REV" in capsys.readouterr().err
     outside = tmp_path / "outside"

@@ -25,6 +25,12 @@ def test_wheel_contents(tmp_path: Path) -> None:
         "ta_rules/rules/ruleset.schema.json",
         "ta_rules/schemas/facts.schema.json",
         "ta_rules/py.typed",
+        # the studio's page and its bundled editor: nothing is fetched at run time
+        "ta_rules/studio/static/index.html",
+        "ta_rules/studio/static/studio.js",
+        "ta_rules/studio/static/studio.css",
+        "ta_rules/studio/static/editor.js",
     ):
         assert required in names, required
-    assert not [n for n in names if n.startswith(("tests/", "bench/", "examples/"))]
+    assert not [n for n in names if n.startswith(("tests/", "bench/", "examples/",
+                                                  "studio-src/"))]

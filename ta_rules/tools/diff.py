@@ -14,7 +14,7 @@ from ta_rules.rulesets._analysis import canon
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.schema import ValueSpec
 
-__all__ = ["Change", "diff_rulesets", "scenario_changes", "vocabulary_changes"]
+__all__ = ["Change", "diff_rulesets", "pair_versions", "scenario_changes", "vocabulary_changes"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,3 +266,41 @@ def scenario_changes(old: Ruleset, new: Ruleset, paths: Iterable[str]) -> list[d
                             "old": results[0], "new": results[1]})
     return out
 
+
+def pair_versions(old: Any, new: Any) -> list[tuple[Any, Any]]:
+    """The versions two resolved references compare (:class:`ta_rules.refs.Resolved`).
+
+    The two pinned versions, or each version by name and version; a version only one
+    side has is paired with None.
+    """
+    if old.ruleset is not None and new.ruleset is not None:
+        return [(old.ruleset, new.ruleset)]
+
+    def index(side: Any, other: Any) -> dict[tuple[str, str], Any]:
+        if side.ruleset is not None:
+            return {(side.ruleset.name, side.ruleset.version): side.ruleset}
+        keys = [(r.name, r.version) for r in other.rulesets] if other.ruleset is not None \
+            else [(r.name, r.version) for r in side.rulesets]
+        return {(r.name, r.version): r for r in side.rulesets if (r.name, r.version) in keys
+                or other.ruleset is None}
+
+    a, b = index(old, new), index(new, old)
+    if old.ruleset is not None and not b:
+        b = {k: r for k, r in ((k, _same_version(new, k)) for k in a) if r is not None}
+    if new.ruleset is not None and not a:
+        a = {k: r for k, r in ((k, _same_version(old, k)) for k in b) if r is not None}
+    keys = sorted({*a, *b}, key=lambda k: (k[0], _version_key(k[1])))
+    return [(a.get(k), b.get(k)) for k in keys]
+
+
+def _same_version(side: Any, key: tuple[str, str]) -> Any:
+    from ta_rules.errors import UnknownRulesetError
+
+    try:
+        return side.registry.select(*key)
+    except UnknownRulesetError:
+        return None
+
+
+def _version_key(version: str) -> tuple[Any, ...]:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
