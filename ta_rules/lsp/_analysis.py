@@ -21,6 +21,7 @@ from lsprotocol import types as lsp
 
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.project import Project, find_project
+from ta_rules.rulesets.builtins import BUILTINS, BuiltinSpec
 from ta_rules.rulesets.symbols import Symbol, SymbolTable, code_uses, ruleset_symbols
 from ta_rules.vocabulary import FieldDef, RecordDef, Vocabulary
 
@@ -349,11 +350,14 @@ def translations(path: str, table: SymbolTable, code: str, message: str) -> dict
     return out
 
 
-def builtin_functions() -> list[str]:
-    """The rule language's built-in functions."""
-    from ta_rules.rulesets.resolve import Resolver
+def builtin_specs_by_name() -> Mapping[str, BuiltinSpec]:
+    """The rule language's built-in functions by name (the one table of them)."""
+    return BUILTINS
 
-    return sorted(n[3:] for n in dir(Resolver) if n.startswith("fn_"))
+
+def builtin_specs() -> list[BuiltinSpec]:
+    """The built-in functions, sorted by name."""
+    return sorted(BUILTINS.values(), key=lambda b: b.name)
 
 
 def loc_to_lsp(loc: Location, text: str | None = None) -> lsp.Location | None:

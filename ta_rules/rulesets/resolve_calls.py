@@ -15,6 +15,7 @@ from ta_rules.rulesets import _expr as ex
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._types import BOOL, DATE, DECIMAL, INT, NULL, T, type_name
 from ta_rules.rulesets._yaml import Path
+from ta_rules.rulesets.builtins import BUILTINS, BuiltinSpec
 
 if TYPE_CHECKING:
     from ta_rules.rulesets.resolve import Scope
@@ -47,13 +48,31 @@ class CallsMixin:
             raise Bail
         if name in self.spec.functions:
             return self.call_function(node, scope, path)
-        handler = getattr(self, "fn_" + name, None)
-        if handler is None:
-            builtins = sorted(n[3:] for n in dir(self) if n.startswith("fn_"))
+        spec = BUILTINS.get(name)
+        if spec is None:
             raise self.fail("compile.unknown-function", f"unknown function {name}()", path,
-                            node.pos, self.suggest(name, [*builtins, *self.spec.functions]))
-        result: ir.Node = handler(node, scope, path)
+                            node.pos, self.suggest(name, [*BUILTINS, *self.spec.functions]))
+        if spec.type_rule is None:
+            return self._signature(spec, node, scope, path)
+        result: ir.Node = getattr(self, spec.type_rule)(node, scope, path)
         return result
+
+    def _signature(self, spec: BuiltinSpec, node: ex.Call, scope: Scope,
+                   path: Path) -> ir.Node:
+        """A call of a built-in its declared signature describes: null in, null out."""
+        params, result = spec.params or (), spec.result or _ANY
+        args = self._args(node, len(params), scope, path)
+        nullable = False
+        for i, (arg, want, written) in enumerate(zip(args, params, node.args, strict=True)):
+            got = arg.t
+            nullable = nullable or got.nullable
+            if got.kind in ("any", "null") or got.kind == want.kind or (
+                    want.kind == "decimal" and got.kind == "int"):
+                continue
+            raise self.fail("compile.type-mismatch",
+                            f"argument {i + 1} of {spec.name}() must be {type_name(want)}, "
+                            f"found {type_name(got)}", path, written.pos)
+        return self._builtin(node, path, spec.name, None, args, result.null(nullable))
 
     suggest: Any
 
@@ -189,7 +208,7 @@ class CallsMixin:
                                 "currency's minor unit; for numbers give the places: "
                                 "round(x, 2, mode)", path, node.args[0].pos)
             mode = self._mode(node.args[1], path)
-            return self._builtin(node, path, "round_minor", None, [x], x.t, (mode,))
+            return self._builtin(node, path, "round", None, [x], x.t, (None, mode))
         x, _, _ = self._args(node, 3, scope, path)
         if not (x.t.numeric or x.t.kind in ("money", "any")):
             raise self.fail("compile.type-mismatch",

@@ -22,6 +22,7 @@ import z3
 from ta_rules.money import Money, minor_unit
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._types import T
+from ta_rules.rulesets.builtins import BUILTINS
 from ta_rules.verify.values import (
     FALSE,
     TRUE,
@@ -347,29 +348,47 @@ class ExprEncoder:
         return out
 
     def e_Builtin(self, n: ir.Builtin) -> Sym:
-        if n.over is not None:
-            return self._over(n, self.generated(n.over))
-        args = [self.expr(a) for a in n.args]
-        if n.name in ("min", "max"):
-            return self._minmax(n, args)
-        if n.name == "round":
-            x = args[0]
-            return Sym(n.t, x.present, round_real(x.val, n.options[0], n.options[1], x.places),
-                       cur=x.cur, places=n.options[0])
-        if n.name == "round_minor":
-            x = args[0]
+        spec = BUILTINS[n.name]
+        if spec.unsupported is not None:
+            raise Unsupported(f"{n.name}(): {spec.unsupported}")
+        if spec.smt is not None:
+            args = [self.expr(a) for a in n.args]
+            present = z3.And([a.present for a in args] or [TRUE])
+            return Sym(n.t, present, spec.smt(z3, *(a.val for a in args)))
+        method: Callable[[ir.Builtin], Sym] | None = getattr(self, spec.encoder or "", None)
+        if method is None:
+            raise Unsupported(f"the built-in {n.name}()")
+        return method(n)
+
+    def b_over(self, n: ir.Builtin) -> Sym:
+        """count, empty, any, all, sum, first: over the items a list may hold."""
+        assert n.over is not None
+        return self._over(n, self.generated(n.over))
+
+    def b_minmax(self, n: ir.Builtin) -> Sym:
+        """The smallest or largest (min, max)."""
+        return self._minmax(n, [self.expr(a) for a in n.args])
+
+    def b_round(self, n: ir.Builtin) -> Sym:
+        """round(x, places, mode), and round(money, mode) to the currency's minor unit."""
+        x = self.expr(n.args[0])
+        places, mode = n.options
+        if places is None:
             if x.cur is None:
                 raise Unsupported("rounding money whose currency is unknown")
             places = minor_unit(x.cur)
-            return Sym(n.t, x.present, round_real(x.val, places, n.options[0], x.places),
-                       cur=x.cur, places=places)
-        if n.name == "abs":
-            x = args[0]
-            return Sym(n.t, x.present, z3.If(x.val >= 0, x.val, -x.val), cur=x.cur,
-                       places=x.places)
-        if n.name == "money":
-            return self._money(n, args)
-        raise Unsupported(f"the built-in {n.name}()")
+        return Sym(n.t, x.present, round_real(x.val, places, mode, x.places), cur=x.cur,
+                   places=places)
+
+    def b_abs(self, n: ir.Builtin) -> Sym:
+        """The value without its sign."""
+        x = self.expr(n.args[0])
+        return Sym(n.t, x.present, z3.If(x.val >= 0, x.val, -x.val), cur=x.cur,
+                   places=x.places)
+
+    def b_money(self, n: ir.Builtin) -> Sym:
+        """money(amount, currency): the currency must be one the query fixes."""
+        return self._money(n, [self.expr(a) for a in n.args])
 
     def _money(self, n: ir.Builtin, args: list[Sym]) -> Sym:
         amount, currency = args
@@ -413,9 +432,8 @@ class ExprEncoder:
                 if e is not None:
                     result = ite(c, e, result)
             return result
-        if name == "sum":
-            return self._sum(n, gen)
-        raise Unsupported(f"the built-in {name}()")
+        assert name == "sum", name
+        return self._sum(n, gen)
 
     def _sum(self, n: ir.Builtin, gen: list[tuple[Any, Sym | None]]) -> Sym:
         if n.args:
