@@ -122,11 +122,17 @@ class Emitter:
     def e_Unary(self, n: ir.Unary) -> str:
         x = self.expr(n.operand)
         if n.op == "not":
-            return f"(not {x})"
+            # not null is null (three-valued logic, docs/policy-writing.md)
+            return f"_not3({x})" if n.operand.t.nullable else f"(not {x})"
         return f"_neg({x})" if n.operand.t.nullable else f"(-{x})"
 
     def e_Logic(self, n: ir.Logic) -> str:
-        return "(" + f" {n.op} ".join(self.expr(p) for p in n.parts) + ")"
+        if not n.t.nullable:
+            return "(" + f" {n.op} ".join(self.expr(p) for p in n.parts) + ")"
+        # three-valued: false decides an `and`, true an `or`, else null makes it null; the
+        # parts stay lazy, so a part after the deciding one is never evaluated
+        parts = ", ".join(f"lambda: {self.expr(p)}" for p in n.parts)
+        return f"_{n.op}3({parts})"
 
     def e_Coalesce(self, n: ir.Coalesce) -> str:
         return f"_coalesce({self.expr(n.left)}, {self.expr(n.right)})"

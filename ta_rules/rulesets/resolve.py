@@ -101,6 +101,15 @@ class Resolver(CallsMixin):
     def at(self, path: Path, offset: int = 0) -> Location:
         return self.doc.offset_location(path, offset)
 
+    def warn_nullable_not(self, path: Path, node: ex.Unary) -> None:
+        """``not x`` where x may be null: then it is null and the condition does not apply."""
+        self.diags.append(Diagnostic(
+            "compile.nullable-not", "'not' of a condition that may be null: when it is null, "
+            "'not' is null too and a rule does not apply (nor does its 'not')",
+            self.at(path, self.parsed.offset(path) + node.pos),
+            "say what null means: 'x == false' (null is not false), 'x != true' (null counts "
+            "as false), or 'x is null or not x'", "warning"))
+
     def fail(self, code: str, message: str, path: Path, pos: int,
              hint: str | None = None) -> Bail:
         self.error(code, message, self.at(path, self.parsed.offset(path) + pos), hint)
@@ -264,7 +273,9 @@ class Resolver(CallsMixin):
         t = operand.t
         if node.op == "not":
             self.need_bool(t, path, node.operand.pos, "'not'")
-            return ir.Unary("not", operand, BOOL, (path, node.pos))
+            if t.nullable and t.kind != "null":
+                self.warn_nullable_not(path, node)
+            return ir.Unary("not", operand, BOOL.null(t.nullable), (path, node.pos))
         if not (t.numeric or t.kind in ("money", "any")):
             raise self.fail("compile.type-mismatch", f"cannot negate {type_name(t)}", path,
                             node.pos)

@@ -2,8 +2,9 @@
 
 :class:`ExprEncoder` follows :mod:`ta_rules.rulesets.emit_python` and the null-handling
 helpers of :mod:`ta_rules.rulesets._runtime` node by node: an ordering with null is false,
-arithmetic with null is null, ``x / 0`` is null, ``a and b`` gives ``a`` when ``a`` is false
-(Python's ``and``), ``sum`` skips nulls, ``first`` of nothing is null, rounding is exact
+arithmetic with null is null, ``x / 0`` is null, ``and``, ``or`` and ``not`` are three-valued
+(``null and false`` is false, ``not null`` is null), ``sum`` skips nulls, ``first`` of
+nothing is null, rounding is exact
 (``round(x, places, mode)`` with every mode of :data:`ta_rules.money.ROUNDING_MODES`, at the
 minor unit of the money's currency for ``round(m, mode)``). What it cannot express raises
 :class:`~ta_rules.verify.values.Unsupported`, which the caller reports with the rule and
@@ -213,22 +214,26 @@ class ExprEncoder:
     def e_Unary(self, n: ir.Unary) -> Sym:
         x = self.expr(n.operand)
         if n.op == "not":
-            return Sym(n.t, val=z3.Not(truth(x)))
+            # not null is null (three-valued logic)
+            if x.t.kind == "null":
+                return Sym.null(n.t)
+            return Sym(n.t, x.present, z3.Not(x.val))
         if x.t.kind not in ("int", "decimal", "money"):
             raise Unsupported(f"-x of a {x.t.kind}")
         return Sym(n.t, x.present, -x.val, cur=x.cur, places=x.places)
 
     def e_Logic(self, n: ir.Logic) -> Sym:
-        # Python's and/or give an operand, not a bool: the last one evaluated
+        # three-valued: false decides an `and` and true an `or`; otherwise any null part
+        # makes the result null
         parts = [self.expr(p) for p in n.parts]
         for p in parts:
             if p.t.kind not in ("bool", "null"):
                 raise Unsupported(f"{n.op} over a {p.t.kind}")
-        result = parts[-1]
-        for p in reversed(parts[:-1]):
-            stop = z3.Not(truth(p)) if n.op == "and" else truth(p)
-            result = ite(stop, p, result)
-        return result
+        decides = n.op == "or"  # the value of a part that decides the result
+        decided = z3.Or([z3.And(p.present, p.val == decides) for p in parts
+                         if p.t.kind != "null"] or [FALSE])
+        known = z3.And([p.present for p in parts])
+        return Sym(n.t, z3.Or(decided, known), decided if decides else z3.Not(decided))
 
     def e_Coalesce(self, n: ir.Coalesce) -> Sym:
         a, b = self.expr(n.left), self.expr(n.right)
