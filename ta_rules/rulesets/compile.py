@@ -33,19 +33,19 @@ import linecache
 import threading
 import types
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from ta_rules.errors import Diagnostic, Location, ParameterError, RulesetError
+from ta_rules.errors import Diagnostic, Location, ParameterError, RulesetError, TaRulesError
 from ta_rules.messages import json_value
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._runtime import HELPERS
 from ta_rules.rulesets._types import T, TypeEnv, type_env
-from ta_rules.rulesets._yaml import YamlDocument
+from ta_rules.rulesets._yaml import Path, YamlDocument
 from ta_rules.rulesets.declare import Parameter, ReasonDef, declare, parameter_value
 from ta_rules.rulesets.emit_python import Emitter, SourceMap
-from ta_rules.rulesets.parse import parse_ruleset
+from ta_rules.rulesets.parse import Parsed, parse_ruleset
 from ta_rules.rulesets.passes import (
     MAX_DAY_COUNT,
     check_rule_lists,
@@ -53,7 +53,7 @@ from ta_rules.rulesets.passes import (
     collect_trace_refs,
     day_count_parameters,
 )
-from ta_rules.rulesets.resolve import Resolver
+from ta_rules.rulesets.resolve import Bail, Resolver, Scope
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.structure import build_ir
 from ta_rules.texts import PolicyText
@@ -123,6 +123,7 @@ class Ruleset:
         warnings: tuple[Diagnostic, ...] = (),
         catalog_root: str | None = None,
         env: TypeEnv | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.ruleset
@@ -154,6 +155,7 @@ class Ruleset:
         self._filename = filename
         #: The typed intermediate form it was compiled from (for other backends).
         self.ir = intermediate
+        self._resolver = resolver
         self._build_program = build_program
         self._built: Program | None = None
         self._build_holds = build_holds
@@ -247,6 +249,30 @@ class Ruleset:
                 found = self._source_map.owner(tb.tb_lineno) or found
             tb = tb.tb_next
         return found
+
+    def resolve_elsewhere(self, doc: YamlDocument, parsed: Parsed, paths: Iterable[Path], *,
+                          verdict: Mapping[str, T]) -> tuple[dict[Path, ir.Node],
+                                                             list[Diagnostic]]:
+        """Resolve conditions written in another file (properties) against this ruleset.
+
+        They see the ruleset's facts, values, parameters and groups, and the ``verdict``
+        names; every problem is a diagnostic located in that file.
+        """
+        if self._resolver is None:
+            raise TaRulesError(f"{self.name} {self.version} was compiled without its names")
+        r = self._resolver.elsewhere(doc, parsed)
+        nodes: dict[Path, ir.Node] = {}
+        for path in paths:
+            tree = parsed.get(path)
+            if tree is None:
+                continue
+            try:
+                node = r.resolve(tree, Scope({}, verdict=verdict), path)
+                r.need_bool(node.t, path, tree.pos, "a property")
+            except Bail:
+                continue
+            nodes[path] = node
+        return nodes, [*parsed.diagnostics, *r.diags]
 
     def in_force_on(self, day: dt.date) -> bool:
         """Whether an order placed on ``day`` falls in this version's effective range."""
@@ -402,6 +428,7 @@ def compile_ruleset(
         warnings=tuple(d for d in _dedupe(diags) if d.severity == "warning"),
         catalog_root=catalog_root,
         env=env,
+        resolver=resolver,
     )
     # the generated sources are readable by tracebacks while the ruleset lives, not after
     weakref.finalize(ruleset, _forget_sources, filename, filename[:-1] + " holds>")

@@ -8,7 +8,7 @@ here and never see expression text again.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from ta_rules.errors import Diagnostic
@@ -16,7 +16,7 @@ from ta_rules.rulesets import _expr as ex
 from ta_rules.rulesets._yaml import Path, YamlDocument
 from ta_rules.rulesets.schema import RulesetSpec, ValueSpec
 
-__all__ = ["MAX_TREE_DEPTH", "Parsed", "for_each_parts", "parse_ruleset"]
+__all__ = ["MAX_TREE_DEPTH", "Parsed", "for_each_parts", "parse_expressions", "parse_ruleset"]
 
 #: How deeply operations may nest in one expression (chains of ``and``/``or`` are flat).
 MAX_TREE_DEPTH: Final = 100
@@ -133,8 +133,14 @@ def _subtrees(n: ex.Expr) -> Iterator[ex.Expr]:
 def parse_ruleset(spec: RulesetSpec, doc: YamlDocument,
                   broken_rules: frozenset[tuple[Any, ...]] = frozenset()) -> Parsed:
     """Parse every expression of ``spec`` once; syntax errors become diagnostics."""
+    return parse_expressions(doc, _expressions(spec, broken_rules))
+
+
+def parse_expressions(doc: YamlDocument,
+                      items: Iterable[tuple[Path, str, int]]) -> Parsed:
+    """Parse expressions of a file given as (YAML path, text, offset in the string)."""
     parsed = Parsed()
-    for path, text, offset in _expressions(spec, broken_rules):
+    for path, text, offset in items:
         key = tuple(path)
         parsed.offsets[key] = offset
         try:

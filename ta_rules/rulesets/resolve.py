@@ -10,6 +10,7 @@ column of the offending character.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import decimal
@@ -67,6 +68,8 @@ class Scope:
     subject: str | None = None
     with_values: bool = False
     allow_outcome: bool = False
+    #: Names of the verdict a property sees (``outcome``, ``max_refund``...) and their types.
+    verdict: Mapping[str, T] | None = None
 
 
 class Resolver(CallsMixin):
@@ -100,6 +103,17 @@ class Resolver(CallsMixin):
 
     def at(self, path: Path, offset: int = 0) -> Location:
         return self.doc.offset_location(path, offset)
+
+    def elsewhere(self, doc: YamlDocument, parsed: Parsed) -> Resolver:
+        """A resolver of this ruleset's names for expressions written in another file.
+
+        Properties are written beside the rules: their names are the ruleset's (values
+        already resolved are shared) and their diagnostics point into their own file.
+        """
+        other = copy.copy(self)
+        other.doc, other.parsed, other.diags = doc, parsed, []
+        other.deps, other._in_progress = set(), []
+        return other
 
     def warn_nullable_not(self, path: Path, node: ex.Unary) -> None:
         """``not x`` where x may be null: then it is null and the condition does not apply."""
@@ -179,6 +193,8 @@ class Resolver(CallsMixin):
         if name in scope.locals:
             t, var = scope.locals[name]
             return ir.Ref("local", name, t, src, var)
+        if scope.verdict is not None and name in scope.verdict:
+            return ir.Ref("verdict", name, scope.verdict[name], src)
         if name in self.broken_names:
             raise Bail  # its definition was refused by the file schema, and reported
         if name in self.spec.values:
@@ -219,8 +235,8 @@ class Resolver(CallsMixin):
             raise self.fail("compile.unknown-reason",
                             f"unknown reason code {name}; declare it under reasons:",
                             path, node.pos, self.suggest(name, list(self.reasons)))
-        candidates = [*scope.locals, *self.spec.values, *self.params, *self.fact_roots,
-                      *self.spec.groups]
+        candidates = [*scope.locals, *(scope.verdict or ()), *self.spec.values, *self.params,
+                      *self.fact_roots, *self.spec.groups]
         raise self.fail("compile.unknown-name", f"unknown name {name!r}", path, node.pos,
                         self.suggest(name, candidates))
 

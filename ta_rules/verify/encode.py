@@ -300,6 +300,9 @@ class ExprEncoder:
         return Sym(n.t, val=z3.And(a.present, b.present, cmp))
 
     def _member(self, a: Sym, coll: Sym) -> Any:
+        if coll.entries is not None:  # a code among the reasons given (a verdict's codes)
+            return z3.Or([z3.And(c, a.present, a.val == self.strings.of(code))
+                          for c, code, _ in coll.entries] or [FALSE])
         if coll.t.kind != "list" or coll.items is None:
             raise Unsupported(f"'in' on a {coll.t.kind}")
         return z3.And(coll.present, z3.Or([z3.And(coll.at(i), eq(a, item))
