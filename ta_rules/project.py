@@ -26,6 +26,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, RulesetError
 
 __all__ = [
@@ -90,7 +91,7 @@ def _table(path: Path, text: str) -> dict[str, Any] | None:
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"at line (\d+), column (\d+)", str(exc))
         line, col = (int(m[1]), int(m[2])) if m else (1, 1)
-        raise RulesetError([Diagnostic("project.syntax", f"not valid TOML: {exc}",
+        raise RulesetError([Diagnostic(dc.PROJECT_SYNTAX, f"not valid TOML: {exc}",
                                        Location(str(path), line, col))],
                            sources={str(path): text}) from None
     if path.name != "pyproject.toml":
@@ -117,7 +118,7 @@ def load_project(path: str | os.PathLike[str]) -> Project | None:
     try:
         text = config.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RulesetError([Diagnostic("project.unreadable", f"cannot read the file: {exc}",
+        raise RulesetError([Diagnostic(dc.PROJECT_UNREADABLE, f"cannot read the file: {exc}",
                                        Location(str(config)))]) from None
     table = _table(config, text)
     if table is None:
@@ -125,7 +126,7 @@ def load_project(path: str | os.PathLike[str]) -> Project | None:
     problems: list[Diagnostic] = []
 
     def problem(key: str, message: str, hint: str | None = None) -> None:
-        problems.append(Diagnostic("project.invalid", message,
+        problems.append(Diagnostic(dc.PROJECT_INVALID, message,
                                    Location(str(config), _line_of(text, key), 1, key), hint))
 
     for key, value in table.items():

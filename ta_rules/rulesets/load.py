@@ -10,10 +10,11 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.facts import error_path
 from ta_rules.rulesets._yaml import MAX_BYTES, YamlDocument, load_yaml
@@ -38,23 +39,30 @@ __all__ = [
 # models that appear as members of a union in the file schema (values: text or {expr, doc})
 _UNION_MODELS = frozenset({"ValueSpec"})
 
-_TYPE_CODES = {
-    "missing": "schema.missing",
-    "extra_forbidden": "schema.unknown-field",
-    "literal_error": "schema.choice",
-    "string_pattern_mismatch": "schema.pattern",
+# the code of each pydantic error kind, by the kind of file (rule file or scenario file)
+_TYPE_CODES: dict[str, dict[str, str]] = {
+    "schema": {"missing": dc.SCHEMA_MISSING, "extra_forbidden": dc.SCHEMA_UNKNOWN_FIELD,
+               "literal_error": dc.SCHEMA_CHOICE,
+               "string_pattern_mismatch": dc.SCHEMA_PATTERN, "": dc.SCHEMA_INVALID,
+               "coercion": dc.SCHEMA_YAML_COERCION},
+    "scenario": {"missing": dc.SCENARIO_MISSING, "extra_forbidden": dc.SCENARIO_UNKNOWN_FIELD,
+                 "literal_error": dc.SCENARIO_CHOICE,
+                 "string_pattern_mismatch": dc.SCENARIO_PATTERN, "": dc.SCENARIO_INVALID,
+                 "coercion": dc.SCENARIO_YAML_COERCION},
 }
 
 
 def schema_diagnostics(
-    exc: ValidationError, doc: YamlDocument, model: type[BaseModel], prefix: str = "schema"
+    exc: ValidationError, doc: YamlDocument, model: type[BaseModel],
+    prefix: Literal["schema", "scenario"] = "schema"
 ) -> list[Diagnostic]:
     """Turn pydantic errors into diagnostics at the YAML positions they refer to."""
     out = []
     for err in exc.errors(include_url=False):
         loc = error_path(tuple(err["loc"]), _UNION_MODELS)
         kind = str(err["type"])
-        code = _TYPE_CODES.get(kind, f"{prefix}.invalid").replace("schema", prefix, 1)
+        codes = _TYPE_CODES[prefix]
+        code = codes.get(kind, codes[""])
         message = str(err["msg"]).removeprefix("Value error, ")
         hint = None
         key_error = bool(loc) and loc[-1] == "[key]"
@@ -81,7 +89,7 @@ def schema_diagnostics(
             if raw is not None and kind.endswith("_type"):
                 value = doc.data_at(loc)
                 hint = f"YAML reads {raw} as {type(value).__name__}; quote it: \"{raw}\""
-                code = f"{prefix}.yaml-coercion"
+                code = codes["coercion"]
             else:
                 found = err.get("input")
                 if kind not in ("value_error", "assertion_error") and not isinstance(
@@ -132,7 +140,7 @@ def _yaml_document(content: str | bytes, source: str, *,
         raise RulesetError(problems, sources=doc.texts() if doc else {})
     if not isinstance(doc.data, dict):
         raise RulesetError(
-            [Diagnostic("schema.invalid", "a ruleset file must be a mapping with ruleset:, "
+            [Diagnostic(dc.SCHEMA_INVALID, "a ruleset file must be a mapping with ruleset:, "
                         "version:, ...", Location(source, 1, 1))],
             sources=doc.texts(),
         )
@@ -294,14 +302,14 @@ def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
                 found = ", ".join(sorted(placeholders(text) or ()))
                 wanted = ", ".join(sorted(reason.placeholders))
                 out.append(Diagnostic(
-                    "messages.placeholder-mismatch",
+                    dc.MESSAGES_PLACEHOLDER_MISMATCH,
                     f"the {locale} message of {code} uses {{{found}}} but the template has "
                     f"{{{wanted}}}",
                     reason.location, f"fix the translation in the {locale} catalog {domain}.po"))
     folder = root or "ta_rules/locales"
     for code, where in missing.items():
         out.append(Diagnostic(
-            "messages.missing-translation",
+            dc.MESSAGES_MISSING_TRANSLATION,
             f"the message of {code} has no translation in {', '.join(where)} "
             f"(catalog {domain!r} in {folder})",
             ruleset.reasons[code].location,
@@ -412,26 +420,26 @@ def read_rule_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
     if folder is not None:
         real, base = os.path.realpath(name), os.path.realpath(folder)
         if os.path.commonpath([real, base]) != base:
-            raise refuse("file.outside-folder", "a link to a file outside the folder of rules; "
+            raise refuse(dc.FILE_OUTSIDE_FOLDER, "a link to a file outside the folder of rules; "
                          "it is not read")
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise refuse("file.unreadable", f"cannot read the file: {exc.strerror or exc}") from None
+        raise refuse(dc.FILE_UNREADABLE, f"cannot read the file: {exc.strerror or exc}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise refuse("file.not-regular", "not a regular file (a device, a FIFO or a "
+            raise refuse(dc.FILE_NOT_REGULAR, "not a regular file (a device, a FIFO or a "
                          "folder); rule files are regular files")
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise refuse("file.unreadable", f"cannot read the file: {exc.strerror or exc}") from None
+        raise refuse(dc.FILE_UNREADABLE, f"cannot read the file: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     if len(data) > max_bytes:
         raise RulesetError([Diagnostic(
-            "yaml.too-large", f"the file is over {max_bytes} bytes; at most {max_bytes} bytes "
+            dc.YAML_TOO_LARGE, f"the file is over {max_bytes} bytes; at most {max_bytes} bytes "
             "are read", Location(name, 1, 1))])
     return data
 

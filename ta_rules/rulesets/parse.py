@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic
 from ta_rules.rulesets import _expr as ex
 from ta_rules.rulesets._yaml import Path, YamlDocument
@@ -147,14 +148,14 @@ def parse_expressions(doc: YamlDocument,
             tree = ex.parse(text)
         except ex.ParseError as err:
             parsed.diagnostics.append(Diagnostic(
-                "compile.syntax", err.message, doc.offset_location(path, offset + err.pos),
+                dc.COMPILE_SYNTAX, err.message, doc.offset_location(path, offset + err.pos),
                 err.hint))
             parsed.trees[key] = None
             continue
         depth = tree_depth(tree)
         if depth > MAX_TREE_DEPTH:
             parsed.diagnostics.append(Diagnostic(
-                "compile.too-deep",
+                dc.COMPILE_TOO_DEEP,
                 f"this expression nests {depth} operations deep; at most {MAX_TREE_DEPTH}",
                 doc.offset_location(path, offset),
                 "split it into named values (values:) and refer to them by name"))

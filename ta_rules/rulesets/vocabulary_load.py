@@ -20,6 +20,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.facts import set_default_vocabulary
 from ta_rules.money import is_known_currency, parse_amount
@@ -141,7 +142,7 @@ class _Builder:
                 try:
                     check_code(code)
                 except ValueError as exc:
-                    self.error("vocabulary.bad-code", str(exc), ("codes", name, "codes", i),
+                    self.error(dc.VOCABULARY_BAD_CODE, str(exc), ("codes", name, "codes", i),
                                hint=f"codes match {CODE_PATTERN}")
             old = code_sets.get(name)
             if old is not None:
@@ -158,7 +159,7 @@ class _Builder:
             records[name] = self._record(name, rs, records.get(name))
         root = self.spec.root or (base.root if base else None)
         if root is None:
-            self.error("schema.missing", "missing required field 'root'", (), key=True)
+            self.error(dc.SCHEMA_MISSING, "missing required field 'root'", (), key=True)
             root = "facts"
         voc = Vocabulary(
             name=self.spec.vocabulary, root=root, records=tuple(records.values()),
@@ -174,19 +175,19 @@ class _Builder:
         for fname, fs in rs.fields.items():
             path: tuple[str | int, ...] = ("records", name, "fields", fname)
             if fname in known:
-                self.error("vocabulary.redefined",
+                self.error(dc.VOCABULARY_REDEFINED,
                            f"{name}.{fname} is already defined by {self.spec.extends}", path,
                            key=True, hint="an extension adds fields; it cannot change them")
                 continue
             if old is not None and "default" not in fs.model_fields_set:
-                self.error("vocabulary.required-field",
+                self.error(dc.VOCABULARY_REQUIRED_FIELD,
                            f"{name}.{fname} is added to {self.spec.extends}'s record {name} "
                            "without a default, so documents written for it would be refused",
                            path, key=True, hint="give it a default (null, false, ...)")
             try:
                 ftype = parse_field_type(fs.type)
             except ValueError as exc:
-                self.error("vocabulary.bad-type", str(exc), (*path, "type"))
+                self.error(dc.VOCABULARY_BAD_TYPE, str(exc), (*path, "type"))
                 continue
             fields.append(FieldDef(
                 name=fname, type=ftype, required="default" not in fs.model_fields_set,
@@ -208,13 +209,13 @@ class _Builder:
 
     def _unknown_field(self, name: str, names: set[str], path: tuple[str | int, ...]) -> None:
         close = difflib.get_close_matches(name, sorted(names), n=1)
-        self.error("vocabulary.unknown-field", f"no field {name!r} in this record", path,
+        self.error(dc.VOCABULARY_UNKNOWN_FIELD, f"no field {name!r} in this record", path,
                    hint=f"did you mean {close[0]!r}?" if close else None)
 
     # checks of the merged vocabulary ---------------------------------------------------------
     def _check(self, voc: Vocabulary) -> None:
         if voc.root not in voc.record_map:
-            self.error("vocabulary.unknown-type", f"the root record {voc.root!r} is not defined",
+            self.error(dc.VOCABULARY_UNKNOWN_TYPE, f"the root record {voc.root!r} is not defined",
                        ("root",), hint=self._close(voc.root, voc.record_map))
         for name, rs in self.spec.records.items():
             record = voc.record_map[name]
@@ -226,7 +227,7 @@ class _Builder:
             target = voc.field_at(voc.dimension_map[name].source)
             if target is None or target.type.base != "money" or target.type.nullable \
                     or target.type.arg != name:
-                self.error("vocabulary.bad-dimension",
+                self.error(dc.VOCABULARY_BAD_DIMENSION,
                            f"{ds.from_!r} is not a money[{name}] field (never null) of the "
                            f"root record", ("currencies", name, "from"))
 
@@ -238,18 +239,18 @@ class _Builder:
         t = f.type.item if f.type.base == "list" and f.type.item else f.type
         where = (*path, "type")
         if t.base == "record" and t.arg not in voc.record_map:
-            self.error("vocabulary.unknown-type", f"unknown type {t.arg!r}", where,
+            self.error(dc.VOCABULARY_UNKNOWN_TYPE, f"unknown type {t.arg!r}", where,
                        hint=self._close(str(t.arg), voc.record_map)
                        or "a record name, or boolean, integer, decimal, text, date, code, "
                           "code[SET], money[CURRENCY], list[ITEM]")
             return
         if t.base == "code" and t.arg is not None and t.arg not in voc.code_map:
-            self.error("vocabulary.unknown-code-set", f"no code set {t.arg!r}", where,
+            self.error(dc.VOCABULARY_UNKNOWN_CODE_SET, f"no code set {t.arg!r}", where,
                        hint=self._close(str(t.arg), voc.code_map))
             return
         if t.base == "money" and t.arg not in voc.dimension_map and not is_known_currency(
                 str(t.arg)):
-            self.error("vocabulary.unknown-currency",
+            self.error(dc.VOCABULARY_UNKNOWN_CURRENCY,
                        f"{t.arg!r} is neither a currency dimension nor an ISO-4217 code", where,
                        hint=self._close(str(t.arg), voc.dimension_map))
             return
@@ -258,7 +259,7 @@ class _Builder:
         if not f.required:
             problem = _default_problem(voc, f.type, f.default)
             if problem:
-                self.error("vocabulary.bad-default", f"default of {f.name}: {problem}",
+                self.error(dc.VOCABULARY_BAD_DEFAULT, f"default of {f.name}: {problem}",
                            (*path, "default"))
 
     def _check_at_most_one(self, voc: Vocabulary, f: FieldDef,
@@ -266,7 +267,7 @@ class _Builder:
         item = f.type.item
         record = voc.record_map.get(str(item.arg)) if item and item.base == "record" else None
         if record is None or f.at_most_one is None:
-            self.error("vocabulary.bad-constraint", "at_most_one is for lists of records", path)
+            self.error(dc.VOCABULARY_BAD_CONSTRAINT, "at_most_one is for lists of records", path)
             return
         fname, _ = f.at_most_one
         if fname not in record.by_name:
@@ -319,7 +320,7 @@ def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
         raise RulesetError(problems, sources={source: doc.text} if doc else {})
     if not isinstance(doc.data, dict):
         raise RulesetError([Diagnostic(
-            "schema.invalid", "a vocabulary file is a mapping with vocabulary:, records:, ...",
+            dc.SCHEMA_INVALID, "a vocabulary file is a mapping with vocabulary:, records:, ...",
             Location(source, 1, 1))], sources={source: doc.text})
     from ta_rules.rulesets.load import schema_diagnostics
 
@@ -332,12 +333,12 @@ def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
     if spec.extends is not None:
         if spec.extends == spec.vocabulary:
             raise RulesetError([Diagnostic(
-                "vocabulary.unknown-base", "a vocabulary cannot extend itself",
+                dc.VOCABULARY_UNKNOWN_BASE, "a vocabulary cannot extend itself",
                 doc.location(("extends",)))], sources={source: doc.text})
         base = find_vocabulary(spec.extends, folder, _exclude=source)
         if base is None:
             raise RulesetError([Diagnostic(
-                "vocabulary.unknown-base", f"no vocabulary named {spec.extends!r} to extend",
+                dc.VOCABULARY_UNKNOWN_BASE, f"no vocabulary named {spec.extends!r} to extend",
                 doc.location(("extends",)), _known_hint(spec.extends, folder))],
                 sources={source: doc.text})
     builder = _Builder(spec, doc, base)
@@ -364,7 +365,7 @@ def load_vocabulary_file(path: str | os.PathLike[str]) -> Vocabulary:
     try:
         content = Path(name).read_bytes()
     except OSError as exc:
-        raise RulesetError([Diagnostic("file.unreadable",
+        raise RulesetError([Diagnostic(dc.FILE_UNREADABLE,
                                        f"cannot read the file: {exc.strerror or exc}",
                                        Location(name))]) from None
     return _load_cached(name, content, os.path.dirname(os.path.abspath(name)))
@@ -478,7 +479,7 @@ def ruleset_env(spec: Any, doc: YamlDocument, folder: str | None) -> TypeEnv:
     voc = find_vocabulary(name, folder)
     if voc is None:
         raise RulesetError([Diagnostic(
-            "compile.unknown-vocabulary", f"no vocabulary named {name!r}",
+            dc.COMPILE_UNKNOWN_VOCABULARY, f"no vocabulary named {name!r}",
             doc.location(("vocabulary",)), _known_hint(name, folder))],
             sources=doc.texts())
     return type_env(voc)
@@ -492,7 +493,7 @@ def check_order_date(spec: Any, doc: YamlDocument, env: TypeEnv) -> list[Diagnos
         if t is None or t.kind != "date":
             found = "not a fact" if t is None else f"a {type_name(t)}"
             out.append(Diagnostic(
-                "compile.bad-order-date", f"{path!r} is {found}; the order date is read from "
+                dc.COMPILE_BAD_ORDER_DATE, f"{path!r} is {found}; the order date is read from "
                 "date facts", doc.location(("effective", "order_date", i)),
                 _path_hint(path, env)))
     return out

@@ -34,6 +34,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules._version import __version__
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.messages import extract_rules
@@ -103,7 +104,7 @@ def find_catalogs(folder: str | os.PathLike[str], base: str | os.PathLike[str] |
             by_domain.setdefault(domain, []).append(path)
     if not by_domain:
         raise RulesetError([Diagnostic(
-            "file.no-catalog", "no rule file here names a message catalog (catalog: NAME)",
+            dc.FILE_NO_CATALOG, "no rule file here names a message catalog (catalog: NAME)",
             Location(str(rules)))])
     return [CatalogSet(domain, Path(find_catalog_root(str(rules), domain) or rules / "locales"),
                        tuple(files), Path(base) if base is not None else Path.cwd())
