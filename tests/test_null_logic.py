@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import ta_rules
+from ta_rules import RulesetError
 from ta_rules.rulesets.registry import Registry
 
 from conftest import ROOT, base_facts
@@ -25,7 +26,8 @@ from conftest import ROOT, base_facts
 CONDITIONS = [
     "a and b", "a or b", "not a", "not (a and b)", "not (a or b)", "a and not b or c",
     "not not a", "not (a and b and c)", "(a or b) and not c", "not (if a then b else c)",
-    "a and b or not c", "not (not a or b)",
+    "a and b or not c", "not (not a or b)", "not all([a, b])", "any([a, not b])",
+    "a and null", "null or not a",
 ]
 
 Value = bool | None
@@ -58,15 +60,18 @@ def expected(cond: str, a: Value, b: Value, c: Value) -> bool:
         # an `if` whose test is null takes the else branch
         "not (if a then b else c)": n(b if a else c),
         "a and b or not c": o(an(a, b), n(c)), "not (not a or b)": n(o(n(a), b)),
+        # any() and all() count a null item as not true: they are never null
+        "not all([a, b])": n(a is True and b is True), "any([a, not b])": a is True or n(b) is True,
+        "a and null": an(a, None), "null or not a": o(None, n(a)),
     }[cond]
     return value is True
 
 
-def ruleset_text() -> str:
-    reasons = "\n".join(f"  R{i}: {{kind: basis, message: \"{c}\"}}"
-                        for i, c in enumerate(CONDITIONS))
+def ruleset_text(conditions: list[str] = CONDITIONS) -> str:
+    reasons = "\n".join(f"  R{i}: {{kind: basis, message: \"condition {i}\"}}"
+                        for i in range(len(conditions)))
     rules = "\n".join(f"      - id: r{i}\n        when: \"{c}\"\n        reasons: [R{i}]"
-                      for i, c in enumerate(CONDITIONS))
+                      for i, c in enumerate(conditions))
     return f"""ruleset: logic
 version: "1.0"
 effective:
@@ -136,7 +141,7 @@ def test_every_combination_on_each_engine(logic: Any, engine: str) -> None:
         assert applied(logic, engine, a, b, c) == want(a, b, c), (engine, a, b, c)
 
 
-def encoded(rs: Any, a: Value, b: Value, c: Value) -> set[str]:
+def encoded(rs: Any, a: Value, b: Value, c: Value, n: int = len(CONDITIONS)) -> set[str]:
     """Which rules the z3 encoding says apply, for these parameter values."""
     z3 = pytest.importorskip("z3")
     from ta_rules.verify.query import Query
@@ -144,7 +149,7 @@ def encoded(rs: Any, a: Value, b: Value, c: Value) -> set[str]:
     params, _ = rs.bind_parameters({"a": a, "b": b, "c": c})
     q = Query.build([rs], [params], currency="USD", bound=1)
     out = set()
-    for i in range(len(CONDITIONS)):
+    for i in range(n):
         holds = q.encoders[0].rule_cond(rs.ir.rules[f"r{i}"])
         s = q.solver(30)
         s.add(z3.Not(holds))
@@ -152,6 +157,66 @@ def encoded(rs: Any, a: Value, b: Value, c: Value) -> set[str]:
         if s.check() == z3.unsat:
             out.add(f"R{i}")
     return out
+
+
+def random_conditions() -> st.SearchStrategy[str]:
+    leaves = st.sampled_from(["a", "b", "c", "true", "false", "null"])
+
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.one_of(
+            inner.map(lambda x: f"not ({x})"),
+            st.tuples(inner, inner).map(lambda p: f"({p[0]}) and ({p[1]})"),
+            st.tuples(inner, inner).map(lambda p: f"({p[0]}) or ({p[1]})"),
+            st.tuples(inner, inner, inner).map(
+                lambda p: f"if {p[0]} then {p[1]} else {p[2]}"))
+
+    return st.recursive(leaves, extend, max_leaves=6)
+
+
+def meaning(cond: str, env: dict[str, Value]) -> Value:
+    """The three-valued value of a generated condition, from the table in the docs."""
+    from ta_rules.rulesets import _expr as ex
+
+    def value(n: ex.Expr) -> Value:
+        if isinstance(n, ex.Lit):
+            return n.value  # type: ignore[no-any-return]
+        if isinstance(n, ex.Name):
+            return env[n.name]
+        if isinstance(n, ex.Unary):
+            return kleene_not(value(n.operand))
+        if isinstance(n, ex.Bin):
+            both = (value(n.left), value(n.right))
+            return kleene_and(*both) if n.op == "and" else kleene_or(*both)
+        assert isinstance(n, ex.Cond) and n.other is not None
+        return value(n.then) if value(n.test) is True else value(n.other)
+
+    return value(ex.parse(cond))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(random_conditions(), min_size=1, max_size=4),
+       st.tuples(*[st.sampled_from([True, False, None])] * 3))
+def test_random_conditions_agree_with_the_table(tmp_path_factory: pytest.TempPathFactory,
+                                                conditions: list[str],
+                                                solver_abc: tuple[Value, Value, Value]) -> None:
+    folder = tmp_path_factory.mktemp("random")
+    (folder / "logic-1.0.yaml").write_text(ruleset_text(conditions), encoding="utf-8")
+    try:
+        rs = Registry.from_folder(folder).select(None, "1.0")
+    except RulesetError as exc:
+        # a condition that is always false, or only the literal null: refused by check
+        assume(not all(d.code == "compile.never-applies" or d.message.endswith("found null")
+                       for d in exc.diagnostics if d.severity == "error"))
+        raise
+    for a, b, c in itertools.product([True, False, None], repeat=3):
+        env = {"a": a, "b": b, "c": c}
+        wanted = {f"R{i}" for i, cond in enumerate(conditions) if meaning(cond, env) is True}
+        for engine in ENGINES:
+            assert applied(rs, engine, a, b, c) == wanted, (engine, env, conditions)
+    a, b, c = solver_abc
+    env = {"a": a, "b": b, "c": c}
+    wanted = {f"R{i}" for i, cond in enumerate(conditions) if meaning(cond, env) is True}
+    assert encoded(rs, a, b, c, len(conditions)) == wanted, (env, conditions)
 
 
 @settings(max_examples=27, deadline=None)
