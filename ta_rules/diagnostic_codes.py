@@ -216,6 +216,10 @@ VOCABULARY_UNKNOWN_FIELD: Final = _code(
     "vocabulary.unknown-field", "error", "A field the vocabulary format does not have.")
 VOCABULARY_UNKNOWN_TYPE: Final = _code(
     "vocabulary.unknown-type", "error", "A record type that is not declared.")
+# --- engine ---
+ENGINE_REFUSED: Final = _code(
+    "engine.refused", "error", "An evaluation engine cannot take the ruleset (its limits).")
+
 # --- file ---
 FILE_UNREADABLE: Final = _code("file.unreadable", "error", "A file that cannot be read.")
 FILE_MISSING: Final = _code("file.missing", "error", "A path that does not exist.")

@@ -48,6 +48,17 @@ def test_no_code_is_written_as_a_literal_outside_the_table() -> None:
     assert not found, "use ta_rules.diagnostic_codes constants:\n" + "\n".join(found)
 
 
+def test_no_diagnostic_is_made_with_a_literal_code() -> None:
+    # whatever its prefix: the first argument of Diagnostic(...) is a constant of the table
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Diagnostic" \
+                    and node.args and isinstance(node.args[0], ast.Constant | ast.JoinedStr):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not found, found
+
+
 def test_every_code_in_the_table_is_given_somewhere() -> None:
     used: set[str] = set()
     for path in PACKAGE.rglob("*.py"):

@@ -79,7 +79,7 @@ def engine_diagnostics(ruleset: Ruleset, engine: str) -> list[Diagnostic]:
     except EngineError as exc:
         rule = ruleset.rules.get(exc.rule) if exc.rule else None
         where = rule.location if rule else ruleset.effective_location
-        return [Diagnostic("engine.refused", f"the {engine} engine cannot take this ruleset: "
+        return [Diagnostic(dc.ENGINE_REFUSED, f"the {engine} engine cannot take this ruleset: "
                            f"{exc}", where)]
     return []
 
