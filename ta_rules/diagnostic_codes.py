@@ -220,6 +220,10 @@ VOCABULARY_UNKNOWN_TYPE: Final = _code(
 ENGINE_REFUSED: Final = _code(
     "engine.refused", "error", "An evaluation engine cannot take the ruleset (its limits).")
 
+# --- property ---
+PROPERTY_INVALID: Final = _code(
+    "property.invalid", "error", "A properties file that is not a list of properties.")
+
 # --- file ---
 FILE_UNREADABLE: Final = _code("file.unreadable", "error", "A file that cannot be read.")
 FILE_MISSING: Final = _code("file.missing", "error", "A path that does not exist.")

@@ -80,3 +80,22 @@ def test_properties_use_the_rule_language_and_its_built_ins(tmp_path: Path) -> N
     assert results["same-day"].status == "proven", results["same-day"]
     assert results["cap-or-none"].status == "proven", results["cap-or-none"]
     assert results["wrong-on-purpose"].status == "violated", results["wrong-on-purpose"]
+
+
+def test_check_reports_a_property_type_error_with_its_place(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, "properties:\n  - id: lots\n"
+                                   "    expect: max_refund <= \"lots\"\n"
+                                   "  - id: later\n    versions: [\"2099.1\"]\n"
+                                   "    expect: no_such_name\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["check", str(folder)], stdout=out, stderr=err) == 1
+    text = err.getvalue()
+    assert "properties/trade-assurance.yaml:3:24: error[compile.type-mismatch]" in text
+    assert "no_such_name" not in text  # a property of another version is not its concern
+    assert "    expect: max_refund <= \"lots\"" in text  # the line, with a caret under it
+
+
+def test_check_of_the_bundled_rules_reads_their_properties(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["check", str(ROOT / "ta_rules" / "rules")], stdout=out, stderr=err) == 0
+    assert err.getvalue() == ""

@@ -16,6 +16,7 @@ from ta_rules.rulesets.load import (
     read_rule_file,
     rule_files,
 )
+from ta_rules.rulesets.properties import property_diagnostics
 from ta_rules.rulesets.registry import check_versions
 from ta_rules.rulesets.vocabulary_load import (
     is_vocabulary_file,
@@ -204,6 +205,10 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[st
             sources.update(exc.sources)
         for engine in engines:
             problems.extend(engine_diagnostics(ruleset, engine))
+        # the properties beside the rules are resolved against each version they apply to
+        found, texts_of = property_diagnostics(ruleset)
+        problems.extend(found)
+        sources.update(texts_of)
     problems.extend(check_versions(loaded))
     # a broken vocabulary is reported by each ruleset written against it: once is enough
     # (the vocabulary file is named as the folder scan found it, or as a rule file's
