@@ -211,3 +211,23 @@ def test_prove_symbolic_diff_and_why_not_use_it(tmp_path: Path) -> None:
     assert answer["status"] == "found", answer
     assert [c["path"] for c in answer["changes"]] == ["payments[0].method"]
     assert ta_rules.evaluate(answer["facts"], ruleset=rs).outcome == "covered"
+
+
+def test_a_builtin_declared_unsupported_is_reported_with_its_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("z3")
+    import dataclasses
+
+    from ta_rules.verify.prove import prove_rulesets
+
+    spec = BUILTINS["business_days_between"]
+    monkeypatch.setitem(BUILTINS, spec.name, dataclasses.replace(  # type: ignore[index]
+        spec, smt=None, unsupported="no calendar in the solver"))
+    rs = Registry.from_folder(business_rules(tmp_path)).select(None, "2015.1")
+    # the engines still run it
+    assert ta_rules.evaluate(claim(MON, MON + dt.timedelta(3)), ruleset=rs).outcome
+    results = prove_rulesets([rs])
+    assert results and all(r.status == "unsupported" for r in results), results
+    detail = results[0].detail
+    assert "business_days_between(): no calendar in the solver" in detail
+    assert "late.not-late" in detail and "trade-assurance-2015.1.yaml:" in detail

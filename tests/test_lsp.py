@@ -327,7 +327,7 @@ def test_completion_of_a_name_offers_facts_parameters_values_functions_reasons_g
     facts = vocabulary_records()["facts"]["fields"]
     assert set(facts) <= labels
     assert {"min_order_amount_usd", "basis_amount", "in_usd", "BELOW_MINIMUM_ORDER_AMOUNT",
-            "gates", "count", "money"} <= labels
+            "gates", "count", "money", "business_days_between"} <= labels
 
 
 def hover(client: Client, uri: str, pos: lsp.Position) -> str:
