@@ -269,6 +269,10 @@ def resolve_properties(rs: Ruleset, props: Properties | Iterable[Property]
             when = nodes.get(("properties", p.index, "when"))
             if expect is not None and (p.when is None or when is not None):
                 out[p.id] = ResolvedProperty(p, when, expect)
+    missing = [p.id for p in items if p.id not in out]
+    if missing and not problems:  # never silently: a property is resolved or said not to be
+        raise PropertyError(f"properties {', '.join(missing)} could not be resolved against "
+                            f"{rs.name} {rs.version}")
     if problems:
         problems.sort(key=lambda d: (d.location.source, d.location.line, d.location.column))
         raise PropertyError("; ".join(

@@ -114,6 +114,10 @@ class Resolver(CallsMixin):
         other = copy.copy(self)
         other.doc, other.parsed, other.diags = doc, parsed, []
         other.deps, other._in_progress = set(), []
+        # what it finds is its own: the compiled ruleset's record of uses stays as it was
+        other.values, other.functions = dict(self.values), dict(self.functions)
+        other.used_params, other.referenced = set(self.used_params), set(self.referenced)
+        other.codes_produced, other.kind_refs = set(self.codes_produced), set(self.kind_refs)
         return other
 
     def warn_nullable_not(self, path: Path, node: ex.Unary) -> None:
