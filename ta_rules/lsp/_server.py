@@ -157,7 +157,8 @@ class TaRulesServer(LanguageServer):
                 diags = await loop.run_in_executor(self.checker, an.scenario_diagnostics,
                                                    path, text)
             elif kind == "properties":
-                diags = an.yaml_diagnostics(path, text)
+                diags = await loop.run_in_executor(self.checker, an.properties_diagnostics,
+                                                   path, text)
             else:
                 diags = []
         except Exception as exc:

@@ -27,8 +27,8 @@ from ta_rules.rulesets.parse import parse_expressions
 from ta_rules.rulesets.resolve import OUTCOMES
 
 __all__ = ["Properties", "Property", "PropertyError", "ResolvedProperty", "Versions",
-           "load_properties", "property_diagnostics", "property_literals", "resolve_properties",
-           "verdict_types"]
+           "load_properties", "loads_properties", "property_diagnostics", "property_literals",
+           "resolve_properties", "verdict_types"]
 
 
 class PropertyError(TaRulesError):
@@ -145,8 +145,6 @@ def load_properties(rs: Ruleset) -> Properties:
     Raises:
         PropertyError: For a file that is not a valid properties file.
     """
-    from ta_rules.rulesets._yaml import load_yaml
-
     where, shown = _properties_path(rs)
     try:
         content = where.read_bytes()
@@ -154,6 +152,17 @@ def load_properties(rs: Ruleset) -> Properties:
         return Properties((), (), shown)
     except OSError as exc:
         raise PropertyError(f"{shown}: cannot read: {exc}") from None
+    return loads_properties(content, shown)
+
+
+def loads_properties(content: bytes | str, shown: str) -> Properties:
+    """Read a properties file's text (``shown``: its name in messages).
+
+    Raises:
+        PropertyError: For a text that is not a valid properties file.
+    """
+    from ta_rules.rulesets._yaml import load_yaml
+
     doc, problems = load_yaml(content, shown)
     if doc is None or problems:
         raise PropertyError(f"{shown}: " + "; ".join(str(p) for p in problems))
@@ -217,8 +226,11 @@ def verdict_types(rs: Ruleset) -> dict[str, T]:
             "codes": T("list", item=T("str", code=frozenset(rs.reasons)))}
 
 
-def property_diagnostics(rs: Ruleset) -> tuple[list[Diagnostic], dict[str, str]]:
+def property_diagnostics(rs: Ruleset, props: Properties | None = None
+                         ) -> tuple[list[Diagnostic], dict[str, str]]:
     """The problems of the properties that apply to ``rs`` (for ``ta-rules check``).
+
+    ``props``: the properties to check (default: the file beside the rules).
 
     Returns:
         The diagnostics, and the text of the properties file (for carets).
@@ -227,7 +239,7 @@ def property_diagnostics(rs: Ruleset) -> tuple[list[Diagnostic], dict[str, str]]
     from ta_rules.errors import Location
 
     try:
-        props = load_properties(rs)
+        props = load_properties(rs) if props is None else props
     except PropertyError as exc:
         where, _ = _properties_path(rs)
         return [Diagnostic(dc.PROPERTY_INVALID, str(exc), Location(str(where)))], {}
