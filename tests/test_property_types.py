@@ -69,6 +69,8 @@ def test_properties_use_the_rule_language_and_its_built_ins(tmp_path: Path) -> N
     expect: '"EXCLUDED_CATEGORY" in codes and outcome == "denied"'
   - id: same-day
     expect: business_days_between(claim.submitted_on, claim.submitted_on) == 0
+  - id: null-in-null-out
+    expect: business_days_between(claim.submitted_on, null) is null
   - id: cap-or-none
     when: outcome == "covered"
     expect: coverage_cap is null or max_refund <= coverage_cap
@@ -78,6 +80,7 @@ def test_properties_use_the_rule_language_and_its_built_ins(tmp_path: Path) -> N
     results = {r.property: r for r in prove_rulesets(Registry.from_folder(folder).rulesets)}
     assert results["vehicles-excluded"].status == "proven", results["vehicles-excluded"]
     assert results["same-day"].status == "proven", results["same-day"]
+    assert results["null-in-null-out"].status == "proven", results["null-in-null-out"]
     assert results["cap-or-none"].status == "proven", results["cap-or-none"]
     assert results["wrong-on-purpose"].status == "violated", results["wrong-on-purpose"]
 

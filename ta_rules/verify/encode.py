@@ -361,6 +361,8 @@ class ExprEncoder:
             raise Unsupported(f"{n.name}(): {spec.unsupported}")
         if spec.smt is not None:
             args = [self.expr(a) for a in n.args]
+            if any(a.t.kind == "null" for a in args):  # a literal null: null out
+                return Sym.null(n.t)
             present = z3.And([a.present for a in args] or [TRUE])
             return Sym(n.t, present, spec.smt(z3, *(a.val for a in args)))
         method: Callable[[ir.Builtin], Sym] | None = getattr(self, spec.encoder or "", None)
