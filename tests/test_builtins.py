@@ -82,8 +82,12 @@ def test_the_z3_encoding_is_the_runtime_function() -> None:
 def test_every_builtin_is_complete(name: str) -> None:
     from ta_rules.verify.encode import ExprEncoder
 
+    from ta_rules.rulesets import _expr as ex
+
     b = BUILTINS[name]
     assert b.name == name and b.signature.startswith(name + "(") and b.doc and b.example
+    assert f"{name}(" in b.example
+    ex.parse(b.example)  # the docs' example is an expression of the language
     # the type rule: a signature, or a resolver method
     assert (b.params is not None and b.result is not None) != (b.type_rule is not None)
     if b.type_rule is not None:
