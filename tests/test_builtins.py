@@ -80,9 +80,8 @@ def test_the_z3_encoding_is_the_runtime_function() -> None:
 
 @pytest.mark.parametrize("name", list(BUILTINS))
 def test_every_builtin_is_complete(name: str) -> None:
-    from ta_rules.verify.encode import ExprEncoder
-
     from ta_rules.rulesets import _expr as ex
+    from ta_rules.verify.encode import ExprEncoder
 
     b = BUILTINS[name]
     assert b.name == name and b.signature.startswith(name + "(") and b.doc and b.example
