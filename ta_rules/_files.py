@@ -22,14 +22,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import TaRulesError
 
 __all__ = ["FileRefused", "OutputRefused", "inside", "read_guarded", "refuse_inputs",
            "write_output"]
 
 #: The codes of :class:`FileRefused`.
-CODES: Final = ("file.missing", "file.unreadable", "file.not-regular", "file.outside-folder",
-                "file.too-large")
+CODES: Final = (dc.FILE_MISSING, dc.FILE_UNREADABLE, dc.FILE_NOT_REGULAR, dc.FILE_OUTSIDE_FOLDER,
+                dc.FILE_TOO_LARGE)
 
 
 class FileRefused(TaRulesError):
@@ -81,33 +82,33 @@ def read_guarded(path: str | os.PathLike[str], *, max_bytes: int,
     """
     name = os.fspath(path)
     if folder is not None and not inside(name, folder):
-        raise FileRefused(name, "file.outside-folder",
+        raise FileRefused(name, dc.FILE_OUTSIDE_FOLDER,
                           f"a link to a file outside the folder {os.fspath(folder)}; it is "
                           "not read")
     try:
         fd = os.open(name, os.O_RDONLY | (0 if streams else getattr(os, "O_NONBLOCK", 0)))
     except FileNotFoundError:
-        raise FileRefused(name, "file.missing", "no such file") from None
+        raise FileRefused(name, dc.FILE_MISSING, "no such file") from None
     except OSError as exc:
-        raise FileRefused(name, "file.unreadable",
+        raise FileRefused(name, dc.FILE_UNREADABLE,
                           f"cannot read the {what}: {exc.strerror or exc}") from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode) and (not streams or stat.S_ISDIR(mode)):
-            raise FileRefused(name, "file.not-regular",
+            raise FileRefused(name, dc.FILE_NOT_REGULAR,
                               f"not a regular file (a device, a FIFO or a folder); a {what} "
                               "is a regular file")
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise FileRefused(name, "file.unreadable",
+        raise FileRefused(name, dc.FILE_UNREADABLE,
                           f"cannot read the {what}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     if len(data) > max_bytes and head:
         return data[:max_bytes]
     if len(data) > max_bytes:
-        raise FileRefused(name, "file.too-large",
+        raise FileRefused(name, dc.FILE_TOO_LARGE,
                           f"the {what} is over {max_bytes} bytes; at most {max_bytes} bytes "
                           "are read")
     return data

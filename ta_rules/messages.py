@@ -37,6 +37,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, TaRulesError
 from ta_rules.money import MONEY_CONTEXT, Money, minor_unit
 
@@ -453,14 +454,14 @@ def catalog_problems(domain: str, root: str | None,
         try:
             entries = catalog_entries(locale, domain, root)
         except CatalogError as exc:
-            out.append(Diagnostic("messages.bad-catalog", exc.message, Location(exc.path),
+            out.append(Diagnostic(dc.MESSAGES_BAD_CATALOG, exc.message, Location(exc.path),
                                   "recompile it: pybabel compile -d LOCALES -D " + domain))
             continue
         for code, (template, where) in templates.items():
             text = entries.get((code, template))
             if text is not None and placeholders(text) is None:
                 out.append(Diagnostic(
-                    "messages.bad-placeholder",
+                    dc.MESSAGES_BAD_PLACEHOLDER,
                     f"the {locale} message of {code} has a placeholder that is not a plain "
                     f"{{name}} (format specs, conversions, attributes and indexes are "
                     f"refused): {text[:120]!r}",

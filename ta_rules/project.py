@@ -26,6 +26,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, RulesetError
 
 __all__ = [
@@ -90,13 +91,13 @@ def _table(path: Path, text: str) -> dict[str, Any] | None:
     try:
         data = tomllib.loads(text)
     except RecursionError:
-        raise RulesetError([Diagnostic("project.syntax", "the TOML is nested too deeply to "
+        raise RulesetError([Diagnostic(dc.PROJECT_SYNTAX, "the TOML is nested too deeply to "
                                        "be read", Location(str(path), 1, 1))],
                            sources={str(path): text}) from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"at line (\d+), column (\d+)", str(exc))
         line, col = (int(m[1]), int(m[2])) if m else (1, 1)
-        raise RulesetError([Diagnostic("project.syntax", f"not valid TOML: {exc}",
+        raise RulesetError([Diagnostic(dc.PROJECT_SYNTAX, f"not valid TOML: {exc}",
                                        Location(str(path), line, col))],
                            sources={str(path): text}) from None
     if path.name != "pyproject.toml":
@@ -126,10 +127,10 @@ def load_project(path: str | os.PathLike[str]) -> Project | None:
         text = read_guarded(config, max_bytes=MAX_CONFIG_BYTES,
                             what="project configuration").decode("utf-8")
     except FileRefused as exc:
-        raise RulesetError([Diagnostic("project.unreadable", exc.reason,
+        raise RulesetError([Diagnostic(dc.PROJECT_UNREADABLE, exc.reason,
                                        Location(str(config)))]) from None
     except UnicodeDecodeError as exc:
-        raise RulesetError([Diagnostic("project.unreadable", f"not UTF-8 text: {exc.reason} "
+        raise RulesetError([Diagnostic(dc.PROJECT_UNREADABLE, f"not UTF-8 text: {exc.reason} "
                                        f"at byte {exc.start + 1}", Location(str(config)))]
                            ) from None
     table = _table(config, text)
@@ -138,7 +139,7 @@ def load_project(path: str | os.PathLike[str]) -> Project | None:
     problems: list[Diagnostic] = []
 
     def problem(key: str, message: str, hint: str | None = None) -> None:
-        problems.append(Diagnostic("project.invalid", message,
+        problems.append(Diagnostic(dc.PROJECT_INVALID, message,
                                    Location(str(config), _line_of(text, key), 1, key), hint))
 
     for key, value in table.items():

@@ -3,7 +3,8 @@
 A file in tests/data/bad_rules/ starts with a comment ``# expect: CODE LINE:COLUMN`` (and
 optionally ``max_bytes=N``); a folder holds several files that break together (versions
 that overlap, or a ruleset and its message catalog) and an ``EXPECT`` file
-``CODE FILE:LINE:COLUMN``. Every case is checked as ``ta-rules check`` checks it.
+``CODE FILE:LINE:COLUMN``. Every case is checked as ``ta-rules check`` checks it, and every
+code of ta_rules/diagnostic_codes.py about what a file says has a case.
 """
 
 from __future__ import annotations
@@ -15,29 +16,19 @@ import pytest
 
 import ta_rules
 from ta_rules import RulesetError
+from ta_rules.diagnostic_codes import CODES
 
 DATA = Path(__file__).parent / "data" / "bad_rules"
-PACKAGE = Path(ta_rules.__file__).parent
 HEADER = re.compile(rb"^# expect: (?P<code>[a-z]+\.[a-z-]+) (?P<line>\d+):(?P<col>\d+)"
                     rb"(?: max_bytes=(?P<max>\d+))?")
-
-# Codes that are about reading files at all, not about what a rule file says.
-NOT_CONTENT = {"file.unreadable", "file.missing", "file.empty-folder", "file.not-a-folder"}
-
 
 def cases() -> list[Path]:
     return sorted(p for p in DATA.iterdir() if p.suffix == ".yaml" or p.is_dir())
 
 
 def emitted_codes() -> set[str]:
-    found: set[str] = set()
-    for source in PACKAGE.rglob("*.py"):
-        found |= set(re.findall(
-            r"\"((?:yaml|schema|compile|registry|messages|vocabulary)\.[a-z][a-z-]+)\"",
-            source.read_text()))
-    found |= {"schema.yaml-coercion", "compile.unused-value", "compile.unused-function",
-              "compile.unused-group"}
-    return found - NOT_CONTENT
+    """The codes about what a file says, from the one table of codes."""
+    return {c.code for c in CODES.values() if c.content}
 
 
 def expected(path: Path) -> tuple[str, str, int, int, int | None]:
@@ -69,6 +60,7 @@ def test_bad_file_gives_its_code_at_its_place(path: Path) -> None:
     assert [d.code for d in found] == [code], [d.render() for d in found]
     (d,) = found
     assert (d.location.source, d.location.line, d.location.column) == (source, line, col)
+    assert d.severity == CODES[code].severity
     assert d.message
 
 

@@ -327,7 +327,7 @@ def test_completion_of_a_name_offers_facts_parameters_values_functions_reasons_g
     facts = vocabulary_records()["facts"]["fields"]
     assert set(facts) <= labels
     assert {"min_order_amount_usd", "basis_amount", "in_usd", "BELOW_MINIMUM_ORDER_AMOUNT",
-            "gates", "count", "money"} <= labels
+            "gates", "count", "money", "business_days_between"} <= labels
 
 
 def hover(client: Client, uri: str, pos: lsp.Position) -> str:
@@ -683,3 +683,22 @@ def test_hover_and_definition_of_a_function(client: Client, rule_uri: str) -> No
     assert "An amount of the contract currency in USD" in text
     loc = definition(client, rule_uri, pos)
     assert loc.range.start.line == key_line(RULE_FILE, r"^  in_usd:")
+
+
+def test_a_properties_buffer_is_resolved_against_the_versions_beside_it(
+        tmp_path: Path) -> None:
+    """A type error in a property is shown where it is, from the editor's unsaved text."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "ta_rules" / "rules", rules)
+    props = rules / "properties" / "trade-assurance.yaml"
+    c = Client(tmp_path)
+    try:
+        c.initialize(tmp_path)
+        mark = c.mark()
+        uri = c.open(props, "ruleset: trade-assurance\nproperties:\n  - id: lots\n"
+                            "    expect: max_refund <= \"lots\"\n")
+        diags, _ = c.diagnostics(uri, after=mark)
+        assert published(diags) == [("compile.type-mismatch", 3, 23, "error")]
+        assert "cannot compare money" in diags[0].message
+    finally:
+        c.stop()

@@ -19,8 +19,10 @@ from typing import Final, Literal
 
 from lsprotocol import types as lsp
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.project import Project, find_project
+from ta_rules.rulesets.builtins import BUILTINS, BuiltinSpec
 from ta_rules.rulesets.symbols import Symbol, SymbolTable, code_uses, ruleset_symbols
 from ta_rules.vocabulary import FieldDef, RecordDef, Vocabulary
 
@@ -235,8 +237,48 @@ def scenario_diagnostics(path: str, text: str) -> list[lsp.Diagnostic]:
     return [to_lsp(d, text) for d in problems]
 
 
+def properties_diagnostics(path: str, text: str) -> list[lsp.Diagnostic]:
+    """The problems of a properties file's text, resolved against each version beside it.
+
+    ``properties/NAME.yaml`` belongs to the rulesets named NAME in the folder above; each
+    property is resolved against every version it applies to, as ``ta-rules check`` does.
+    """
+    from ta_rules.rulesets.load import loads_ruleset, read_rule_file, rule_files
+    from ta_rules.rulesets.properties import (
+        PropertyError,
+        loads_properties,
+        property_diagnostics,
+    )
+
+    found = yaml_diagnostics(path, text)
+    if found:
+        return found
+    try:
+        props = loads_properties(text, path)
+    except PropertyError as exc:
+        return [to_lsp(Diagnostic(dc.PROPERTY_INVALID, str(exc), Location(path, 1, 1)), text)]
+    folder = os.path.dirname(os.path.dirname(path))
+    name = Path(path).stem
+    seen: dict[tuple[str, int, int, str], Diagnostic] = {}
+    try:
+        files = rule_files(folder)
+    except OSError:
+        files = []
+    for file in files:
+        try:
+            rs = loads_ruleset(read_rule_file(str(file), folder=folder), str(file),
+                               rules_folder=folder)
+        except (RulesetError, OSError):
+            continue  # its own problems are shown in its own file
+        if rs.name != name:
+            continue
+        for d in property_diagnostics(rs, props)[0]:
+            seen.setdefault((d.code, d.location.line, d.location.column, d.message), d)
+    return [to_lsp(d, text) for d in seen.values()]
+
+
 def yaml_diagnostics(path: str, text: str) -> list[lsp.Diagnostic]:
-    """The YAML problems of a file (properties files: their meaning is checked by prove)."""
+    """The YAML problems of a file."""
     from ta_rules.rulesets._yaml import load_yaml
 
     _, problems = load_yaml(text, path)
@@ -349,11 +391,14 @@ def translations(path: str, table: SymbolTable, code: str, message: str) -> dict
     return out
 
 
-def builtin_functions() -> list[str]:
-    """The rule language's built-in functions."""
-    from ta_rules.rulesets.resolve import Resolver
+def builtin_specs_by_name() -> Mapping[str, BuiltinSpec]:
+    """The rule language's built-in functions by name (the one table of them)."""
+    return BUILTINS
 
-    return sorted(n[3:] for n in dir(Resolver) if n.startswith("fn_"))
+
+def builtin_specs() -> list[BuiltinSpec]:
+    """The built-in functions, sorted by name."""
+    return sorted(BUILTINS.values(), key=lambda b: b.name)
 
 
 def loc_to_lsp(loc: Location, text: str | None = None) -> lsp.Location | None:

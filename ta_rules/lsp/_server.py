@@ -157,7 +157,8 @@ class TaRulesServer(LanguageServer):
                 diags = await loop.run_in_executor(self.checker, an.scenario_diagnostics,
                                                    path, text)
             elif kind == "properties":
-                diags = an.yaml_diagnostics(path, text)
+                diags = await loop.run_in_executor(self.checker, an.properties_diagnostics,
+                                                   path, text)
             else:
                 diags = []
         except Exception as exc:
@@ -274,8 +275,9 @@ def _completion_items(server: TaRulesServer, path: str, text: str, kind: an.DocK
             items.append(lsp.CompletionItem(
                 sym.name, kind=kinds[sym.kind], detail=f"{sym.kind}: {sym.detail}"[:200],
                 documentation=sym.doc))
-    items += [lsp.CompletionItem(name, kind=lsp.CompletionItemKind.Function,
-                                 detail="built-in function") for name in an.builtin_functions()]
+    items += [lsp.CompletionItem(b.name, kind=lsp.CompletionItemKind.Function,
+                                 detail=b.signature, documentation=b.doc)
+              for b in an.builtin_specs()]
     items += [lsp.CompletionItem(k, kind=lsp.CompletionItemKind.Keyword) for k in an.KEYWORDS]
     return items
 
@@ -356,8 +358,9 @@ def _hover_text(server: TaRulesServer, path: str, text: str, kind: an.DocKind,
     f = an.fact_at(voc, parts)
     if f is not None:
         return an.fact_markdown(word, f), rng
-    if len(parts) == 1 and parts[0] in an.builtin_functions():
-        return f"**built-in function** `{parts[0]}`", rng
+    spec = an.builtin_specs_by_name().get(parts[0]) if len(parts) == 1 else None
+    if spec is not None:
+        return f"**built-in function** `{spec.signature}`\n\n{spec.doc}", rng
     return None
 
 

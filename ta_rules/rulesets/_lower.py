@@ -12,7 +12,8 @@ shared code computes every value once and hands the engine a flat fact of *atoms
   null, so ``null == null`` holds and ``null != 5`` holds, as in the rule language);
 - :class:`Present`: a property is there (``x is not null``) or not;
 - :class:`Flag`: a property computed by the shared code is true (``x in list``,
-  quantifiers, function calls, boolean facts).
+  quantifiers, function calls, boolean facts); a null boolean is left out, so it is
+  neither true nor false (three-valued logic: ``not null`` does not hold either).
 
 Negation is pushed down to the tests (De Morgan), taking care of nulls: ``not (a < b)``
 is ``a >= b or a is null or b is null``.
@@ -228,7 +229,11 @@ class Lowerer:
                 return Order(node.op, pl, pr)
             return Or((Order(_FLIP_NEG[node.op], pl, pr), Present(pl, False)))
         p = self.prop()
-        self.lines.append(f"_f[{p!r}] = bool({self.emit(node)})")
+        if node.t.nullable:
+            # null is neither true nor false: the property is left out (three-valued logic)
+            self.lines.append(f"_put_flag(_f, {p!r}, {self.emit(node)})")
+        else:
+            self.lines.append(f"_f[{p!r}] = bool({self.emit(node)})")
         return Flag(p, not negate)
 
     def _present(self, operand: ir.Node, present: bool) -> LNode:
@@ -260,5 +265,11 @@ def put_present(fact: dict[str, Any], prop: str, value: Any) -> None:
         fact[prop] = 1
 
 
+def put_flag(fact: dict[str, Any], prop: str, value: bool | None) -> None:
+    """Store a boolean, or nothing when it is null (then it is neither true nor false)."""
+    if value is not None:
+        fact[prop] = bool(value)
+
+
 RUNTIME: dict[str, Any] = {"_eq_key": eq_key, "_put_order": put_order,
-                           "_put_present": put_present}
+                           "_put_present": put_present, "_put_flag": put_flag}

@@ -11,7 +11,7 @@ be null (the compiler emits plain operators where the types say both sides are p
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -82,6 +82,30 @@ def _gt(a: Any, b: Any) -> bool:
 
 def _ge(a: Any, b: Any) -> bool:
     return a is not None and b is not None and a >= b
+
+
+def _not3(x: bool | None) -> bool | None:
+    return None if x is None else not x
+
+
+def _logic3(decides: bool, parts: tuple[Callable[[], bool | None], ...]) -> bool | None:
+    """Three-valued and/or: a part equal to ``decides`` decides; else null makes null."""
+    unknown = False
+    for part in parts:
+        x = part()
+        if x is None:
+            unknown = True
+        elif bool(x) is decides:
+            return decides
+    return None if unknown else not decides
+
+
+def _and3(*parts: Callable[[], bool | None]) -> bool | None:
+    return _logic3(False, parts)
+
+
+def _or3(*parts: Callable[[], bool | None]) -> bool | None:
+    return _logic3(True, parts)
 
 
 def _in(a: Any, coll: Any) -> bool:

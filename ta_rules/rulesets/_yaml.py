@@ -43,6 +43,7 @@ from yaml.events import (
 )
 from yaml.nodes import ScalarNode
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "YamlDocument", "load_yaml", "path_str"]
@@ -238,7 +239,7 @@ def _decode(raw: bytes, source: str) -> tuple[str | None, list[Diagnostic]]:
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         return None, [
             Diagnostic(
-                "yaml.encoding",
+                dc.YAML_ENCODING,
                 f"the file is not valid UTF-8: byte 0x{raw[exc.start]:02x} cannot start a "
                 "character",
                 Location(source, line, col),
@@ -267,7 +268,7 @@ def load_yaml(
     if size > max_bytes:
         return None, [
             Diagnostic(
-                "yaml.too-large",
+                dc.YAML_TOO_LARGE,
                 f"the file is {size} bytes; at most {max_bytes} bytes are read",
                 Location(source, 1, 1),
             )
@@ -294,11 +295,11 @@ def load_yaml(
         hint = _syntax_hint(text, mark, message) if mark is not None else None
         if exc.context and exc.problem:
             message = f"{exc.problem} ({exc.context})"
-        return doc, [_diag(source, "yaml.syntax", message, mark, hint)]
+        return doc, [_diag(source, dc.YAML_SYNTAX, message, mark, hint)]
     except yaml.YAMLError as exc:
-        return doc, [Diagnostic("yaml.syntax", str(exc), Location(source, 1, 1))]
+        return doc, [Diagnostic(dc.YAML_SYNTAX, str(exc), Location(source, 1, 1))]
     except RecursionError:
-        return doc, [Diagnostic("yaml.too-deep", "the document is nested too deeply",
+        return doc, [Diagnostic(dc.YAML_TOO_DEEP, "the document is nested too deeply",
                                 Location(source, 1, 1))]
     return doc, found
 
@@ -382,13 +383,13 @@ class _Composer:
         """A copy of the anchored value, with the anchored value's positions."""
         found = self.anchors.get(event.anchor)
         if found is None:
-            raise _Trap("yaml.alias", f"*{event.anchor} names no anchor (&{event.anchor}) "
+            raise _Trap(dc.YAML_ALIAS, f"*{event.anchor} names no anchor (&{event.anchor}) "
                         "written before it", event.start_mark,
                         "an anchor is defined before its first use, and not inside it")
         src, data, size, start, end = found
         self.count += size
         if self.count > MAX_NODES:
-            raise _Trap("yaml.too-large", f"more than {MAX_NODES} values in one document once "
+            raise _Trap(dc.YAML_TOO_LARGE, f"more than {MAX_NODES} values in one document once "
                         f"its aliases are expanded (*{event.anchor} is {size} values)",
                         event.start_mark)
         mark: Any = event.start_mark
@@ -409,7 +410,7 @@ class _Composer:
         self.next()  # DocumentEnd
         event = self.next()
         if isinstance(event, DocumentStartEvent):
-            raise _Trap("yaml.syntax", "a file holds one YAML document; found a second one",
+            raise _Trap(dc.YAML_SYNTAX, "a file holds one YAML document; found a second one",
                         event.start_mark, "remove the '---' and what follows it")
         return data
 
@@ -417,14 +418,14 @@ class _Composer:
         """Compose one node (and its children) into plain data, recording positions."""
         if isinstance(event, AliasEvent):
             if not self.aliases:
-                raise _Trap("yaml.alias", f"aliases (*{event.anchor}) are not allowed in these "
+                raise _Trap(dc.YAML_ALIAS, f"aliases (*{event.anchor}) are not allowed in these "
                             "files", event.start_mark, "write the value out in full")
             return self.alias(event, path)
         anchor = event.anchor
         if anchor is None:
             return self.plain_node(event, path, depth)
         if not self.aliases:
-            raise _Trap("yaml.anchor", f"anchors (&{anchor}) are not allowed in these "
+            raise _Trap(dc.YAML_ANCHOR, f"anchors (&{anchor}) are not allowed in these "
                         "files", event.start_mark, "write each value out in full")
         count, start = self.count, len(self.log)
         data = self.plain_node(event, path, depth)
@@ -436,14 +437,14 @@ class _Composer:
         tag = event.tag
         if tag is not None and tag != "!" and not (
                 isinstance(event, CollectionStartEvent) and event.implicit):
-            raise _Trap("yaml.tag", f"explicit YAML tags ({tag}) are not allowed",
+            raise _Trap(dc.YAML_TAG, f"explicit YAML tags ({tag}) are not allowed",
                         event.start_mark, "remove the tag; values are typed by the file format")
         if depth >= MAX_DEPTH:
-            raise _Trap("yaml.too-deep", f"nesting deeper than {MAX_DEPTH} levels",
+            raise _Trap(dc.YAML_TOO_DEEP, f"nesting deeper than {MAX_DEPTH} levels",
                         event.start_mark)
         self.count += 1
         if self.count > MAX_NODES:
-            raise _Trap("yaml.too-large", f"more than {MAX_NODES} values in one document",
+            raise _Trap(dc.YAML_TOO_LARGE, f"more than {MAX_NODES} values in one document",
                         event.start_mark)
         mark: Any = event.start_mark
         self.record(self.doc._marks, path, (mark.line + 1, mark.column + 1))
@@ -477,7 +478,7 @@ class _Composer:
         if isinstance(event, ScalarEvent) and not event.style and (
                 event.value.count("(") > event.value.count(")")):
             self.problems.append(_diag(
-                self.doc.source, "yaml.flow-comma",
+                self.doc.source, dc.YAML_FLOW_COMMA,
                 f"inside {{ }} or [ ] a comma ends a value, so YAML reads {event.value!r} "
                 "here: an expression was cut at its comma", event.start_mark,
                 "write the mapping one key per line, or quote the expression", path))
@@ -490,7 +491,7 @@ class _Composer:
         while not isinstance(event, MappingEndEvent):
             key_mark = event.start_mark
             if not isinstance(event, ScalarEvent):
-                self.problems.append(_diag(self.doc.source, "yaml.complex-key",
+                self.problems.append(_diag(self.doc.source, dc.YAML_COMPLEX_KEY,
                                            "mapping keys must be plain strings", key_mark,
                                            path=path))
                 self.node(event, (*path, "?"), depth + 1)
@@ -500,7 +501,7 @@ class _Composer:
             if event.anchor is not None or (event.tag is not None and event.tag != "!"):
                 if (event.tag is not None and event.tag != "!") or not self.aliases:
                     self.node(event, path, depth + 1)  # raises the anchor/tag trap
-                self.problems.append(_diag(self.doc.source, "yaml.anchor", "an anchor on a "
+                self.problems.append(_diag(self.doc.source, dc.YAML_ANCHOR, "an anchor on a "
                                            "key is not allowed", key_mark,
                                            "anchor a value, not a key", path))
             key = str(event.value)
@@ -510,7 +511,7 @@ class _Composer:
                 self.cut_by_comma(value_event, (*path, key))
             if key == "<<" and not event.style:
                 if not self.aliases:
-                    self.problems.append(_diag(self.doc.source, "yaml.merge-key",
+                    self.problems.append(_diag(self.doc.source, dc.YAML_MERGE_KEY,
                                                "merge keys (<<) are not allowed in these files",
                                                key_mark, "write the keys out in full", path))
                     self.node(value_event, (*path, "<<"), depth + 1)
@@ -524,7 +525,7 @@ class _Composer:
             if key in first_seen:
                 prev = first_seen[key]
                 self.problems.append(Diagnostic(
-                    "yaml.duplicate-key",
+                    dc.YAML_DUPLICATE_KEY,
                     f"duplicate key '{key}' (first defined at line {prev.line + 1}); YAML "
                     "would silently keep only the last value",
                     Location(self.doc.source, key_mark.line + 1, key_mark.column + 1,
@@ -549,7 +550,7 @@ class _Composer:
             (m, (*path, "<<", i)) for i, m in enumerate(merged)] if isinstance(merged, list) \
             else []
         if not sources or not all(isinstance(m, dict) for m, _ in sources):
-            self.problems.append(_diag(self.doc.source, "yaml.merge-key", "a merge key (<<) "
+            self.problems.append(_diag(self.doc.source, dc.YAML_MERGE_KEY, "a merge key (<<) "
                                        "takes a mapping (*name) or a list of them ([*a, *b])",
                                        mark, path=path))
             return
@@ -565,11 +566,11 @@ def _refused_number(tag: str, value: str) -> tuple[str, str] | None:
     if tag == _FLOAT and value.lstrip("+-").startswith("."):
         word = value.lstrip("+-").lower()
         if word in (".inf", ".nan"):
-            return "yaml.non-finite", f"{value} is not a finite number; none is allowed here"
+            return dc.YAML_NON_FINITE, f"{value} is not a finite number; none is allowed here"
     if tag == _INT:
         digits = len(value.lstrip("+-").replace("_", ""))
         if digits > MAX_INT_DIGITS:
-            return ("yaml.number-too-large",
+            return (dc.YAML_NUMBER_TOO_LARGE,
                     f"an integer of {digits} digits; at most {MAX_INT_DIGITS} are read")
     return None
 

@@ -30,19 +30,19 @@ import difflib
 import functools
 import itertools
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from ta_rules.errors import Diagnostic, Location, ParameterError, RulesetError
+from ta_rules.errors import Diagnostic, Location, ParameterError, RulesetError, TaRulesError
 from ta_rules.messages import json_value
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._runtime import HELPERS
 from ta_rules.rulesets._types import T, TypeEnv, type_env
-from ta_rules.rulesets._yaml import YamlDocument
+from ta_rules.rulesets._yaml import Path, YamlDocument
 from ta_rules.rulesets.declare import Parameter, ReasonDef, declare, parameter_value
 from ta_rules.rulesets.emit_python import Emitter
-from ta_rules.rulesets.parse import parse_ruleset
+from ta_rules.rulesets.parse import Parsed, parse_ruleset
 from ta_rules.rulesets.passes import (
     MAX_DAY_COUNT,
     check_rule_lists,
@@ -51,7 +51,7 @@ from ta_rules.rulesets.passes import (
     day_count_parameters,
 )
 from ta_rules.rulesets.program import Decision, Program, ProgramMode, Programs
-from ta_rules.rulesets.resolve import Resolver
+from ta_rules.rulesets.resolve import Bail, Resolver, Scope
 from ta_rules.rulesets.schema import RulesetSpec
 from ta_rules.rulesets.structure import build_ir
 from ta_rules.texts import PolicyText
@@ -108,6 +108,7 @@ class Ruleset:
         catalog_root: str | None = None,
         env: TypeEnv | None = None,
         front: FrontEnd | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.spec = spec
         #: What the compiler's front end made of the file (the compile cache stores it).
@@ -141,6 +142,9 @@ class Ruleset:
         #: The typed intermediate form it was compiled from (for other backends).
         self.ir = intermediate
         self._programs = programs
+        #: The names it was resolved with: properties are resolved against them (None
+        #: for a ruleset from the compile cache, which is compiled again for that).
+        self._resolver = resolver
         self.effective_location = effective_location
         self.warnings = warnings
         self.catalog_root = catalog_root
@@ -200,6 +204,30 @@ class Ruleset:
                 found = self._programs.owner(filename, tb.tb_lineno) or found
             tb = tb.tb_next
         return found
+
+    def resolve_elsewhere(self, doc: YamlDocument, parsed: Parsed, paths: Iterable[Path], *,
+                          verdict: Mapping[str, T]) -> tuple[dict[Path, ir.Node],
+                                                             list[Diagnostic]]:
+        """Resolve conditions written in another file (properties) against this ruleset.
+
+        They see the ruleset's facts, values, parameters and groups, and the ``verdict``
+        names; every problem is a diagnostic located in that file.
+        """
+        if self._resolver is None:
+            raise TaRulesError(f"{self.name} {self.version} was compiled without its names")
+        r = self._resolver.elsewhere(doc, parsed)
+        nodes: dict[Path, ir.Node] = {}
+        for path in paths:
+            tree = parsed.get(path)
+            if tree is None:
+                continue
+            try:
+                node = r.resolve(tree, Scope({}, verdict=verdict), path)
+                r.need_bool(node.t, path, tree.pos, "a property")
+            except Bail:
+                continue
+            nodes[path] = node
+        return nodes, [*parsed.diagnostics, *r.diags]
 
     def in_force_on(self, day: dt.date) -> bool:
         """Whether an order placed on ``day`` falls in this version's effective range."""
@@ -318,8 +346,10 @@ def compile_ruleset(
         intermediate=rir, locations={n.at: locate(n.at) for n in nodes},
         effective_location=doc.location(("effective",), key=True),
         warnings=tuple(d for d in _dedupe(diags) if d.severity == "warning"))
-    return assemble_ruleset(front, source=source, content_hash=content_hash,
-                            catalog_root=catalog_root, env=env)
+    ruleset = assemble_ruleset(front, source=source, content_hash=content_hash,
+                               catalog_root=catalog_root, env=env)
+    ruleset._resolver = resolver
+    return ruleset
 
 
 @dataclasses.dataclass(frozen=True)

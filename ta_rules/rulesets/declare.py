@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location
 from ta_rules.facts import _date
 from ta_rules.messages import placeholders
@@ -181,7 +182,7 @@ class _Declarer:
         from ta_rules.messages import shipped_locales
 
         if not shipped_locales(self.spec.catalog, self.catalog_root):
-            self.error("compile.unknown-catalog",
+            self.error(dc.COMPILE_UNKNOWN_CATALOG,
                        f"no message catalog {self.spec.catalog!r} ships with ta-rules",
                        self.at(("catalog",)), "leave catalog out to show messages as written "
                        "in this file")
@@ -191,23 +192,23 @@ class _Declarer:
         try:
             t = self.parse_type(pspec.type)
         except ValueError as exc:
-            self.error("compile.bad-type", str(exc), self.at((*path, "type")))
+            self.error(dc.COMPILE_BAD_TYPE, str(exc), self.at((*path, "type")))
             return
         if t.kind == "object":
-            self.error("compile.bad-type", "parameters cannot be fact objects",
+            self.error(dc.COMPILE_BAD_TYPE, "parameters cannot be fact objects",
                        self.at((*path, "type")))
             return
         choices = frozenset(pspec.choices) if pspec.choices is not None else None
         if choices is not None:
             if not (t.kind == "str" or (t.item and t.item.kind == "str")):
-                self.error("compile.bad-type", "choices are only for string parameters",
+                self.error(dc.COMPILE_BAD_TYPE, "choices are only for string parameters",
                            self.at((*path, "choices")))
             t = dataclasses.replace(t, choices=choices) if t.kind == "str" else \
                 dataclasses.replace(t, item=dataclasses.replace(t.item or STR, choices=choices))
         try:
             default = parameter_value(t, pspec.default, choices)
         except ValueError as exc:
-            self.error("compile.bad-default", f"default of {name}: {exc}",
+            self.error(dc.COMPILE_BAD_DEFAULT, f"default of {name}: {exc}",
                        self.at((*path, "default")), self.quote_hint((*path, "default")))
             return
         self.out.params[name] = Parameter(name, t, pspec.type, default, choices,
@@ -225,7 +226,7 @@ class _Declarer:
             path = ("reasons", code)
             holders = message_placeholders(rspec.message)
             if holders is None:
-                self.error("compile.bad-message",
+                self.error(dc.COMPILE_BAD_MESSAGE,
                            "message placeholders must be {name} with a lower-case name",
                            self.at((*path, "message")))
                 holders = frozenset()
@@ -247,7 +248,7 @@ class _Declarer:
                 message = (f"the name {n!r} is reserved by the rule language ({users} uses it)"
                            if reserved else f"the name {n!r} is used by more than one thing: "
                            f"{users}")
-                self.error("compile.name-clash", message,
+                self.error(dc.COMPILE_NAME_CLASH, message,
                            self.doc.location(_decl_path(n, kinds), key=True),
                            "rename one of them" if not reserved else f"rename the {kinds[0]}")
 

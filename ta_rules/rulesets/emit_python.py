@@ -25,6 +25,7 @@ from typing import Any, Final
 from ta_rules.errors import Location
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._lower import LNode, Lowerer, Truth
+from ta_rules.rulesets.builtins import BUILTINS, Code
 from ta_rules.rulesets.program import ProgramMode, SourceMap, function_name
 from ta_rules.vocabulary import attribute
 
@@ -117,11 +118,17 @@ class Emitter:
     def e_Unary(self, n: ir.Unary) -> str:
         x = self.expr(n.operand)
         if n.op == "not":
-            return f"(not {x})"
+            # not null is null (three-valued logic, docs/policy-writing.md)
+            return f"_not3({x})" if n.operand.t.nullable else f"(not {x})"
         return f"_neg({x})" if n.operand.t.nullable else f"(-{x})"
 
     def e_Logic(self, n: ir.Logic) -> str:
-        return "(" + f" {n.op} ".join(self.expr(p) for p in n.parts) + ")"
+        if not n.t.nullable:
+            return "(" + f" {n.op} ".join(self.expr(p) for p in n.parts) + ")"
+        # three-valued: false decides an `and`, true an `or`, else null makes it null; the
+        # parts stay lazy, so a part after the deciding one is never evaluated
+        parts = ", ".join(f"lambda: {self.expr(p)}" for p in n.parts)
+        return f"_{n.op}3({parts})"
 
     def e_Coalesce(self, n: ir.Coalesce) -> str:
         return f"_coalesce({self.expr(n.left)}, {self.expr(n.right)})"
@@ -172,27 +179,19 @@ class Emitter:
         return it, f"({self.expr(comp.elt)} for {comp.var} in {it}{cond})"
 
     def e_Builtin(self, n: ir.Builtin) -> str:
+        spec = BUILTINS[n.name]
         args = [self.expr(a) for a in n.args]
-        if n.over is not None:
-            it, gen = self._over(n.over)
-            generated = bool(n.over.var)
-            if n.name == "count":
-                return f"_count{gen}" if generated else f"len({it})"
-            if n.name == "empty":
-                return f"(not any(True for _ in {gen}))" if generated else f"(not {it})"
-            if n.name in ("any", "all"):
-                return f"{n.name}{gen}" if generated else f"{n.name}({it})"
-            if n.name == "sum":
-                start = args[0] if args else ("0" if n.t.numeric else "None")
-                return f"_sum({gen}, {start})"
-            return f"next(iter({gen}), None)"  # first
-        if n.name in ("min", "max"):
-            return f"{'_' if n.t.nullable else ''}{n.name}({', '.join(args)})"
-        if n.name == "round":
-            return f"_round({args[0]}, {n.options[0]!r}, {n.options[1]!r})"
-        if n.name == "round_minor":
-            return f"_round_minor({args[0]}, {n.options[0]!r})"
-        return f"_{n.name}({', '.join(args)})"  # abs, money
+        if spec.runtime is not None:
+            # a helper of the values: null in, null out (it never sees null)
+            helper = self.const(spec.runtime)
+            if not any(a.t.nullable for a in n.args):
+                return f"{helper}({', '.join(args)})"
+            return f"_call_guarded({helper}, {(True,) * len(args)!r}, {', '.join(args)})"
+        assert spec.python is not None, n.name
+        if n.over is None:
+            return spec.python(Code(args, n))
+        it, gen = self._over(n.over)
+        return spec.python(Code(args, n, it, gen, bool(n.over.var)))
 
     def e_CallFn(self, n: ir.CallFn) -> str:
         args = ", ".join(self.expr(a) for a in n.args)

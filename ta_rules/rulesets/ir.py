@@ -69,7 +69,8 @@ class Ref:
 
     ``kind`` is ``fact`` (a fact root), ``param``, ``value``, ``local`` (a ``for`` variable,
     a function parameter or a table's item: ``var`` is its generated name), ``group`` (the
-    reasons a group gave) or ``outcome``.
+    reasons a group gave), ``outcome``, or ``verdict`` (in a property: ``outcome``,
+    ``max_refund``, ``coverage_cap``, ``reasons``, ``codes`` of the verdict).
     """
 
     kind: str

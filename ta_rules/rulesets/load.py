@@ -9,10 +9,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.facts import error_path
 from ta_rules.rulesets import cache
@@ -40,23 +41,30 @@ __all__ = [
 # models that appear as members of a union in the file schema (values: text or {expr, doc})
 _UNION_MODELS = frozenset({"ValueSpec"})
 
-_TYPE_CODES = {
-    "missing": "schema.missing",
-    "extra_forbidden": "schema.unknown-field",
-    "literal_error": "schema.choice",
-    "string_pattern_mismatch": "schema.pattern",
+# the code of each pydantic error kind, by the kind of file (rule file or scenario file)
+_TYPE_CODES: dict[str, dict[str, str]] = {
+    "schema": {"missing": dc.SCHEMA_MISSING, "extra_forbidden": dc.SCHEMA_UNKNOWN_FIELD,
+               "literal_error": dc.SCHEMA_CHOICE,
+               "string_pattern_mismatch": dc.SCHEMA_PATTERN, "": dc.SCHEMA_INVALID,
+               "coercion": dc.SCHEMA_YAML_COERCION},
+    "scenario": {"missing": dc.SCENARIO_MISSING, "extra_forbidden": dc.SCENARIO_UNKNOWN_FIELD,
+                 "literal_error": dc.SCENARIO_CHOICE,
+                 "string_pattern_mismatch": dc.SCENARIO_PATTERN, "": dc.SCENARIO_INVALID,
+                 "coercion": dc.SCENARIO_YAML_COERCION},
 }
 
 
 def schema_diagnostics(
-    exc: ValidationError, doc: YamlDocument, model: type[BaseModel], prefix: str = "schema"
+    exc: ValidationError, doc: YamlDocument, model: type[BaseModel],
+    prefix: Literal["schema", "scenario"] = "schema"
 ) -> list[Diagnostic]:
     """Turn pydantic errors into diagnostics at the YAML positions they refer to."""
     out = []
     for err in exc.errors(include_url=False):
         loc = error_path(tuple(err["loc"]), _UNION_MODELS)
         kind = str(err["type"])
-        code = _TYPE_CODES.get(kind, f"{prefix}.invalid").replace("schema", prefix, 1)
+        codes = _TYPE_CODES[prefix]
+        code = codes.get(kind, codes[""])
         message = str(err["msg"]).removeprefix("Value error, ")
         hint = None
         key_error = bool(loc) and loc[-1] == "[key]"
@@ -83,7 +91,7 @@ def schema_diagnostics(
             if raw is not None and kind.endswith("_type"):
                 value = doc.data_at(loc)
                 hint = f"YAML reads {raw} as {type(value).__name__}; quote it: \"{raw}\""
-                code = f"{prefix}.yaml-coercion"
+                code = codes["coercion"]
             else:
                 found = err.get("input")
                 if kind not in ("value_error", "assertion_error") and not isinstance(
@@ -134,7 +142,7 @@ def _yaml_document(content: str | bytes, source: str, *,
         raise RulesetError(problems, sources=doc.texts() if doc else {})
     if not isinstance(doc.data, dict):
         raise RulesetError(
-            [Diagnostic("schema.invalid", "a ruleset file must be a mapping with ruleset:, "
+            [Diagnostic(dc.SCHEMA_INVALID, "a ruleset file must be a mapping with ruleset:, "
                         "version:, ...", Location(source, 1, 1))],
             sources=doc.texts(),
         )
@@ -359,14 +367,14 @@ def catalog_diagnostics(ruleset: Ruleset) -> list[Diagnostic]:
                 found = ", ".join(sorted(placeholders(text) or ()))
                 wanted = ", ".join(sorted(reason.placeholders))
                 out.append(Diagnostic(
-                    "messages.placeholder-mismatch",
+                    dc.MESSAGES_PLACEHOLDER_MISMATCH,
                     f"the {locale} message of {code} uses {{{found}}} but the template has "
                     f"{{{wanted}}}",
                     reason.location, f"fix the translation in the {locale} catalog {domain}.po"))
     folder = root or "ta_rules/locales"
     for code, where in missing.items():
         out.append(Diagnostic(
-            "messages.missing-translation",
+            dc.MESSAGES_MISSING_TRANSLATION,
             f"the message of {code} has no translation in {', '.join(where)} "
             f"(catalog {domain!r} in {folder})",
             ruleset.reasons[code].location,
@@ -479,9 +487,9 @@ def read_rule_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
 
 def exc_as_diagnostic(exc: Any) -> RulesetError:
     """A :class:`ta_rules._files.FileRefused` as the diagnostic ``check`` shows."""
-    code = "yaml.too-large" if exc.code == "file.too-large" else \
-        "file.unreadable" if exc.code == "file.missing" else exc.code
-    where = Location(exc.path, 1, 1) if code == "yaml.too-large" else Location(exc.path)
+    code = dc.YAML_TOO_LARGE if exc.code == dc.FILE_TOO_LARGE else \
+        dc.FILE_UNREADABLE if exc.code == dc.FILE_MISSING else exc.code
+    where = Location(exc.path, 1, 1) if code == dc.YAML_TOO_LARGE else Location(exc.path)
     return RulesetError([Diagnostic(code, exc.reason, where)])
 
 

@@ -8,15 +8,16 @@ here and never see expression text again.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic
 from ta_rules.rulesets import _expr as ex
 from ta_rules.rulesets._yaml import Path, YamlDocument
 from ta_rules.rulesets.schema import RulesetSpec, ValueSpec
 
-__all__ = ["MAX_TREE_DEPTH", "Parsed", "for_each_parts", "parse_ruleset"]
+__all__ = ["MAX_TREE_DEPTH", "Parsed", "for_each_parts", "parse_expressions", "parse_ruleset"]
 
 #: How deeply operations may nest in one expression (chains of ``and``/``or`` are flat).
 MAX_TREE_DEPTH: Final = 100
@@ -133,22 +134,28 @@ def _subtrees(n: ex.Expr) -> Iterator[ex.Expr]:
 def parse_ruleset(spec: RulesetSpec, doc: YamlDocument,
                   broken_rules: frozenset[tuple[Any, ...]] = frozenset()) -> Parsed:
     """Parse every expression of ``spec`` once; syntax errors become diagnostics."""
+    return parse_expressions(doc, _expressions(spec, broken_rules))
+
+
+def parse_expressions(doc: YamlDocument,
+                      items: Iterable[tuple[Path, str, int]]) -> Parsed:
+    """Parse expressions of a file given as (YAML path, text, offset in the string)."""
     parsed = Parsed()
-    for path, text, offset in _expressions(spec, broken_rules):
+    for path, text, offset in items:
         key = tuple(path)
         parsed.offsets[key] = offset
         try:
             tree = ex.parse(text)
         except ex.ParseError as err:
             parsed.diagnostics.append(Diagnostic(
-                "compile.syntax", err.message, doc.offset_location(path, offset + err.pos),
+                dc.COMPILE_SYNTAX, err.message, doc.offset_location(path, offset + err.pos),
                 err.hint))
             parsed.trees[key] = None
             continue
         depth = tree_depth(tree)
         if depth > MAX_TREE_DEPTH:
             parsed.diagnostics.append(Diagnostic(
-                "compile.too-deep",
+                dc.COMPILE_TOO_DEEP,
                 f"this expression nests {depth} operations deep; at most {MAX_TREE_DEPTH}",
                 doc.offset_location(path, offset),
                 "split it into named values (values:) and refer to them by name"))

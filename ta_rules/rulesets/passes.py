@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._analysis import contradiction
@@ -53,7 +54,7 @@ def check_rule_lists(spec: RulesetSpec, doc: YamlDocument, parsed: Parsed,
                 continue
             if always_at is not None and mode == "first":
                 out.append(Diagnostic(
-                    "compile.unreachable-rule",
+                    dc.COMPILE_UNREACHABLE_RULE,
                     f"rule {rule.id!r} can never be reached: rule {rules[always_at].id!r} "
                     "before it always applies", doc.offset_location((*rpath, "id"), 0),
                     "move it before that rule, or give that rule a condition"))
@@ -68,9 +69,13 @@ def check_rule_lists(spec: RulesetSpec, doc: YamlDocument, parsed: Parsed,
                 what = "is always false" if first is second else \
                     "contradicts an earlier part of the same condition"
                 out.append(Diagnostic(
-                    "compile.never-applies", f"rule {rule.id!r} can never apply: this part "
+                    dc.COMPILE_NEVER_APPLIES, f"rule {rule.id!r} can never apply: this part "
                     f"{what}", doc.offset_location((*rpath, "when"), second.pos)))
     return out
+
+
+_UNUSED = {"value": dc.COMPILE_UNUSED_VALUE, "function": dc.COMPILE_UNUSED_FUNCTION,
+           "group": dc.COMPILE_UNUSED_GROUP}
 
 
 def _warn(code: str, message: str, location: Any, hint: str | None = None) -> Diagnostic:
@@ -83,11 +88,11 @@ def check_unused(r: Resolver, rir: ir.RulesetIR) -> list[Diagnostic]:
     out = []
     for name, param in r.params.items():
         if name not in r.used_params:
-            out.append(_warn("compile.unused-parameter", f"parameter {name!r} is never used",
+            out.append(_warn(dc.COMPILE_UNUSED_PARAMETER, f"parameter {name!r} is never used",
                              param.location, "use it in a rule or remove it"))
     for code, reason in r.reasons.items():
         if code not in r.codes_produced:
-            out.append(_warn("compile.unused-reason",
+            out.append(_warn(dc.COMPILE_UNUSED_REASON,
                              f"reason code {code} is declared but no rule gives it",
                              reason.location))
     for kind, section in (("value", spec.values), ("function", spec.functions),
@@ -95,7 +100,7 @@ def check_unused(r: Resolver, rir: ir.RulesetIR) -> list[Diagnostic]:
         for name in section:
             if (kind, name) not in r.referenced:
                 out.append(_warn(
-                    f"compile.unused-{kind}", f"{kind} {name!r} is never used"
+                    _UNUSED[kind], f"{kind} {name!r} is never used"
                     + (" (its reasons never reach a verdict)" if kind == "group" else ""),
                     doc.location((f"{kind}s", name), key=True)))
     for path, _, rules in _rule_lists(spec):
@@ -105,7 +110,7 @@ def check_unused(r: Resolver, rir: ir.RulesetIR) -> list[Diagnostic]:
             for key in getattr(rule, "with_", None) or {}:
                 if codes and key not in used:
                     out.append(_warn(
-                        "compile.unused-message-value",
+                        dc.COMPILE_UNUSED_MESSAGE_VALUE,
                         f"rule {rule.id!r} provides {key!r} but no message of "
                         f"{', '.join(codes)} uses it",
                         doc.location((*path, i, "with", key), key=True)))

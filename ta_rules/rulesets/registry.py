@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, RulesetError, UnknownRulesetError
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.load import RULE_SUFFIXES, load_ruleset, loads_ruleset, rule_files
@@ -40,7 +41,7 @@ def check_versions(rulesets: Sequence[Ruleset]) -> list[Diagnostic]:
         for rs in group:
             if rs.version in seen:
                 problems.append(Diagnostic(
-                    "registry.duplicate-version",
+                    dc.REGISTRY_DUPLICATE_VERSION,
                     f"{name} version {rs.version} is defined twice",
                     rs.effective_location, related=(seen[rs.version].effective_location,)))
             else:
@@ -51,14 +52,14 @@ def check_versions(rulesets: Sequence[Ruleset]) -> list[Diagnostic]:
             end = prev.effective_until
             if end is None or end > start:
                 problems.append(Diagnostic(
-                    "registry.overlap",
+                    dc.REGISTRY_OVERLAP,
                     f"{name} {prev.version} ({prev.source}) and {nxt.version} ({nxt.source}) "
                     f"are both in force from {start}",
                     nxt.effective_location, "the earlier version's until must equal the "
                     "later version's from", related=(prev.effective_location,)))
             elif end < start:
                 problems.append(Diagnostic(
-                    "registry.gap",
+                    dc.REGISTRY_GAP,
                     f"no version of {name} is in force from {end} to {start} "
                     f"(between {prev.version} in {prev.source} and {nxt.version} in "
                     f"{nxt.source})",
@@ -73,7 +74,7 @@ def _selection_problems(name: str, group: Sequence[Ruleset]) -> list[Diagnostic]
     for rs in group[1:]:
         if rs.order_date != first.order_date:
             out.append(Diagnostic(
-                "registry.order-date-mismatch",
+                dc.REGISTRY_ORDER_DATE_MISMATCH,
                 f"{name} {rs.version} reads the order date from "
                 f"[{', '.join(rs.order_date)}] but {first.version} ({first.source}) from "
                 f"[{', '.join(first.order_date)}]",
@@ -235,7 +236,7 @@ def _note_newer_vocabularies(index: Mapping[str, tuple[Ruleset, ...]]) -> None:
 
 def _load_folder(folder: Path, label: str | None = None) -> list[Ruleset]:
     if not folder.is_dir():
-        raise RulesetError([Diagnostic("file.not-a-folder", "not a folder of rulesets",
+        raise RulesetError([Diagnostic(dc.FILE_NOT_A_FOLDER, "not a folder of rulesets",
                                        Location(str(folder)))])
     loaded: list[Ruleset] = []
     problems: list[Diagnostic] = []

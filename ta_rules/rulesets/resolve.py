@@ -10,6 +10,7 @@ column of the offending character.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import decimal
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location
 from ta_rules.facts import _date
 from ta_rules.rulesets import _expr as ex
@@ -67,6 +69,8 @@ class Scope:
     subject: str | None = None
     with_values: bool = False
     allow_outcome: bool = False
+    #: Names of the verdict a property sees (``outcome``, ``max_refund``...) and their types.
+    verdict: Mapping[str, T] | None = None
 
 
 class Resolver(CallsMixin):
@@ -100,6 +104,30 @@ class Resolver(CallsMixin):
 
     def at(self, path: Path, offset: int = 0) -> Location:
         return self.doc.offset_location(path, offset)
+
+    def elsewhere(self, doc: YamlDocument, parsed: Parsed) -> Resolver:
+        """A resolver of this ruleset's names for expressions written in another file.
+
+        Properties are written beside the rules: their names are the ruleset's (values
+        already resolved are shared) and their diagnostics point into their own file.
+        """
+        other = copy.copy(self)
+        other.doc, other.parsed, other.diags = doc, parsed, []
+        other.deps, other._in_progress = set(), []
+        # what it finds is its own: the compiled ruleset's record of uses stays as it was
+        other.values, other.functions = dict(self.values), dict(self.functions)
+        other.used_params, other.referenced = set(self.used_params), set(self.referenced)
+        other.codes_produced, other.kind_refs = set(self.codes_produced), set(self.kind_refs)
+        return other
+
+    def warn_nullable_not(self, path: Path, node: ex.Unary) -> None:
+        """``not x`` where x may be null: then it is null and the condition does not apply."""
+        self.diags.append(Diagnostic(
+            dc.COMPILE_NULLABLE_NOT, "'not' of a condition that may be null: when it is null, "
+            "'not' is null too and a rule does not apply (nor does its 'not')",
+            self.at(path, self.parsed.offset(path) + node.pos),
+            "say what null means: 'x == false' (null is not false), 'x != true' (null counts "
+            "as false), or 'x is null or not x'", "warning"))
 
     def fail(self, code: str, message: str, path: Path, pos: int,
              hint: str | None = None) -> Bail:
@@ -170,6 +198,8 @@ class Resolver(CallsMixin):
         if name in scope.locals:
             t, var = scope.locals[name]
             return ir.Ref("local", name, t, src, var)
+        if scope.verdict is not None and name in scope.verdict:
+            return ir.Ref("verdict", name, scope.verdict[name], src)
         if name in self.broken_names:
             raise Bail  # its definition was refused by the file schema, and reported
         if name in self.spec.values:
@@ -197,22 +227,22 @@ class Resolver(CallsMixin):
         name = node.name
         if name in self.reasons:
             if scope.rule_id is None:
-                raise self.fail("compile.reason-outside-rule",
+                raise self.fail(dc.COMPILE_REASON_OUTSIDE_RULE,
                                 f"the reason code {name} can only be given in a rule's reasons",
                                 path, node.pos)
             self.codes_produced.add(name)
             return ir.ReasonOf(name, scope.rule_id, scope.subject, scope.with_values, REASON,
                                (path, node.pos))
         if name in self.spec.functions:
-            raise self.fail("compile.type-mismatch", f"{name} is a function; call it: {name}(...)",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH, f"{name} is a function; call it: {name}(...)",
                             path, node.pos)
         if name.isupper():
-            raise self.fail("compile.unknown-reason",
+            raise self.fail(dc.COMPILE_UNKNOWN_REASON,
                             f"unknown reason code {name}; declare it under reasons:",
                             path, node.pos, self.suggest(name, list(self.reasons)))
-        candidates = [*scope.locals, *self.spec.values, *self.params, *self.fact_roots,
-                      *self.spec.groups]
-        raise self.fail("compile.unknown-name", f"unknown name {name!r}", path, node.pos,
+        candidates = [*scope.locals, *(scope.verdict or ()), *self.spec.values, *self.params,
+                      *self.fact_roots, *self.spec.groups]
+        raise self.fail(dc.COMPILE_UNKNOWN_NAME, f"unknown name {name!r}", path, node.pos,
                         self.suggest(name, candidates))
 
     def fact_path(self, node: ex.Expr) -> str | None:
@@ -238,7 +268,7 @@ class Resolver(CallsMixin):
                 full = f"{base}.{name}" if base else name
                 what = f"fact {full!r}" if base else f"field {name!r} on {type_name(obj_t)}"
                 options = [f"{base}.{f}" if base else f for f in fields]
-                raise self.fail("compile.unknown-fact", f"unknown {what}", path,
+                raise self.fail(dc.COMPILE_UNKNOWN_FACT, f"unknown {what}", path,
                                 node.name_pos, self.suggest(full, options))
         elif obj_t.kind == "money" and name in ("amount", "currency"):
             field_t = DECIMAL if name == "amount" else T("str", dim=obj_t.dim)
@@ -254,7 +284,7 @@ class Resolver(CallsMixin):
                 hint = f"reason lists have the kinds {', '.join(KINDS)}"
             elif obj_t.kind == "money":
                 hint = "money has .amount and .currency"
-            raise self.fail("compile.type-mismatch", f"{type_name(obj_t)} has no field {name!r}",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH, f"{type_name(obj_t)} has no field {name!r}",
                             path, node.name_pos, hint)
         return ir.Field(obj, name, field_t.null() if obj_t.nullable else field_t, src)
 
@@ -264,16 +294,18 @@ class Resolver(CallsMixin):
         t = operand.t
         if node.op == "not":
             self.need_bool(t, path, node.operand.pos, "'not'")
-            return ir.Unary("not", operand, BOOL, (path, node.pos))
+            if t.nullable and t.kind != "null":
+                self.warn_nullable_not(path, node)
+            return ir.Unary("not", operand, BOOL.null(t.nullable), (path, node.pos))
         if not (t.numeric or t.kind in ("money", "any")):
-            raise self.fail("compile.type-mismatch", f"cannot negate {type_name(t)}", path,
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH, f"cannot negate {type_name(t)}", path,
                             node.pos)
         return ir.Unary("-", operand, t, (path, node.pos))
 
     def need_bool(self, t: T, path: Path, pos: int, what: str) -> None:
         """Refuse an operand that is not a condition."""
         if t.kind not in ("bool", "any", "null"):
-            raise self.fail("compile.type-mismatch",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                             f"{what} needs a condition (true/false), found {type_name(t)}",
                             path, pos)
 
@@ -353,13 +385,13 @@ class Resolver(CallsMixin):
     def _check_constant(self, node: ex.Bin, path: Path) -> None:
         """Division by zero and overflow among literals are mistakes in the file."""
         if node.op == "/" and self._constant(node.right) in (0, Decimal(0)):
-            raise self.fail("compile.division-by-zero", "division by zero", path, node.op_pos)
+            raise self.fail(dc.COMPILE_DIVISION_BY_ZERO, "division by zero", path, node.op_pos)
         if self._constant(node.left) is None or self._constant(node.right) is None:
             return
         try:
             self._fold(node)
         except (ArithmeticError, OverflowError, ValueError):
-            raise self.fail("compile.overflow",
+            raise self.fail(dc.COMPILE_OVERFLOW,
                             f"this calculation overflows (numbers up to 10^30, dates from "
                             f"{dt.date.min} to {dt.date.max})", path, node.op_pos) from None
 
@@ -382,14 +414,14 @@ class Resolver(CallsMixin):
         hint = None
         if lt.kind == "date" or rt.kind == "date":
             hint = "dates take a number of days: date + 5, date - date"
-        raise self.fail("compile.type-mismatch",
+        raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                         f"cannot {verb} {type_name(lt.null(False))} and "
                         f"{type_name(rt.null(False))}", path, node.op_pos, hint)
 
     def _same_dim(self, a: T, b: T, path: Path, pos: int) -> str | None:
         if a.dim and b.dim and a.dim != b.dim:
             raise self.fail(
-                "compile.currency-mismatch",
+                dc.COMPILE_CURRENCY_MISMATCH,
                 f"{type_name(a.null(False))} and {type_name(b.null(False))} cannot be combined",
                 path, pos, "convert one of them first (for example with a conversion function)")
         return a.dim or b.dim
@@ -406,7 +438,7 @@ class Resolver(CallsMixin):
         if a.numeric and b.numeric:
             return (DECIMAL if "decimal" in (a.kind, b.kind) else INT).null(nullable)
         if a.kind != b.kind or (a.kind == "object" and a.model is not b.model):
-            raise self.fail("compile.type-mismatch",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                             f"{type_name(a.null(False))} and {type_name(b.null(False))} do not "
                             "mix", path, pos)
         if a.kind == "money":
@@ -432,7 +464,7 @@ class Resolver(CallsMixin):
         ordered = a.kind == b.kind and a.kind in ("date", "str", "money")
         equal = a.kind == b.kind and a.kind in ("bool", "str", "date", "money", "object")
         if not ((op in ("==", "!=") and equal) or ordered):
-            raise self.fail("compile.type-mismatch",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                             f"cannot compare {type_name(a.null(False))} with "
                             f"{type_name(b.null(False))}", path, pos)
         if a.kind == "str" and a.choices and b.choices and not (a.choices & b.choices):
@@ -441,7 +473,7 @@ class Resolver(CallsMixin):
                 pos = lit_pos[0] if lit is a else lit_pos[1]
             value = sorted(lit.choices or ())[0]
             raise self.fail(
-                "compile.impossible-value",
+                dc.COMPILE_IMPOSSIBLE_VALUE,
                 f"{value!r} is never a value here; expected one of "
                 f"{', '.join(sorted(field.choices or ()))}", path, pos,
                 self.suggest(value, sorted(field.choices or ())))
@@ -454,7 +486,7 @@ class Resolver(CallsMixin):
             if rt.kind == "any":
                 return ir.Const(None, ANY, src)
             if rt.kind != "list":
-                raise self.fail("compile.type-mismatch",
+                raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                                 f"'{op}' needs a list on the right, found {type_name(rt)}",
                                 path, node.right.pos)
             self.comparable(lt, rt.item or NULL, path, node.left.pos, "==",
@@ -487,7 +519,7 @@ class Resolver(CallsMixin):
         """Start resolving a value or function; a circular definition is an error."""
         if key in self._in_progress:
             cycle = [*self._in_progress[self._in_progress.index(key):], key]
-            raise self.fail("compile.cycle",
+            raise self.fail(dc.COMPILE_CYCLE,
                             "circular definition: " + " -> ".join(k[1] for k in cycle),
                             path, pos, "a value cannot depend on itself")
         self._in_progress.append(key)
@@ -531,7 +563,7 @@ class Resolver(CallsMixin):
                 try:
                     pt = self.parse_type(ptext)
                 except ValueError as exc:
-                    self.error("compile.bad-type", str(exc),
+                    self.error(dc.COMPILE_BAD_TYPE, str(exc),
                                self.at(("functions", name, "params", pname)))
                     pt = ANY
                 params.append((pname, pt))

@@ -9,12 +9,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.facts import _date
 from ta_rules.money import ROUNDING_MODES, Money, is_known_currency
 from ta_rules.rulesets import _expr as ex
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._types import BOOL, DATE, DECIMAL, INT, NULL, T, type_name
 from ta_rules.rulesets._yaml import Path
+from ta_rules.rulesets.builtins import BUILTINS, BuiltinSpec
 
 if TYPE_CHECKING:
     from ta_rules.rulesets.resolve import Scope
@@ -47,13 +49,31 @@ class CallsMixin:
             raise Bail
         if name in self.spec.functions:
             return self.call_function(node, scope, path)
-        handler = getattr(self, "fn_" + name, None)
-        if handler is None:
-            builtins = sorted(n[3:] for n in dir(self) if n.startswith("fn_"))
-            raise self.fail("compile.unknown-function", f"unknown function {name}()", path,
-                            node.pos, self.suggest(name, [*builtins, *self.spec.functions]))
-        result: ir.Node = handler(node, scope, path)
+        spec = BUILTINS.get(name)
+        if spec is None:
+            raise self.fail(dc.COMPILE_UNKNOWN_FUNCTION, f"unknown function {name}()", path,
+                            node.pos, self.suggest(name, [*BUILTINS, *self.spec.functions]))
+        if spec.type_rule is None:
+            return self._signature(spec, node, scope, path)
+        result: ir.Node = getattr(self, spec.type_rule)(node, scope, path)
         return result
+
+    def _signature(self, spec: BuiltinSpec, node: ex.Call, scope: Scope,
+                   path: Path) -> ir.Node:
+        """A call of a built-in its declared signature describes: null in, null out."""
+        params, result = spec.params or (), spec.result or _ANY
+        args = self._args(node, len(params), scope, path)
+        nullable = False
+        for i, (arg, want, written) in enumerate(zip(args, params, node.args, strict=True)):
+            got = arg.t
+            nullable = nullable or got.nullable
+            if got.kind in ("any", "null") or got.kind == want.kind or (
+                    want.kind == "decimal" and got.kind == "int"):
+                continue
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
+                            f"argument {i + 1} of {spec.name}() must be {type_name(want)}, "
+                            f"found {type_name(got)}", path, written.pos)
+        return self._builtin(node, path, spec.name, None, args, result.null(nullable))
 
     suggest: Any
 
@@ -62,7 +82,7 @@ class CallsMixin:
         lo, hi = (n, n) if isinstance(n, int) else n
         if node.gen is not None or not lo <= len(node.args) <= hi:
             want = f"{lo}" if lo == hi else f"{lo} to {hi}"
-            raise self.fail("compile.arity", f"{node.name}() takes {want} argument(s)", path,
+            raise self.fail(dc.COMPILE_ARITY, f"{node.name}() takes {want} argument(s)", path,
                             node.pos)
         return [self.resolve(a, scope, path) for a in node.args]
 
@@ -75,17 +95,17 @@ class CallsMixin:
         gen = node.gen
         if gen is None:
             if not node.args:
-                raise self.fail("compile.arity", f"{node.name}() needs a list", path, node.pos)
+                raise self.fail(dc.COMPILE_ARITY, f"{node.name}() needs a list", path, node.pos)
             lst = self.resolve(node.args[0], scope, path)
             rest = node.args[1:]
             if lst.t.kind == "any":
                 raise Bail
             if lst.t.kind != "list":
-                raise self.fail("compile.type-mismatch",
+                raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                                 f"{node.name}() needs a list, found {type_name(lst.t)}", path,
                                 node.args[0].pos)
             if len(rest) > extra:
-                raise self.fail("compile.arity", f"too many arguments to {node.name}()", path,
+                raise self.fail(dc.COMPILE_ARITY, f"too many arguments to {node.name}()", path,
                                 node.pos)
             comp = ir.Comp("", lst, None, None, lst.t.item or _ANY, src)
             return comp, [self.resolve(a, scope, path) for a in rest]
@@ -93,7 +113,7 @@ class CallsMixin:
         if iterable.t.kind == "any":
             raise Bail
         if iterable.t.kind != "list":
-            raise self.fail("compile.type-mismatch",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                             f"'for' needs a list, found {type_name(iterable.t)}", path,
                             gen.iterable.pos)
         var = self.fresh(f"l_{gen.var}_")
@@ -105,7 +125,7 @@ class CallsMixin:
             cond = self.resolve(gen.cond, inner, path)
             self.need_bool(cond.t, path, gen.cond.pos, "'if' in a 'for'")
         if len(node.args) > extra:
-            raise self.fail("compile.arity", f"too many arguments to {node.name}()", path,
+            raise self.fail(dc.COMPILE_ARITY, f"too many arguments to {node.name}()", path,
                             node.pos)
         comp = ir.Comp(var, iterable, elt, cond, elt.t, src)
         return comp, [self.resolve(a, scope, path) for a in node.args]
@@ -137,7 +157,7 @@ class CallsMixin:
         over, extra = self._over(node, scope, path, extra=1)
         et = over.t
         if not (et.numeric or et.kind in ("money", "any")):
-            raise self.fail("compile.type-mismatch", f"sum() adds numbers or money, found "
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH, f"sum() adds numbers or money, found "
                             f"{type_name(et)}", path, node.pos)
         if extra:
             t = self.unify(et.null(False), extra[0].t, path, node.pos)
@@ -154,7 +174,7 @@ class CallsMixin:
         t: T = NULL
         for arg, a in zip(args, node.args, strict=True):
             if not (arg.t.numeric or arg.t.kind in ("money", "date", "any", "null")):
-                raise self.fail("compile.type-mismatch",
+                raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                                 f"{fn}() compares numbers, money or dates, found "
                                 f"{type_name(arg.t)}", path, a.pos)
             t = self.unify(t, arg.t, path, a.pos)
@@ -169,13 +189,13 @@ class CallsMixin:
     def fn_abs(self, node: ex.Call, scope: Scope, path: Path) -> ir.Node:
         (x,) = self._args(node, 1, scope, path)
         if not (x.t.numeric or x.t.kind in ("money", "any")):
-            raise self.fail("compile.type-mismatch", f"abs() needs a number or money, found "
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH, f"abs() needs a number or money, found "
                             f"{type_name(x.t)}", path, node.pos)
         return self._builtin(node, path, "abs", None, [x], x.t)
 
     def _mode(self, mode: ex.Expr, path: Path) -> str:
         if not (isinstance(mode, ex.Lit) and mode.value in ROUNDING_MODES):
-            raise self.fail("compile.type-mismatch",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                             f"round() needs a rounding mode: {', '.join(ROUNDING_MODES)}",
                             path, mode.pos)
         return str(mode.value)
@@ -185,20 +205,20 @@ class CallsMixin:
             # round(money, mode): to the minor unit of the money's currency (JPY 0, BHD 3)
             x, _ = self._args(node, 2, scope, path)
             if x.t.kind not in ("money", "any"):
-                raise self.fail("compile.type-mismatch", "round(x, mode) rounds money to its "
+                raise self.fail(dc.COMPILE_TYPE_MISMATCH, "round(x, mode) rounds money to its "
                                 "currency's minor unit; for numbers give the places: "
                                 "round(x, 2, mode)", path, node.args[0].pos)
             mode = self._mode(node.args[1], path)
-            return self._builtin(node, path, "round_minor", None, [x], x.t, (mode,))
+            return self._builtin(node, path, "round", None, [x], x.t, (None, mode))
         x, _, _ = self._args(node, 3, scope, path)
         if not (x.t.numeric or x.t.kind in ("money", "any")):
-            raise self.fail("compile.type-mismatch",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                             f"round() needs a number or money, found {type_name(x.t)}", path,
                             node.args[0].pos)
         places = node.args[1]
         if not (isinstance(places, ex.Lit) and isinstance(places.value, int)
                 and not isinstance(places.value, bool) and 0 <= places.value <= 12):
-            raise self.fail("compile.type-mismatch",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                             "round() needs a whole number of places from 0 to 12", path,
                             places.pos)
         mode = self._mode(node.args[2], path)
@@ -208,18 +228,18 @@ class CallsMixin:
     def fn_money(self, node: ex.Call, scope: Scope, path: Path) -> ir.Node:
         amount, currency = self._args(node, 2, scope, path)
         if not (amount.t.numeric or amount.t.kind == "any"):
-            raise self.fail("compile.type-mismatch",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                             f"money() needs a number, found {type_name(amount.t)}", path,
                             node.args[0].pos)
         if currency.t.kind not in ("str", "any"):
-            raise self.fail("compile.type-mismatch",
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                             f"money() needs a currency code, found {type_name(currency.t)}",
                             path, node.args[1].pos)
         dim = currency.t.dim
         cur = node.args[1]
         if isinstance(cur, ex.Lit) and isinstance(cur.value, str):
             if not is_known_currency(cur.value):
-                raise self.fail("compile.unknown-currency",
+                raise self.fail(dc.COMPILE_UNKNOWN_CURRENCY,
                                 f"unknown currency code {cur.value!r}", path, cur.pos)
             dim = cur.value
             lit = node.args[0]
@@ -233,12 +253,12 @@ class CallsMixin:
     def fn_date(self, node: ex.Call, scope: Scope, path: Path) -> ir.Node:
         arg = node.args[0] if len(node.args) == 1 and node.gen is None else None
         if not (isinstance(arg, ex.Lit) and isinstance(arg.value, str)):
-            raise self.fail("compile.type-mismatch", 'date() takes one literal "YYYY-MM-DD"',
+            raise self.fail(dc.COMPILE_TYPE_MISMATCH, 'date() takes one literal "YYYY-MM-DD"',
                             path, node.pos)
         try:
             day = _date(arg.value)
         except ValueError as exc:
-            raise self.fail("compile.bad-date", str(exc), path, arg.pos) from None
+            raise self.fail(dc.COMPILE_BAD_DATE, str(exc), path, arg.pos) from None
         return ir.Const(day, DATE, (path, node.pos))
 
     def call_function(self, node: ex.Call, scope: Scope, path: Path) -> ir.Node:
@@ -247,7 +267,7 @@ class CallsMixin:
         fn = self.function(name, path, node.pos)
         self.referenced.add(("function", name))
         if node.gen is not None or len(node.args) != len(fn.params):
-            raise self.fail("compile.arity", f"{name}() takes {len(fn.params)} argument(s)", path,
+            raise self.fail(dc.COMPILE_ARITY, f"{name}() takes {len(fn.params)} argument(s)", path,
                             node.pos)
         args = []
         guard: list[bool] = []
@@ -259,7 +279,7 @@ class CallsMixin:
                 (at.kind != pt.kind and not (at.numeric and pt.numeric))
                 or (at.kind == "object" and at.model is not pt.model)
             ):
-                raise self.fail("compile.type-mismatch",
+                raise self.fail(dc.COMPILE_TYPE_MISMATCH,
                                 f"argument {pname} of {name}() must be {type_name(pt)}, found "
                                 f"{type_name(at)}", path, arg.pos)
             args.append(a)

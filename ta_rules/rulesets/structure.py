@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Location
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._types import REASON, T, is_dimension, type_name
@@ -51,7 +52,7 @@ class _Builder:
             if when is None:
                 ok = False
             elif when.t.kind not in ("bool", "any"):
-                self.error("compile.type-mismatch",
+                self.error(dc.COMPILE_TYPE_MISMATCH,
                            f"'when' needs a condition (true/false), found {type_name(when.t)}",
                            self.at((*path, "when")))
                 ok = False
@@ -77,7 +78,7 @@ class _Builder:
                            getattr(rule, "outcome", None), codes, ok and reasons_ok,
                            scope.subject, rule.when)
         if rule.id in self.rules:
-            self.error("compile.duplicate-rule-id", f"duplicate rule id {rule.id!r}",
+            self.error(dc.COMPILE_DUPLICATE_RULE_ID, f"duplicate rule id {rule.id!r}",
                        self.at((*path, "id")), None, (self.rules[rule.id].location,))
         else:
             self.rules[rule.id] = result
@@ -95,7 +96,7 @@ class _Builder:
             if t.kind in ("reason", "any", "null") or (t.kind == "list" and t.item == REASON):
                 out.append(node)
             else:
-                self.error("compile.type-mismatch",
+                self.error(dc.COMPILE_TYPE_MISMATCH,
                            f"reasons must be reason codes (or lists of reasons), found "
                            f"{type_name(t)}", self.at((*path, "reasons", i)))
                 ok = False
@@ -106,7 +107,7 @@ class _Builder:
         for code in codes:
             missing = self.r.reasons[code].placeholders - set(with_spec)
             if missing:
-                self.error("compile.message-placeholder",
+                self.error(dc.COMPILE_MESSAGE_PLACEHOLDER,
                            f"the message of {code} uses {{{', '.join(sorted(missing))}}} but "
                            f"rule {rid} does not provide {'it' if len(missing) == 1 else 'them'}",
                            self.doc.location((*path, "with") if with_spec else
@@ -141,7 +142,7 @@ class _Builder:
         for i, rule in enumerate(rules):
             if rule.use is not None:
                 uses = True
-                self.error("compile.bad-use", "use: is only for tables of a for_each group",
+                self.error(dc.COMPILE_BAD_USE, "use: is only for tables of a for_each group",
                            self.at((*path, "rules", i, "use")))
         resolved = () if uses else self.rule_list(rules, (*path, "rules"), name, None, Scope({}))
         return ir.GroupIR(name, spec.mode, resolved, deps=frozenset(self.r.deps),
@@ -152,7 +153,7 @@ class _Builder:
         broken = ir.GroupIR(name, spec.mode, None, deps=frozenset(), uses_tables=True)
         parts = for_each_parts(spec.for_each or "")
         if parts is None:
-            self.error("compile.syntax", "for_each must read 'name in list'",
+            self.error(dc.COMPILE_SYNTAX, "for_each must read 'name in list'",
                        self.at((*path, "for_each")))
             return broken
         var, _, offset = parts
@@ -161,14 +162,14 @@ class _Builder:
         except Bail:
             return broken
         if iterable.t.kind != "list":
-            self.error("compile.type-mismatch",
+            self.error(dc.COMPILE_TYPE_MISMATCH,
                        f"for_each needs a list, found {type_name(iterable.t)}",
                        self.at((*path, "for_each"), offset))
             return broken
         item_t = iterable.t.item or ANY
         if item_t.kind != "str":
             # the item is the subject of every reason the tables give, and picks the table
-            self.error("compile.type-mismatch",
+            self.error(dc.COMPILE_TYPE_MISMATCH,
                        f"for_each needs a list of codes or text (each item names a table and "
                        f"is the subject of its reasons), found {type_name(iterable.t)}",
                        self.at((*path, "for_each"), offset))
@@ -182,7 +183,7 @@ class _Builder:
             if not first:
                 for i, rule in enumerate(rules):
                     if rule.use is not None:
-                        self.error("compile.bad-use", "use: needs mode: first",
+                        self.error(dc.COMPILE_BAD_USE, "use: needs mode: first",
                                    self.at((*path, "tables", tname, i, "use")))
             out.append(ir.TableIR(tname, self.rule_list(rules, (*path, "tables", tname), name,
                                                         tname, scope)))
@@ -196,7 +197,7 @@ class _Builder:
         for tname in tables:
             if item_t.choices is not None and tname not in item_t.choices \
                     and tname not in used and tname != spec.default:
-                self.error("compile.unknown-table",
+                self.error(dc.COMPILE_UNKNOWN_TABLE,
                            f"table {tname!r} is never selected: {var} is one of "
                            f"{', '.join(sorted(item_t.choices))}",
                            self.doc.location((*path, "tables", tname), key=True),
@@ -205,11 +206,11 @@ class _Builder:
             for i, rule in enumerate(rules):
                 if rule.use is not None and rule.use not in tables \
                         and rule.use not in self.r.broken_names:
-                    self.error("compile.unknown-table", f"use: names no table {rule.use!r}",
+                    self.error(dc.COMPILE_UNKNOWN_TABLE, f"use: names no table {rule.use!r}",
                                self.at((*path, "tables", tname, i, "use")),
                                suggest(rule.use, list(tables)))
         if spec.default is not None and spec.default not in tables:
-            self.error("compile.unknown-table", f"default names no table {spec.default!r}",
+            self.error(dc.COMPILE_UNKNOWN_TABLE, f"default names no table {spec.default!r}",
                        self.at((*path, "default")), suggest(spec.default, list(tables)))
         self.check_use_cycles(tables, path)
 
@@ -223,7 +224,7 @@ class _Builder:
                 node, trail = stack.pop()
                 for i, nxt in edges.get(node, []):
                     if nxt == start:
-                        self.error("compile.cycle",
+                        self.error(dc.COMPILE_CYCLE,
                                    "tables hand over in a circle: " + " -> ".join([*trail, nxt]),
                                    self.at((*path, "tables", node, i, "use")))
                         return
@@ -241,7 +242,7 @@ class _Builder:
             resolved = self.rule_list(rules, ("outcome",), "outcome", None, Scope({}))
             if rules and rules[-1].when is not None \
                     and ("outcome", len(rules) - 1) not in self.broken_rules:
-                self.error("compile.outcome-incomplete",
+                self.error(dc.COMPILE_OUTCOME_INCOMPLETE,
                            "the last outcome rule must apply always (leave out 'when'), so "
                            "every claim gets an outcome",
                            self.at(("outcome", len(rules) - 1, "when")))
@@ -258,19 +259,19 @@ class _Builder:
                 continue
             t, where = node.t, self.at(("amounts", field))
             if t.kind == "null":
-                self.error("compile.type-mismatch",
+                self.error(dc.COMPILE_TYPE_MISMATCH,
                            f"{field} is always null: it must be an amount (null only in some "
                            "cases, as in 'if outcome == \"covered\" then cap')", where,
                            "a quoted \"null\" is read as the expression null")
             elif t.kind not in ("money", "any", "null"):
-                self.error("compile.type-mismatch", f"{field} must be money, found "
+                self.error(dc.COMPILE_TYPE_MISMATCH, f"{field} must be money, found "
                            f"{type_name(t)}", where)
             elif field == "max_refund" and t.nullable:
-                self.error("compile.type-mismatch",
+                self.error(dc.COMPILE_TYPE_MISMATCH,
                            "max_refund must never be null; give a zero amount instead", where,
                            "add ?? money(0, <currency>)")
             elif t.kind == "money" and t.dim is not None and not is_dimension(t.dim):
-                self.error("compile.currency-mismatch",
+                self.error(dc.COMPILE_CURRENCY_MISMATCH,
                            f"{field} must be in the currency of the claim (a currency "
                            f"dimension of the vocabulary), found {type_name(t)}", where)
         return out
@@ -292,7 +293,7 @@ class _Builder:
                 if dep in steps and dep != key:
                     visit(dep, [*trail, key])
                 elif dep == key and key[0] == "group":
-                    self.error("compile.cycle", f"group {key[1]} refers to itself",
+                    self.error(dc.COMPILE_CYCLE, f"group {key[1]} refers to itself",
                                self.doc.location(("groups", key[1]), key=True))
             state[key] = 2
             order.append(key)
@@ -305,7 +306,7 @@ class _Builder:
         kind, name = cycle[0]
         where: Path = ("groups", name) if kind == "group" else \
             ("outcome",) if kind == "outcome" else ("values", name)
-        self.error("compile.cycle", "circular dependency: " + " -> ".join(k[1] for k in cycle),
+        self.error(dc.COMPILE_CYCLE, "circular dependency: " + " -> ".join(k[1] for k in cycle),
                    self.doc.location(where, key=True))
 
 

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.facts import (
     RESERVED_FIELD_NAMES,
@@ -149,7 +150,7 @@ class _Builder:
                 try:
                     check_code(code)
                 except ValueError as exc:
-                    self.error("vocabulary.bad-code", str(exc), ("codes", name, "codes", i),
+                    self.error(dc.VOCABULARY_BAD_CODE, str(exc), ("codes", name, "codes", i),
                                hint=f"codes match {CODE_PATTERN}")
             old = code_sets.get(name)
             if old is not None:
@@ -166,7 +167,7 @@ class _Builder:
             records[name] = self._record(name, rs, records.get(name))
         root = self.spec.root or (base.root if base else None)
         if root is None:
-            self.error("schema.missing", "missing required field 'root'", (), key=True)
+            self.error(dc.SCHEMA_MISSING, "missing required field 'root'", (), key=True)
             root = "facts"
         voc = Vocabulary(
             name=self.spec.vocabulary, root=root, records=tuple(records.values()),
@@ -182,7 +183,7 @@ class _Builder:
         for fname, fs in rs.fields.items():
             path: tuple[str | int, ...] = ("records", name, "fields", fname)
             if reserved_field_name(fname):
-                self.error("vocabulary.reserved-name",
+                self.error(dc.VOCABULARY_RESERVED_NAME,
                            f"{fname!r} cannot name a field: "
                            + ("a leading underscore is not allowed" if fname.startswith("_")
                               else "every record already has it"), path, key=True,
@@ -190,19 +191,19 @@ class _Builder:
                                 + ", ".join(sorted(RESERVED_FIELD_NAMES)) + ")")
                 continue
             if fname in known:
-                self.error("vocabulary.redefined",
+                self.error(dc.VOCABULARY_REDEFINED,
                            f"{name}.{fname} is already defined by {self.spec.extends}", path,
                            key=True, hint="an extension adds fields; it cannot change them")
                 continue
             if old is not None and "default" not in fs.model_fields_set:
-                self.error("vocabulary.required-field",
+                self.error(dc.VOCABULARY_REQUIRED_FIELD,
                            f"{name}.{fname} is added to {self.spec.extends}'s record {name} "
                            "without a default, so documents written for it would be refused",
                            path, key=True, hint="give it a default (null, false, ...)")
             try:
                 ftype = parse_field_type(fs.type)
             except ValueError as exc:
-                self.error("vocabulary.bad-type", str(exc), (*path, "type"))
+                self.error(dc.VOCABULARY_BAD_TYPE, str(exc), (*path, "type"))
                 continue
             fields.append(FieldDef(
                 name=fname, type=ftype, required="default" not in fs.model_fields_set,
@@ -225,13 +226,13 @@ class _Builder:
 
     def _unknown_field(self, name: str, names: set[str], path: tuple[str | int, ...]) -> None:
         close = difflib.get_close_matches(name, sorted(names), n=1)
-        self.error("vocabulary.unknown-field", f"no field {name!r} in this record", path,
+        self.error(dc.VOCABULARY_UNKNOWN_FIELD, f"no field {name!r} in this record", path,
                    hint=f"did you mean {close[0]!r}?" if close else None)
 
     # checks of the merged vocabulary ---------------------------------------------------------
     def _check(self, voc: Vocabulary) -> None:
         if voc.root not in voc.record_map:
-            self.error("vocabulary.unknown-type", f"the root record {voc.root!r} is not defined",
+            self.error(dc.VOCABULARY_UNKNOWN_TYPE, f"the root record {voc.root!r} is not defined",
                        ("root",), hint=self._close(voc.root, voc.record_map))
         for name, rs in self.spec.records.items():
             record = voc.record_map[name]
@@ -245,14 +246,14 @@ class _Builder:
             target = voc.field_at(source)
             if target is None or target.type.base != "money" or target.type.nullable \
                     or target.type.arg != name:
-                self.error("vocabulary.bad-dimension",
+                self.error(dc.VOCABULARY_BAD_DIMENSION,
                            f"{ds.from_!r} is not a money[{name}] field (never null) of the "
                            f"root record", ("currencies", name, "from"))
                 continue
             optional = [".".join(source[:i]) for i in range(1, len(source) + 1)
                         if not _given(voc.field_at(source[:i]))]
             if optional:
-                self.error("vocabulary.bad-dimension",
+                self.error(dc.VOCABULARY_BAD_DIMENSION,
                            f"{ds.from_!r} is where every document gives its {name} currency, "
                            f"but {optional[0]!r} may be left out or null (it has a default "
                            "or a '?' type)", ("currencies", name, "from"),
@@ -300,7 +301,7 @@ class _Builder:
                     state[target] = 1
                     path.append((target, refs(target), 0))
                     entered.append((record, fname))
-        if not any(d.code == "vocabulary.recursive-record" for d in self.diags):
+        if not any(d.code == dc.VOCABULARY_RECURSIVE_RECORD for d in self.diags):
             self._check_depth(voc, refs, ours)
 
     def _check_depth(self, voc: Vocabulary, refs: Callable[[str], list[tuple[str, str]]],
@@ -331,7 +332,7 @@ class _Builder:
             at = next(((name, fname) for name in self.spec.records for fname, _ in refs(name)
                        if (name, fname) in ours), None)
             if at is not None:
-                self.error("vocabulary.too-large",
+                self.error(dc.VOCABULARY_TOO_LARGE,
                            f"a document of this vocabulary has more than {MAX_RECORD_PLACES} "
                            f"places for records (records used by several fields, nested)",
                            ("records", at[0], "fields", at[1], "type"),
@@ -348,7 +349,7 @@ class _Builder:
                   next((step for step in steps if step in ours), None))
         if at is None:
             return
-        self.error("vocabulary.too-deep",
+        self.error(dc.VOCABULARY_TOO_DEEP,
                    f"records nest {height[voc.root][0]} levels deep below {voc.root!r} "
                    f"through {at[0]}.{at[1]}; at most {MAX_RECORD_DEPTH}",
                    ("records", at[0], "fields", at[1], "type"))
@@ -363,7 +364,7 @@ class _Builder:
         steps = steps[at:] + steps[:at]
         name, fname = steps[0]
         loop = " -> ".join([*(record for record, _ in steps), name])
-        self.error("vocabulary.recursive-record",
+        self.error(dc.VOCABULARY_RECURSIVE_RECORD,
                    f"record {name!r} contains itself ({loop}): a facts document would have "
                    "no end", ("records", name, "fields", fname, "type"),
                    hint="make one of them a list of a smaller record, or a code")
@@ -376,18 +377,18 @@ class _Builder:
         t = f.type.item if f.type.base == "list" and f.type.item else f.type
         where = (*path, "type")
         if t.base == "record" and t.arg not in voc.record_map:
-            self.error("vocabulary.unknown-type", f"unknown type {t.arg!r}", where,
+            self.error(dc.VOCABULARY_UNKNOWN_TYPE, f"unknown type {t.arg!r}", where,
                        hint=self._close(str(t.arg), voc.record_map)
                        or "a record name, or boolean, integer, decimal, text, date, code, "
                           "code[SET], money[CURRENCY], list[ITEM]")
             return
         if t.base == "code" and t.arg is not None and t.arg not in voc.code_map:
-            self.error("vocabulary.unknown-code-set", f"no code set {t.arg!r}", where,
+            self.error(dc.VOCABULARY_UNKNOWN_CODE_SET, f"no code set {t.arg!r}", where,
                        hint=self._close(str(t.arg), voc.code_map))
             return
         if t.base == "money" and t.arg not in voc.dimension_map and not is_known_currency(
                 str(t.arg)):
-            self.error("vocabulary.unknown-currency",
+            self.error(dc.VOCABULARY_UNKNOWN_CURRENCY,
                        f"{t.arg!r} is neither a currency dimension nor an ISO-4217 code", where,
                        hint=self._close(str(t.arg), voc.dimension_map))
             return
@@ -395,12 +396,12 @@ class _Builder:
             self._check_at_most_one(voc, f, (*path, "at_most_one"))
         bounds = _bound_problems(f)
         for key, message in bounds:
-            self.error("vocabulary.bad-constraint", message, (*path, key))
+            self.error(dc.VOCABULARY_BAD_CONSTRAINT, message, (*path, key))
         if not f.required:
             problem = _default_problem(voc, f.type, f.default) or (
                 None if bounds else _default_out_of_bounds(f))
             if problem:
-                self.error("vocabulary.bad-default", f"default of {f.name}: {problem}",
+                self.error(dc.VOCABULARY_BAD_DEFAULT, f"default of {f.name}: {problem}",
                            (*path, "default"))
 
     def _check_at_most_one(self, voc: Vocabulary, f: FieldDef,
@@ -408,7 +409,7 @@ class _Builder:
         item = f.type.item
         record = voc.record_map.get(str(item.arg)) if item and item.base == "record" else None
         if record is None or f.at_most_one is None:
-            self.error("vocabulary.bad-constraint", "at_most_one is for lists of records", path)
+            self.error(dc.VOCABULARY_BAD_CONSTRAINT, "at_most_one is for lists of records", path)
             return
         fname, _ = f.at_most_one
         if fname not in record.by_name:
@@ -564,7 +565,7 @@ def _cycle_error(cycle: list[_Extending]) -> RulesetError:
     ring = cycle[start:] + cycle[:start]
     loop = " -> ".join(link.name for link in [*ring, ring[0]])
     return RulesetError([Diagnostic(
-        "vocabulary.extends-cycle", f"vocabularies extend each other in a circle: {loop}",
+        dc.VOCABULARY_EXTENDS_CYCLE, f"vocabularies extend each other in a circle: {loop}",
         ring[0].extends, "one of them must extend a vocabulary outside the circle")],
         sources={ring[0].source: ring[0].text})
 
@@ -583,7 +584,7 @@ def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
         raise RulesetError(problems, sources={source: doc.text} if doc else {})
     if not isinstance(doc.data, dict):
         raise RulesetError([Diagnostic(
-            "schema.invalid", "a vocabulary file is a mapping with vocabulary:, records:, ...",
+            dc.SCHEMA_INVALID, "a vocabulary file is a mapping with vocabulary:, records:, ...",
             Location(source, 1, 1))], sources={source: doc.text})
     from ta_rules.rulesets.load import schema_diagnostics
 
@@ -596,7 +597,7 @@ def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
     if spec.extends is not None:
         if spec.extends == spec.vocabulary:
             raise RulesetError([Diagnostic(
-                "vocabulary.unknown-base", "a vocabulary cannot extend itself",
+                dc.VOCABULARY_UNKNOWN_BASE, "a vocabulary cannot extend itself",
                 doc.location(("extends",)))], sources={source: doc.text})
         chain = _EXTENDING.get()
         here = _Extending(spec.vocabulary, doc.location(("extends",)), source, doc.text)
@@ -610,7 +611,7 @@ def loads_vocabulary(content: str | bytes, source: str = "<string>", *,
             _EXTENDING.reset(token)
         if base is None:
             raise RulesetError([Diagnostic(
-                "vocabulary.unknown-base", f"no vocabulary named {spec.extends!r} to extend",
+                dc.VOCABULARY_UNKNOWN_BASE, f"no vocabulary named {spec.extends!r} to extend",
                 doc.location(("extends",)), _known_hint(spec.extends, folder))],
                 sources={source: doc.text})
     builder = _Builder(spec, doc, base)
@@ -761,7 +762,7 @@ def ruleset_env(spec: Any, doc: YamlDocument, folder: str | None) -> TypeEnv:
     voc = find_vocabulary(name, folder)
     if voc is None:
         raise RulesetError([Diagnostic(
-            "compile.unknown-vocabulary", f"no vocabulary named {name!r}",
+            dc.COMPILE_UNKNOWN_VOCABULARY, f"no vocabulary named {name!r}",
             doc.location(("vocabulary",)), _known_hint(name, folder))],
             sources=doc.texts())
     return type_env(voc)
@@ -775,7 +776,7 @@ def check_order_date(spec: Any, doc: YamlDocument, env: TypeEnv) -> list[Diagnos
         if t is None or t.kind != "date":
             found = "not a fact" if t is None else f"a {type_name(t)}"
             out.append(Diagnostic(
-                "compile.bad-order-date", f"{path!r} is {found}; the order date is read from "
+                dc.COMPILE_BAD_ORDER_DATE, f"{path!r} is {found}; the order date is read from "
                 "date facts", doc.location(("effective", "order_date", i)),
                 _path_hint(path, env)))
     return out

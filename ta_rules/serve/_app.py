@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules._version import __version__
 from ta_rules.batch import MAX_MESSAGE, MAX_PROBLEMS, batch_options, judge_lines, numbered_chunks
 from ta_rules.decisionlog import DecisionLog, DecisionLogError, DecisionLogFull
@@ -165,14 +166,14 @@ class Service:
     def load_fresh(self) -> tuple[Registry | None, list[Diagnostic]]:
         """Load the rules folder anew; (registry, []) or (None, problems)."""
         if self.folder is None:
-            return None, [Diagnostic("serve.no-folder", "the bundled rulesets cannot be "
+            return None, [Diagnostic(dc.SERVE_NO_FOLDER, "the bundled rulesets cannot be "
                                      "reloaded; start with --rules DIR", Location("<serve>"))]
         try:
             fresh = Registry.from_folder(self.folder)
         except RulesetError as exc:
             return None, list(exc.diagnostics)
         if not fresh.rulesets:
-            return None, [Diagnostic("serve.no-rulesets", "the folder holds no ruleset file "
+            return None, [Diagnostic(dc.SERVE_NO_RULESETS, "the folder holds no ruleset file "
                                      "(*.yaml)", Location(self.folder))]
         return fresh, []
 

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import uvicorn
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.decisionlog import DecisionLog
 from ta_rules.errors import Diagnostic, Location, RulesetError, TaRulesError
 from ta_rules.rulesets.registry import Registry, default_registry
@@ -237,7 +238,7 @@ def serve(*, rules: str | None = None, host: str = "127.0.0.1", port: int = 8080
     else:
         registry = Registry.from_folder(rules)
         if not registry.rulesets:
-            raise RulesetError([Diagnostic("serve.no-rulesets", "the folder holds no ruleset "
+            raise RulesetError([Diagnostic(dc.SERVE_NO_RULESETS, "the folder holds no ruleset "
                                            "file (*.yaml)", Location(rules))])
     opened = decision_log(registry) if decision_log is not None else None
     service = Service(registry, folder=rules, limits=limits, decision_log=opened)

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, TaRulesError, render_diagnostics
 from ta_rules.present import verdict_data
 from ta_rules.rulesets.registry import Registry
@@ -155,7 +156,7 @@ def run_paths(
         if skip is not None and problem is None and skip(path):
             continue
         if problem is not None:
-            errors.append(Diagnostic("file.missing", problem, Location(path)))
+            errors.append(Diagnostic(dc.FILE_MISSING, problem, Location(path)))
             continue
         scenarios, problems = load_scenarios(path, folder=folder)
         if problems:

@@ -35,6 +35,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import (
     Diagnostic,
     FactsError,
@@ -179,7 +180,7 @@ def load_scenarios_text(content: str | bytes, source: str) -> tuple[list[Scenari
             return [], schema_diagnostics(exc, doc, _ScenarioSpec, prefix="scenario")
         paths = [()]
     else:
-        return [], [Diagnostic("scenario.invalid",
+        return [], [Diagnostic(dc.SCENARIO_INVALID,
                                "a scenario file holds a mapping with name, facts and expect, "
                                "or a list under scenarios:", Location(source, 1, 1))]
     out = []
@@ -195,7 +196,7 @@ def load_scenarios_text(content: str | bytes, source: str) -> tuple[list[Scenari
                 coverage_cap_given="coverage_cap" in (doc.data_at((*path, "expect")) or {}),
             )
         except ValueError as exc:
-            problems.append(Diagnostic("scenario.invalid", f"expect: {exc}",
+            problems.append(Diagnostic(dc.SCENARIO_INVALID, f"expect: {exc}",
                                        doc.location((*path, "expect"))))
             continue
         out.append(Scenario(
@@ -228,7 +229,7 @@ def _lay_over_base(doc: YamlDocument) -> list[Diagnostic]:
     if base is None or not isinstance(scenarios, list):
         return []
     if not isinstance(base, dict) or not isinstance(base.get("facts"), dict):
-        return [Diagnostic("scenario.invalid", "base: holds the facts the scenarios of the "
+        return [Diagnostic(dc.SCENARIO_INVALID, "base: holds the facts the scenarios of the "
                            "file share: base: {facts: {...}}", doc.location(("base",)))]
     facts = base["facts"]
     root = ("base", "facts")
@@ -243,7 +244,7 @@ def _lay_over_base(doc: YamlDocument) -> list[Diagnostic]:
         item["facts"] = copy.deepcopy(_overlay(facts, own, (), taken))
         budget -= len(shared)
         if budget < 0:
-            return [Diagnostic("scenario.too-large", f"the base facts are shared by more "
+            return [Diagnostic(dc.SCENARIO_TOO_LARGE, f"the base facts are shared by more "
                                f"scenarios than one file may hold ({i} of {len(scenarios)})",
                                doc.location(("scenarios", i)),
                                "split the file, or give the base fewer facts")]

@@ -35,6 +35,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules._files import FileRefused, OutputRefused, inside, read_guarded, write_output
 from ta_rules._version import __version__
 from ta_rules.errors import Diagnostic, Location, RulesetError, TaRulesError
@@ -105,7 +106,7 @@ def find_catalogs(folder: str | os.PathLike[str], base: str | os.PathLike[str] |
             by_domain.setdefault(domain, []).append(path)
     if not by_domain:
         raise RulesetError([Diagnostic(
-            "file.no-catalog", "no rule file here names a message catalog (catalog: NAME)",
+            dc.FILE_NO_CATALOG, "no rule file here names a message catalog (catalog: NAME)",
             Location(str(rules)))])
     return [CatalogSet(domain, Path(find_catalog_root(str(rules), domain) or rules / "locales"),
                        tuple(files), Path(base) if base is not None else Path.cwd())
@@ -113,7 +114,7 @@ def find_catalogs(folder: str | os.PathLike[str], base: str | os.PathLike[str] |
 
 
 def _refused(path: Path, message: str, line: int = 0) -> RulesetError:
-    return RulesetError([Diagnostic("messages.bad-catalog", message,
+    return RulesetError([Diagnostic(dc.MESSAGES_BAD_CATALOG, message,
                                     Location(str(path), line, 1 if line else 0))])
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.errors import Diagnostic, Location, RulesetError
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.load import (
@@ -15,6 +16,7 @@ from ta_rules.rulesets.load import (
     read_rule_file,
     rule_files,
 )
+from ta_rules.rulesets.properties import property_diagnostics
 from ta_rules.rulesets.registry import check_versions
 from ta_rules.rulesets.vocabulary_load import (
     is_vocabulary_file,
@@ -44,13 +46,13 @@ def rule_file_places(
         if p.is_dir():
             found = [str(f) for f in rule_files(p)]
             if not found:
-                problems.append(Diagnostic("file.empty-folder", "no *.yaml or *.yml rule files "
+                problems.append(Diagnostic(dc.FILE_EMPTY_FOLDER, "no *.yaml or *.yml rule files "
                                            "here", Location(str(p))))
             files.extend((f, str(p)) for f in found)
         elif p.exists() or p.is_symlink():
             files.append((str(p), None))
         else:
-            problems.append(Diagnostic("file.missing", "no such file or folder",
+            problems.append(Diagnostic(dc.FILE_MISSING, "no such file or folder",
                                        Location(str(p))))
     return files, problems
 
@@ -78,7 +80,7 @@ def engine_diagnostics(ruleset: Ruleset, engine: str) -> list[Diagnostic]:
     except EngineError as exc:
         rule = ruleset.rules.get(exc.rule) if exc.rule else None
         where = rule.location if rule else ruleset.effective_location
-        return [Diagnostic("engine.refused", f"the {engine} engine cannot take this ruleset: "
+        return [Diagnostic(dc.ENGINE_REFUSED, f"the {engine} engine cannot take this ruleset: "
                            f"{exc}", where)]
     return []
 
@@ -101,7 +103,7 @@ def schema_comment_diagnostics(name: str, text: str) -> list[Diagnostic]:
         return []
     line = text.count("\n", 0, m.start(1)) + 1
     return [Diagnostic(
-        "file.schema-comment",
+        dc.FILE_SCHEMA_COMMENT,
         f"the editor schema {m[1]} is not beside this file: an editor cannot check it",
         Location(name, line, 1),
         f"write it with: ta-rules schema rules --out {target}", severity="warning")]
@@ -119,7 +121,7 @@ def locale_diagnostics(ruleset: Ruleset, locales: Iterable[str]) -> list[Diagnos
         return []
     shipped = shipped_locales(domain, ruleset.catalog_root)
     return [Diagnostic(
-        "messages.missing-locale",
+        dc.MESSAGES_MISSING_LOCALE,
         f"the project requires the locale {locale!r} but catalog {domain!r} has none "
         f"(shipped: {', '.join(shipped) or 'none'})",
         ruleset.effective_location,
@@ -164,7 +166,7 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[st
     texts = texts or {}
     files, problems = rule_file_places(paths)
     # a file an editor holds but that is not (yet) on disk is checked from its text
-    unsaved_new = [d for d in problems if d.code == "file.missing"
+    unsaved_new = [d for d in problems if d.code == dc.FILE_MISSING
                    and os.path.abspath(d.location.source) in texts]
     problems = [d for d in problems if d not in unsaved_new]
     files.extend((d.location.source, None) for d in unsaved_new)
@@ -203,6 +205,10 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[st
             sources.update(exc.sources)
         for engine in engines:
             problems.extend(engine_diagnostics(ruleset, engine))
+        # the properties beside the rules are resolved against each version they apply to
+        found, texts_of = property_diagnostics(ruleset)
+        problems.extend(found)
+        sources.update(texts_of)
     problems.extend(check_versions(loaded))
     # a broken vocabulary is reported by each ruleset written against it: once is enough
     # (the vocabulary file is named as the folder scan found it, or as a rule file's

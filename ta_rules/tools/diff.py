@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ta_rules import diagnostic_codes as dc
 from ta_rules.messages import json_value
 from ta_rules.money import Money
 from ta_rules.rulesets import _expr as ex
@@ -245,7 +246,7 @@ def scenario_changes(old: Ruleset, new: Ruleset, paths: Iterable[str]) -> list[d
     out = []
     for path, folder, problem in scenario_places(paths):
         if problem is not None:
-            raise RulesetError([Diagnostic("file.unreadable", problem, Location(path))])
+            raise RulesetError([Diagnostic(dc.FILE_UNREADABLE, problem, Location(path))])
         scenarios, problems = load_scenarios(path, folder=folder)
         if any(d.severity == "error" for d in problems):
             # a scenario that cannot be read is never "unchanged"

@@ -2,8 +2,9 @@
 
 :class:`ExprEncoder` follows :mod:`ta_rules.rulesets.emit_python` and the null-handling
 helpers of :mod:`ta_rules.rulesets._runtime` node by node: an ordering with null is false,
-arithmetic with null is null, ``x / 0`` is null, ``a and b`` gives ``a`` when ``a`` is false
-(Python's ``and``), ``sum`` skips nulls, ``first`` of nothing is null, rounding is exact
+arithmetic with null is null, ``x / 0`` is null, ``and``, ``or`` and ``not`` are three-valued
+(``null and false`` is false, ``not null`` is null), ``sum`` skips nulls, ``first`` of
+nothing is null, rounding is exact
 (``round(x, places, mode)`` with every mode of :data:`ta_rules.money.ROUNDING_MODES`, at the
 minor unit of the money's currency for ``round(m, mode)``). What it cannot express raises
 :class:`~ta_rules.verify.values.Unsupported`, which the caller reports with the rule and
@@ -22,6 +23,7 @@ import z3
 from ta_rules.money import Money, minor_unit
 from ta_rules.rulesets import ir
 from ta_rules.rulesets._types import T
+from ta_rules.rulesets.builtins import BUILTINS
 from ta_rules.verify.values import (
     FALSE,
     TRUE,
@@ -212,22 +214,26 @@ class ExprEncoder:
     def e_Unary(self, n: ir.Unary) -> Sym:
         x = self.expr(n.operand)
         if n.op == "not":
-            return Sym(n.t, val=z3.Not(truth(x)))
+            # not null is null (three-valued logic)
+            if x.t.kind == "null":
+                return Sym.null(n.t)
+            return Sym(n.t, x.present, z3.Not(x.val))
         if x.t.kind not in ("int", "decimal", "money"):
             raise Unsupported(f"-x of a {x.t.kind}")
         return Sym(n.t, x.present, -x.val, cur=x.cur, places=x.places)
 
     def e_Logic(self, n: ir.Logic) -> Sym:
-        # Python's and/or give an operand, not a bool: the last one evaluated
+        # three-valued: false decides an `and` and true an `or`; otherwise any null part
+        # makes the result null
         parts = [self.expr(p) for p in n.parts]
         for p in parts:
             if p.t.kind not in ("bool", "null"):
                 raise Unsupported(f"{n.op} over a {p.t.kind}")
-        result = parts[-1]
-        for p in reversed(parts[:-1]):
-            stop = z3.Not(truth(p)) if n.op == "and" else truth(p)
-            result = ite(stop, p, result)
-        return result
+        decides = n.op == "or"  # the value of a part that decides the result
+        decided = z3.Or([z3.And(p.present, p.val == decides) for p in parts
+                         if p.t.kind != "null"] or [FALSE])
+        known = z3.And([p.present for p in parts])
+        return Sym(n.t, z3.Or(decided, known), decided if decides else z3.Not(decided))
 
     def e_Coalesce(self, n: ir.Coalesce) -> Sym:
         a, b = self.expr(n.left), self.expr(n.right)
@@ -294,6 +300,9 @@ class ExprEncoder:
         return Sym(n.t, val=z3.And(a.present, b.present, cmp))
 
     def _member(self, a: Sym, coll: Sym) -> Any:
+        if coll.entries is not None:  # a code among the reasons given (a verdict's codes)
+            return z3.Or([z3.And(c, a.present, a.val == self.strings.of(code))
+                          for c, code, _ in coll.entries] or [FALSE])
         if coll.t.kind != "list" or coll.items is None:
             raise Unsupported(f"'in' on a {coll.t.kind}")
         return z3.And(coll.present, z3.Or([z3.And(coll.at(i), eq(a, item))
@@ -347,29 +356,49 @@ class ExprEncoder:
         return out
 
     def e_Builtin(self, n: ir.Builtin) -> Sym:
-        if n.over is not None:
-            return self._over(n, self.generated(n.over))
-        args = [self.expr(a) for a in n.args]
-        if n.name in ("min", "max"):
-            return self._minmax(n, args)
-        if n.name == "round":
-            x = args[0]
-            return Sym(n.t, x.present, round_real(x.val, n.options[0], n.options[1], x.places),
-                       cur=x.cur, places=n.options[0])
-        if n.name == "round_minor":
-            x = args[0]
+        spec = BUILTINS[n.name]
+        if spec.unsupported is not None:
+            raise Unsupported(f"{n.name}(): {spec.unsupported}")
+        if spec.smt is not None:
+            args = [self.expr(a) for a in n.args]
+            if any(a.t.kind == "null" for a in args):  # a literal null: null out
+                return Sym.null(n.t)
+            present = z3.And([a.present for a in args] or [TRUE])
+            return Sym(n.t, present, spec.smt(z3, *(a.val for a in args)))
+        method: Callable[[ir.Builtin], Sym] | None = getattr(self, spec.encoder or "", None)
+        if method is None:
+            raise Unsupported(f"the built-in {n.name}()")
+        return method(n)
+
+    def b_over(self, n: ir.Builtin) -> Sym:
+        """count, empty, any, all, sum, first: over the items a list may hold."""
+        assert n.over is not None
+        return self._over(n, self.generated(n.over))
+
+    def b_minmax(self, n: ir.Builtin) -> Sym:
+        """The smallest or largest (min, max)."""
+        return self._minmax(n, [self.expr(a) for a in n.args])
+
+    def b_round(self, n: ir.Builtin) -> Sym:
+        """round(x, places, mode), and round(money, mode) to the currency's minor unit."""
+        x = self.expr(n.args[0])
+        places, mode = n.options
+        if places is None:
             if x.cur is None:
                 raise Unsupported("rounding money whose currency is unknown")
             places = minor_unit(x.cur)
-            return Sym(n.t, x.present, round_real(x.val, places, n.options[0], x.places),
-                       cur=x.cur, places=places)
-        if n.name == "abs":
-            x = args[0]
-            return Sym(n.t, x.present, z3.If(x.val >= 0, x.val, -x.val), cur=x.cur,
-                       places=x.places)
-        if n.name == "money":
-            return self._money(n, args)
-        raise Unsupported(f"the built-in {n.name}()")
+        return Sym(n.t, x.present, round_real(x.val, places, mode, x.places), cur=x.cur,
+                   places=places)
+
+    def b_abs(self, n: ir.Builtin) -> Sym:
+        """The value without its sign."""
+        x = self.expr(n.args[0])
+        return Sym(n.t, x.present, z3.If(x.val >= 0, x.val, -x.val), cur=x.cur,
+                   places=x.places)
+
+    def b_money(self, n: ir.Builtin) -> Sym:
+        """money(amount, currency): the currency must be one the query fixes."""
+        return self._money(n, [self.expr(a) for a in n.args])
 
     def _money(self, n: ir.Builtin, args: list[Sym]) -> Sym:
         amount, currency = args
@@ -413,9 +442,8 @@ class ExprEncoder:
                 if e is not None:
                     result = ite(c, e, result)
             return result
-        if name == "sum":
-            return self._sum(n, gen)
-        raise Unsupported(f"the built-in {name}()")
+        assert name == "sum", name
+        return self._sum(n, gen)
 
     def _sum(self, n: ir.Builtin, gen: list[tuple[Any, Sym | None]]) -> Sym:
         if n.args:

@@ -26,9 +26,11 @@ from ta_rules.verify.properties import (
     Property,
     PropertyEncoder,
     PropertyError,
+    ResolvedProperty,
     World,
     load_properties,
     property_literals,
+    resolve_properties,
 )
 from ta_rules.verify.query import Query, currency_classes, literals
 from ta_rules.verify.rules_enc import EncodingError
@@ -71,14 +73,15 @@ def symbolic_world(q: Query, index: int = 0) -> World:
                  params=enc.params, ruleset=enc.rs, strings=q.space.strings)
 
 
-def _confirm(rs: Ruleset, prop: Property, doc: dict[str, Any],
+def _confirm(rs: Ruleset, prop: Property, resolved: Mapping[str, ResolvedProperty],
+             doc: dict[str, Any],
              params: Mapping[str, Any] | None, q: Query) -> tuple[bool | None, Any, str]:
     """(property holds on the engine's verdict?, verdict JSON, problem)."""
     try:
         world, verdict = engine_world(rs, doc, params, q.space.strings)
     except FactsError as exc:
         return None, None, f"the counterexample is not a valid facts document: {exc}"
-    holds = z3.simplify(PropertyEncoder(world).holds(prop))
+    holds = z3.simplify(PropertyEncoder(world, resolved).holds(prop))
     if not (z3.is_true(holds) or z3.is_false(holds)):
         return None, None, "the property did not evaluate to true or false on the verdict"
     return z3.is_true(holds), verdict_data(verdict, trace=False), ""
@@ -95,6 +98,11 @@ def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
     ruleset and parameters; ``extra`` then names the strings of all those properties.
     """
     started = time.monotonic()
+    try:
+        resolved = resolve_properties(rs, [prop])
+    except PropertyError as exc:
+        return Result(rs.version, prop.id, prop.text(), "error", bound, [], prop.source,
+                      detail=str(exc))
     bound_params, _ = rs.bind_parameters(params or None)
     classes = currency_classes(literals([rs], [bound_params]))
     result = Result(rs.version, prop.id, prop.text(), "proven", bound, classes, prop.source)
@@ -108,7 +116,7 @@ def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
             q, s = cache[currency]
             s.push()
             try:
-                s.add(z3.Not(PropertyEncoder(symbolic_world(q)).holds(prop)))
+                s.add(z3.Not(PropertyEncoder(symbolic_world(q), resolved).holds(prop)))
                 result.notes += [n for n in q.encoders[0].notes if n not in result.notes]
                 answer = s.check()
                 model = s.model() if answer == z3.sat else None
@@ -122,7 +130,7 @@ def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
                 result.detail = f"the solver gave up ({why}) for {currency}"
                 continue
             doc = q.space.decode(model)
-            holds, verdict, problem = _confirm(rs, prop, doc, params, q)
+            holds, verdict, problem = _confirm(rs, prop, resolved, doc, params, q)
             result.counterexample, result.verdict = doc, verdict
             if holds is False:
                 result.status, result.detail = "violated", f"contract currency {currency}"

@@ -135,6 +135,8 @@ def truth(v: Sym) -> Any:
         return z3.Or([c for c, _, _ in v.entries] or [FALSE])
     if k == "bool":
         return z3.And(v.present, v.val)
+    if k == "null":  # the literal null: a condition that is null does not apply
+        return FALSE
     if k in ("int", "decimal"):
         return z3.And(v.present, v.val != 0)
     if k == "list":
