@@ -94,19 +94,17 @@ def free_parameters(rs: Ruleset, params: Mapping[str, Any], strings: Strings,
 
 
 def _free_list(t: Any, var: str, default: Any, strings: Strings, bounds: list[Any]) -> Sym:
-    """A list of strings of any length up to that of its choices (or its default's + 1)."""
-    from ta_rules.verify.values import OTHER
-
+    """A list of strings of any length up to that of its choices (or its default's + 3)."""
     choices = sorted(t.item.choices or ())
-    most = len(choices) if choices else len(default or ()) + 1
+    most = len(choices) if choices else len(default or ()) + 3
     length = z3.Int(var + "#")
     bounds += [length >= 0, length <= most]
     items = []
     for i in range(most):
         x = z3.Int(f"{var}[{i}]")
-        allowed = [strings.of(c) for c in choices] if choices else \
-            [*range(len(strings.items)), OTHER]
-        bounds.append(z3.Or([x == a for a in allowed]))
+        if choices:
+            bounds.append(z3.Or([x == strings.of(c) for c in choices]))
+        # else any string: a literal's index, or one no rule mentions (any other number)
         items.append(Sym(t.item, val=x))
     return Sym(t, items=items, length=length)
 

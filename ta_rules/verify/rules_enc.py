@@ -27,7 +27,8 @@ from ta_rules.rulesets.compile import Ruleset
 from ta_rules.verify.encode import ExprEncoder, const_sym, round_real
 from ta_rules.verify.values import FALSE, TRUE, Entry, Strings, Sym, Unsupported, eq, truth
 
-__all__ = ["EncodingError", "RuleVisit", "RulesetEncoder", "SymVerdict", "atoms"]
+__all__ = ["PY_OPS", "EncodingError", "RuleVisit", "RulesetEncoder", "SymVerdict", "atoms",
+           "skeleton"]
 
 
 class EncodingError(TaRulesError):
@@ -75,21 +76,28 @@ def atoms(node: ir.Node | None) -> list[ir.Node]:
     return [node]
 
 
-def skeleton(node: ir.Node, truths: list[Any], at: list[int] | None = None) -> Any:
+def skeleton(node: ir.Node, truths: list[Any], at: list[int] | None = None,
+             ops: tuple[Any, Any, Any] | None = None) -> Any:
     """The truth of a condition from the truths of its atoms (in :func:`atoms` order).
 
     The truth of ``a and b`` is that of ``a`` and that of ``b``, of ``a or b`` either, of
-    ``not a`` the opposite of ``a``'s, so a rule applies exactly when this holds.
+    ``not a`` the opposite of ``a``'s, so a rule applies exactly when this holds. ``ops``:
+    (and, or, not) over the truths (default: z3's; :data:`PY_OPS` for Python booleans).
     """
     at = at if at is not None else [0]
+    and_, or_, not_ = ops or (z3.And, z3.Or, z3.Not)
     if isinstance(node, ir.Logic):
-        parts = [skeleton(p, truths, at) for p in node.parts]
-        return z3.And(parts) if node.op == "and" else z3.Or(parts)
+        parts = [skeleton(p, truths, at, ops) for p in node.parts]
+        return and_(parts) if node.op == "and" else or_(parts)
     if isinstance(node, ir.Unary) and node.op == "not":
-        return z3.Not(skeleton(node.operand, truths, at))
+        return not_(skeleton(node.operand, truths, at, ops))
     got = truths[at[0]]
     at[0] += 1
     return got
+
+
+#: :func:`skeleton` over Python booleans.
+PY_OPS: tuple[Any, Any, Any] = (all, any, lambda x: not x)
 
 
 @dataclasses.dataclass
@@ -109,6 +117,9 @@ class RuleVisit:
     truths: list[Any]
     #: The reasons it gives when it applies (none for one that hands over with ``use:``).
     reasons: list[Entry]
+    #: For each atom that orders two numbers, dates or amounts (``a <= b``): (both known,
+    #: ``a - b``, the smallest step of the two: a day, a minor unit), else None.
+    edges: list[tuple[Any, Any, Any] | None] = dataclasses.field(default_factory=list)
 
 
 class RulesetEncoder:
@@ -218,9 +229,31 @@ class RulesetEncoder:
         truths = [self._located(f"rule {rule.id}", str(rule.location),
                                 lambda a=a: truth(self.x.expr(a))) for a in atoms(rule.when)]
         reasons = self.rule_reasons(rule) if rule.use is None else []
+        edges = [self._edge(a) for a in atoms(rule.when)]
         self.visits.append(RuleVisit(rule, z3.And(scope, none_yet), scope, list(earlier),
-                                     truths, reasons))
+                                     truths, reasons, edges))
         return reasons
+
+    def _edge(self, atom: ir.Node) -> tuple[Any, Any, Any] | None:
+        """(both known, left - right, step) of an ordering atom (see :class:`RuleVisit`)."""
+        if not isinstance(atom, ir.Compare) or atom.op not in ("<", "<=", ">", ">="):
+            return None
+        try:
+            a, b = self.x.expr(atom.left), self.x.expr(atom.right)
+        except Unsupported:
+            return None
+        kinds = {a.t.kind, b.t.kind}
+        if not kinds <= {"int", "date", "money", "decimal"} or a.val is None or b.val is None:
+            return None
+        if kinds <= {"int", "date"}:
+            step: Any = z3.IntVal(1)
+        else:
+            places = max(p for p in (a.places, b.places, 0) if p is not None)
+            step = z3.RealVal(f"1/{10 ** places}")
+        real = not kinds <= {"int", "date"}
+        la = z3.ToReal(a.val) if real and z3.is_int(a.val) else a.val
+        lb = z3.ToReal(b.val) if real and z3.is_int(b.val) else b.val
+        return z3.And(a.present, b.present), la - lb, step
 
     def _all(self, rules: tuple[ir.RuleIR, ...]) -> list[Entry]:
         out: list[Entry] = []
