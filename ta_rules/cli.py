@@ -351,7 +351,7 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not paths:
         raise UsageError("ta-rules check: give rule files or folders (or name the rules "
                          "folder in [tool.ta-rules] of pyproject.toml)")
-    diagnostics, sources, count = check_paths(paths, engines=args.engine)
+    diagnostics, sources, count = check_paths(paths, engines=args.engine, never_matter=True)
     hashes = {}
     for name, folder in rule_file_places(paths)[0]:
         try:  # read as check reads it: a regular file inside its folder, bounded

@@ -22,7 +22,7 @@ BAD = Path(__file__).parent / "data" / "bad_rules"
 
 
 def _only(path: Path) -> ta_rules.Diagnostic:
-    found, _, _ = check_paths([path])
+    found, _, _ = check_paths([path], never_matter=True)
     (d,) = found
     return d
 
@@ -47,7 +47,7 @@ def test_unreachable_reason_points_at_the_rule_naming_it() -> None:
 
 
 def test_bundled_rules_have_no_rule_that_never_matters() -> None:
-    found, _, _ = check_paths([ROOT / "rules"])
+    found, _, _ = check_paths([ROOT / "rules"], never_matter=True)
     assert not [d.render() for d in found if d.code.startswith("check.")]
 
 
@@ -76,6 +76,18 @@ def test_without_the_solver_a_syntactic_check_finds_a_repeated_condition(
     assert [r.line for r in d.related] == [41]
     # the shadowed row of the fixture needs the solver: the syntactic check keeps quiet
     assert nm.never_matter(ta_rules.load_ruleset(BAD / "check.shadowed-rule.yaml")) == []
+
+
+def test_ta_rules_check_reports_them_and_an_editor_recheck_does_not() -> None:
+    import io
+
+    from ta_rules.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["check", str(BAD / "check.shadowed-rule.yaml")], stdout=out, stderr=err) == 0
+    assert "warning[check.shadowed-rule]" in out.getvalue() + err.getvalue()
+    assert "1 warning(s)" in out.getvalue()
+    assert check_paths([BAD / "check.shadowed-rule.yaml"])[0] == []
 
 
 def test_a_spent_time_budget_is_said_never_guessed(monkeypatch: pytest.MonkeyPatch) -> None:

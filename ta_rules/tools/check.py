@@ -144,7 +144,7 @@ def _unsaved_text(name: str, texts: Mapping[str, str]) -> bytes | None:
 
 
 def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[str] = (),
-                texts: Mapping[str, str] | None = None, never_matter: bool = True,
+                texts: Mapping[str, str] | None = None, never_matter: bool = False,
                 ) -> tuple[list[Diagnostic], dict[str, str], int]:
     """Check rule files and folders (and, when named, that each engine can take them).
 
@@ -158,7 +158,8 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[st
             unsaved buffers of an editor, also of files not yet on disk). A ruleset reads
             its vocabulary from disk.
         never_matter: Also report rules and reason codes that can never matter
-            (:mod:`ta_rules.tools.never_matter`; the solver's work is bounded in time).
+            (:mod:`ta_rules.tools.never_matter`; the solver's work is bounded in time, a
+            few seconds: ``ta-rules check`` asks for it, an editor's re-check does not).
 
     Returns:
         The diagnostics (sorted), the text of each file (for carets), and the file count.
