@@ -163,6 +163,9 @@ def test_project_scenarios_and_the_suggestions_reach_every_decidable_condition(
     cov = _conditions(SCENARIOS, suggested)
     for version in ("2015.1", "2017.12"):
         assert cov[version]["percent"] == 100.0
+        # every scenario was read: the encoding agrees with the engine's trace on the rules
+        # that applied for each of them
+        assert cov[version]["skipped"] == []
     assert _conditions(SCENARIOS, suggested, engine="durable")["2017.12"]["percent"] == 100.0
 
 

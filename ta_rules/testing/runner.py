@@ -193,10 +193,15 @@ def _conditions(results: list[ScenarioResult], judged_by: list[Registry],
     require_z3()
     from ta_rules.verify.conditions import condition_coverage
 
+    pairs = [(r, reg) for r, reg in zip(results, judged_by, strict=True)
+             if r.verdict is not None]
     judged = [(r.scenario.name, reg.select(r.verdict.ruleset.name, r.verdict.ruleset.version),
-               r.scenario.facts, r.scenario.parameters)
-              for r, reg in zip(results, judged_by, strict=True) if r.verdict is not None]
-    return condition_coverage(judged, [rs for reg in registries for rs in reg.rulesets])
+               r.scenario.facts, r.scenario.parameters) for r, reg in pairs if r.verdict]
+    applied = [{t.rule for t in r.verdict.trace if t.applied}
+               if r.verdict is not None and r.verdict.trace is not None else None
+               for r, _ in pairs]
+    return condition_coverage(judged, [rs for reg in registries for rs in reg.rulesets],
+                              applied=applied)
 
 
 def _keep_source(path: str, scenarios: list[Any], sources: dict[str, str]) -> None:

@@ -18,8 +18,10 @@ percentage: 100% means every condition that can be shown decisive is.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import z3
@@ -30,9 +32,10 @@ from ta_rules.rulesets import ir
 from ta_rules.rulesets.compile import Ruleset
 from ta_rules.verify import MAX_BOUND
 from ta_rules.verify.query import currency_classes, env_of, literals
-from ta_rules.verify.reach import Survey, survey
+from ta_rules.verify.reach import Survey, applies, survey
 from ta_rules.verify.rules_enc import PY_OPS, RuleVisit, atoms, skeleton
 from ta_rules.verify.space import flatten
+from ta_rules.verify.values import Sym
 
 __all__ = ["Condition", "ConditionCoverage", "atom_texts", "condition_coverage",
            "decisive", "pin_parameters"]
@@ -155,7 +158,9 @@ def pin_parameters(sv: Survey, values: Mapping[str, Any]) -> list[Any]:
     out = []
     for name, value in values.items():
         sym = sv.encoder.params.get(name)
-        if sym is None or not hasattr(sym, "t") or (sym.val is None and sym.items is None):
+        if not isinstance(sym, Sym):  # a parameter the survey keeps at its default
+            if name in sv.encoder.params and sym != value:
+                raise ValueError(f"parameter {name}: only its default can be analysed")
             continue
         if not isinstance(sym.present, bool) and not z3.is_true(z3.simplify(sym.present)):
             out.append(sym.present == (value is not None))
@@ -172,8 +177,14 @@ def pin_parameters(sv: Survey, values: Mapping[str, Any]) -> list[Any]:
             out.append(sym.val == value)
         elif isinstance(value, Money):
             out.append(sym.val == z3.RealVal(str(value.amount)))
+        elif isinstance(value, Decimal):
+            out.append(sym.val == z3.RealVal(str(value)))
+        elif isinstance(value, dt.date):
+            out.append(sym.val == value.toordinal())
         elif isinstance(value, str):
             out.append(sym.val == sv.space.index_of(value))
+        else:  # a value a free parameter cannot be pinned to: the claim is not analysed
+            raise ValueError(f"parameter {name}: cannot pin {value!r}")
     return out
 
 
@@ -229,12 +240,16 @@ def _empty(rs: Ruleset) -> ConditionCoverage:
 def condition_coverage(judged: Iterable[tuple[str, Ruleset, Mapping[str, Any],
                                               Mapping[str, Any] | None]],
                        rulesets: Iterable[Ruleset] = (), *, decide: bool = True,
-                       bound: int = 3) -> dict[tuple[str, str], ConditionCoverage]:
+                       bound: int = 3, applied: Sequence[set[str] | None] = ()
+                       ) -> dict[tuple[str, str], ConditionCoverage]:
     """Which conditions the scenarios show decisive, per ruleset version.
 
     Args:
         judged: (scenario name, the ruleset version that judged it, its facts document,
             its parameter overrides) for each scenario.
+        applied: For each scenario, the rules the engine's trace says applied (None: not
+            traced): a scenario on which the encoding says otherwise is not counted, and
+            is listed as skipped (never a coverage the engine does not bear out).
         rulesets: Versions to report even when no scenario was judged by them.
         decide: Ask the solver, for each condition not shown, whether any claim can
             make it decisive (else ``decidable`` stays None and it is counted).
@@ -252,10 +267,11 @@ def condition_coverage(judged: Iterable[tuple[str, Ruleset, Mapping[str, Any],
         flat = flatten(parse_facts(doc, rs.vocabulary).model_dump(mode="json"), env_of(rs))
         longest = max([longest] + [int(n) for k, n in flat.items() if k.endswith("#")])
     surveys = _Surveys(min(longest, MAX_BOUND))
-    for name, rs, doc, params in judged:
+    traced = list(applied) + [None] * (len(judged) - len(applied))
+    for (name, rs, doc, params), engine_applied in zip(judged, traced, strict=True):
         cov = out[(rs.name, rs.version)]
         try:
-            _show(cov, name, rs, doc, params, surveys)
+            _show(cov, name, rs, doc, params, surveys, engine_applied)
         except Exception as exc:  # reported, never a wrong coverage
             from ta_rules.verify.rules_enc import EncodingError
 
@@ -271,7 +287,8 @@ def condition_coverage(judged: Iterable[tuple[str, Ruleset, Mapping[str, Any],
 
 
 def _show(cov: ConditionCoverage, name: str, rs: Ruleset, doc: Mapping[str, Any],
-          params: Mapping[str, Any] | None, surveys: _Surveys) -> None:
+          params: Mapping[str, Any] | None, surveys: _Surveys,
+          engine_applied: set[str] | None = None) -> None:
     facts = parse_facts(doc, rs.vocabulary)
     mentioned, classes = surveys.currencies(rs)
     sv, s = surveys.get(rs, _currency(rs, facts, classes, mentioned))
@@ -283,16 +300,23 @@ def _show(cov: ConditionCoverage, name: str, rs: Ruleset, doc: Mapping[str, Any]
         if s.check() != z3.sat:
             raise ValueError("the solver's encoding cannot hold these facts")
         m = s.model()
+        if engine_applied is not None:
+            mine = {rid for rid, visits in sv.visits.items()
+                    if any(z3.is_true(m.eval(applies(v), model_completion=True))
+                           for v in visits)}
+            if mine != engine_applied:
+                raise ValueError("the engine's trace and the solver's encoding disagree on "
+                                 f"the rules that applied: {sorted(mine ^ engine_applied)}")
         for rid, conds in cov.rules.items():
             for visit in sv.visits.get(rid, []):
                 if not z3.is_true(m.eval(visit.reached, model_completion=True)):
                     continue
                 assert visit.rule.when is not None
                 t = [z3.is_true(m.eval(x, model_completion=True)) for x in visit.truths]
-                applies = skeleton(visit.rule.when, t, ops=PY_OPS)
+                holds = skeleton(visit.rule.when, t, ops=PY_OPS)
                 for c in conds:
                     flipped = [*t[:c.index], not t[c.index], *t[c.index + 1:]]
-                    if skeleton(visit.rule.when, flipped, ops=PY_OPS) != applies:
+                    if skeleton(visit.rule.when, flipped, ops=PY_OPS) != holds:
                         seen = c.when_true if t[c.index] else c.when_false
                         if name not in seen:
                             seen.append(name)

@@ -54,10 +54,12 @@ def free_parameters(rs: Ruleset, params: Mapping[str, Any], strings: Strings,
                     currency: str) -> tuple[dict[str, Any], list[Any]]:
     """The parameters as unknowns (a setting of the policy is not fixed by its default).
 
-    A yes/no, a whole number (within the calendar's day count), an amount (within what
-    money holds) or a string with choices becomes a variable; a list keeps its value.
+    A yes/no, a whole number (within the calendar's day count), a decimal, a date, an
+    amount (within what money holds), a string with choices or a list of strings becomes
+    a variable; another list keeps its value.
     Returns the parameter values and the constraints on them.
     """
+    from ta_rules.facts import MAX_DATE, MIN_DATE
     from ta_rules.money import MAX_INTEGER_DIGITS, minor_unit
     from ta_rules.rulesets.passes import MAX_DAY_COUNT
 
@@ -68,7 +70,7 @@ def free_parameters(rs: Ruleset, params: Mapping[str, Any], strings: Strings,
         if t.kind == "list" and t.item is not None and t.item.kind == "str":
             out[name] = _free_list(t, var, p.default, strings, bounds)
             continue
-        if t.kind not in ("bool", "int", "money", "str"):
+        if t.kind not in ("bool", "int", "money", "str", "decimal", "date"):
             continue
         present = z3.Bool(var + "?") if t.nullable else z3.BoolVal(True)
         if t.kind == "bool":
@@ -76,6 +78,12 @@ def free_parameters(rs: Ruleset, params: Mapping[str, Any], strings: Strings,
         elif t.kind == "int":
             x = z3.Int(var)
             bounds += [x >= -MAX_DAY_COUNT, x <= MAX_DAY_COUNT]
+            out[name] = Sym(t, present, x, places=0)
+        elif t.kind == "decimal":
+            out[name] = Sym(t, present, z3.Real(var))
+        elif t.kind == "date":
+            x = z3.Int(var)
+            bounds += [x >= MIN_DATE.toordinal(), x <= MAX_DATE.toordinal()]
             out[name] = Sym(t, present, x, places=0)
         elif t.kind == "money":
             cur = t.dim if t.dim and t.dim not in (rs.vocabulary.dimension_map

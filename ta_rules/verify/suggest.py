@@ -174,7 +174,8 @@ def _judged(c: Condition, cov: ConditionCoverage, rs: Ruleset, doc: dict[str, An
     """The scenario for a witness, when both engines agree and the coverage counts it."""
     facts = parse_facts(doc, rs.vocabulary)
     canonical = facts.model_dump(mode="json")
-    compiled = evaluate(facts, ruleset=rs)
+    compiled = evaluate(facts, ruleset=rs, trace=True)
+    traced = {t.rule for t in compiled.trace or () if t.applied}
     label = f"{rs.version} {c.rule} [{c.index + 1}] {c.text} ({what})"
     try:
         durable = evaluate(facts, ruleset=rs, engine="durable")
@@ -192,12 +193,16 @@ def _judged(c: Condition, cov: ConditionCoverage, rs: Ruleset, doc: dict[str, An
         return None
     name = f"SUGGESTED (confirm): {label}"
     trial = copy.deepcopy(cov)
-    _show(trial, name, rs, canonical, None, surveys)
+    try:
+        _show(trial, name, rs, canonical, None, surveys, traced)
+    except ValueError as exc:  # the engine's trace and the encoding disagree
+        notes.append(f"{label}: {exc}; left out")
+        return None
     mine = trial.rules[c.rule][c.index]
     if name not in mine.when_true + mine.when_false:
         notes.append(f"{label}: the judged claim does not show it decisive; left out")
         return None
-    _show(cov, name, rs, canonical, None, surveys)
+    _show(cov, name, rs, canonical, None, surveys, traced)
     scenario = {
         "name": name,
         "description": f"Condition {c.index + 1} of rule {c.rule}, '{c.text}', decides the "
