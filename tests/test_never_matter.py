@@ -90,6 +90,15 @@ def test_ta_rules_check_reports_them_and_an_editor_recheck_does_not() -> None:
     assert check_paths([BAD / "check.shadowed-rule.yaml"])[0] == []
 
 
+def test_without_the_solver_a_bound_of_the_vocabulary_still_rules_a_condition_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rs = ta_rules.load_ruleset(BAD / "check.impossible-condition.yaml")
+    monkeypatch.setitem(sys.modules, "z3", None)  # as without the verify extra
+    (d,) = nm.never_matter(rs)
+    assert d.code == "check.impossible-condition" and "gate.far-future" in d.message
+    assert "syntactic check" in d.message and d.location.line == 32
+
+
 def test_a_spent_time_budget_is_said_never_guessed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nm, "BUDGET", 0.0)
     found = nm.never_matter(ta_rules.load_ruleset(BAD / "check.shadowed-rule.yaml"))

@@ -12,8 +12,10 @@ With the ``verify`` extra (z3) the solver decides (:mod:`ta_rules.verify.reach`)
 query within a time limit; a rule it gives up on gets ``check.solver-gave-up`` (a note, as
 a warning) and is not reported. Without it a cheaper syntactic check runs: a rule of a
 ``first`` list is shadowed by an earlier one whose ``and``-parts are all among its own (the
-same condition, or the earlier's with more written after it). Each message says which
-check found it.
+same condition, or the earlier's with more written after it), and a rule is impossible when
+an ``and``-part compares a fact with a number its vocabulary bounds rule out
+(``ship_within_days > 5000`` when at most 3650 is allowed). Each message says which check
+found it.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from ta_rules.rulesets.compile import Ruleset
 __all__ = ["never_matter"]
 
 #: Solver limits of ``check``: seconds per query, seconds per ruleset, the list bound.
-QUERY_TIMEOUT = 2.0
-BUDGET = 20.0
+QUERY_TIMEOUT = 10.0
+BUDGET = 60.0
 BOUND = 2
 
 
@@ -51,15 +53,16 @@ def never_matter(rs: Ruleset) -> list[Diagnostic]:
     try:
         import z3  # noqa: F401
     except ImportError:
-        return _report(rs, [], _syntactic(rs.ir), [], None, "syntactic check; install the "
-                       "verify extra for the solver's")
+        return _report(rs, _out_of_bounds(rs), _syntactic(rs.ir), [], None,
+                       "syntactic check; install the verify extra for the solver's")
     from ta_rules.verify.reach import reach
     from ta_rules.verify.rules_enc import EncodingError
 
     try:
         found = reach(rs, bound=BOUND, timeout=QUERY_TIMEOUT, budget=BUDGET)
     except EncodingError as exc:  # the solver cannot read it: the syntactic check can
-        return _report(rs, [], _syntactic(rs.ir), [], None, f"syntactic check; the solver "
+        return _report(rs, _out_of_bounds(rs), _syntactic(rs.ir), [], None,
+                       f"syntactic check; the solver "
                        f"cannot encode {exc.where}: {exc.what}")
     how = f"found by the solver, lists of up to {found.bound} items, currencies " \
           f"{', '.join(found.currencies)}"
@@ -149,4 +152,62 @@ def _syntactic(rir: ir.RulesetIR) -> list[tuple[ir.RuleIR, list[ir.RuleIR]]]:
             by = [e for e in ok[:i] if e.when is not None and _conjuncts(e.when) <= mine]
             if by:
                 out.append((rule, by))
+    return out
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
+
+
+def _bounds(rs: Ruleset, node: ir.Node) -> tuple[Any, Any] | None:
+    """(minimum, maximum) the vocabulary gives the fact a node reads, or None."""
+    if rs.env is None or not isinstance(node, ir.Field):
+        return None
+    obj_t = node.obj.t
+    if obj_t.kind != "object" or obj_t.model is None:
+        return None
+    record = rs.env.vocabulary.record_map[rs.env.models.record_of[obj_t.model]]
+    f = record.by_name.get(node.name)
+    if f is None:
+        return None
+    low = f.minimum if f.greater_than is None else max(
+        f.greater_than + 1 if f.minimum is None else f.minimum, f.greater_than + 1)
+    return low, f.maximum
+
+
+def _never(op: str, low: Any, high: Any, k: Any) -> bool:
+    """Whether ``x op k`` is false for every x from low to high."""
+    if op in (">", ">=") and high is not None:
+        return bool(high <= k if op == ">" else high < k)
+    if op in ("<", "<=") and low is not None:
+        return bool(low >= k if op == "<" else low > k)
+    if op == "==":
+        return (high is not None and k > high) or (low is not None and k < low)
+    return False
+
+
+def _out_of_bounds(rs: Ruleset) -> list[ir.RuleIR]:
+    """Rules with an ``and``-part that compares a fact with a number out of its bounds."""
+    assert rs.ir is not None
+    out = []
+    for rule in rs.ir.all_rules():
+        if not rule.ok or rule.when is None:
+            continue
+        parts = list(rule.when.parts) if isinstance(rule.when, ir.Logic) \
+            and rule.when.op == "and" else [rule.when]
+        for part in parts:
+            if not isinstance(part, ir.Compare) or part.op not in _FLIP:
+                continue
+            for fact, const, op in ((part.left, part.right, part.op),
+                                    (part.right, part.left, _FLIP[part.op])):
+                bounds = _bounds(rs, fact)
+                if bounds is None or not isinstance(const, ir.Const) \
+                        or not isinstance(const.value, int | Decimal) \
+                        or isinstance(const.value, bool):
+                    continue
+                if _never(op, bounds[0], bounds[1], const.value):
+                    out.append(rule)
+                    break
+            else:
+                continue
+            break
     return out
