@@ -57,13 +57,14 @@ def never_matter(rs: Ruleset) -> list[Diagnostic]:
                        "syntactic check; install the verify extra for the solver's")
     from ta_rules.verify.reach import reach
     from ta_rules.verify.rules_enc import EncodingError
+    from ta_rules.verify.values import Unsupported
 
     try:
         found = reach(rs, bound=BOUND, timeout=QUERY_TIMEOUT, budget=BUDGET)
-    except EncodingError as exc:  # the solver cannot read it: the syntactic check can
+    except (EncodingError, Unsupported) as exc:  # the syntactic check can read it
+        what = f"{exc.where}: {exc.what}" if isinstance(exc, EncodingError) else exc.what
         return _report(rs, _out_of_bounds(rs), _syntactic(rs.ir), [], None,
-                       f"syntactic check; the solver "
-                       f"cannot encode {exc.where}: {exc.what}")
+                       f"syntactic check; the solver cannot encode {what}")
     how = f"found by the solver, lists of up to {found.bound} items, currencies " \
           f"{', '.join(found.currencies)}"
     return _report(rs, found.impossible, found.shadowed, found.unknown, found.unreachable, how)

@@ -33,9 +33,9 @@ from ta_rules.rulesets.compile import Ruleset
 from ta_rules.verify import MAX_BOUND
 from ta_rules.verify.query import currency_classes, env_of, literals
 from ta_rules.verify.reach import Survey, applies, survey
-from ta_rules.verify.rules_enc import PY_OPS, RuleVisit, atoms, skeleton
+from ta_rules.verify.rules_enc import PY_OPS, EncodingError, RuleVisit, atoms, skeleton
 from ta_rules.verify.space import flatten
-from ta_rules.verify.values import Sym
+from ta_rules.verify.values import Sym, Unsupported
 
 __all__ = ["Condition", "ConditionCoverage", "atom_texts", "condition_coverage",
            "decisive", "pin_parameters"]
@@ -273,9 +273,7 @@ def condition_coverage(judged: Iterable[tuple[str, Ruleset, Mapping[str, Any],
         try:
             _show(cov, name, rs, doc, params, surveys, engine_applied)
         except Exception as exc:  # reported, never a wrong coverage
-            from ta_rules.verify.rules_enc import EncodingError
-
-            if not isinstance(exc, EncodingError | ValueError | z3.Z3Exception):
+            if not isinstance(exc, EncodingError | Unsupported | ValueError | z3.Z3Exception):
                 raise
             cov.skipped.append(f"{name}: {exc}")
     if decide:
@@ -336,7 +334,14 @@ def _decidable(cov: ConditionCoverage, rs: Ruleset, surveys: _Surveys) -> None:
         left = [c for c in todo if c.decidable is False]
         if not left:
             break
-        sv, s = surveys.get(rs, currency)
+        try:
+            sv, s = surveys.get(rs, currency)
+        except Exception as exc:  # what cannot be encoded is counted, never excused
+            if not isinstance(exc, EncodingError | Unsupported):
+                raise
+            for c in left:
+                c.decidable = None
+            break
         s.push()
         s.add(*pin_parameters(sv, params))
         for c in left:

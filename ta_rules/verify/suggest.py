@@ -130,8 +130,15 @@ def _for_condition(c: Condition, cov: ConditionCoverage, rs: Ruleset, classes: l
     params, _ = rs.bind_parameters(None)
     wanted = 2
     made = 0
+    from ta_rules.verify.rules_enc import EncodingError
+    from ta_rules.verify.values import Unsupported
+
     for currency in classes:
-        sv, _ = surveys.get(rs, currency)
+        try:
+            sv, _ = surveys.get(rs, currency)
+        except (EncodingError, Unsupported) as exc:
+            notes.append(f"{rs.version} ({currency}): cannot be encoded: {exc}")
+            return made > 0
         s = z3.Solver()
         s.set("timeout", int(timeout * 1000))
         s.add(*sv.space.constraints(meaning), *pin_parameters(sv, params))
