@@ -3,8 +3,11 @@
     python bench/verify.py [--runs 3]
 
 Each row runs in this process after one warm-up: proving the bundled properties (both
-versions, K=3 and K=5), the symbolic diff of 2015.1 and 2017.12, and --why-not on every
-denied or pending claim of the spec's examples (when ../shared is there).
+versions, K=3 and K=5), the symbolic diff of 2015.1 and 2017.12, --why-not on every
+denied or pending claim of the spec's examples (when ../shared is there, also with
+--free all), the solver's part of ``ta-rules check`` (rules that never matter, both
+versions), condition coverage of examples/scenarios, and suggesting scenarios for what
+examples/scenarios/minimum.yaml leaves undecided.
 """
 
 from __future__ import annotations
@@ -53,9 +56,41 @@ def main() -> None:
                 ta_rules.counterfactual(s.facts)
 
         rows.append((f"--why-not on {len(claims)} spec claims", why_not_all))
+
+        def why_not_free() -> None:
+            for s in claims:
+                ta_rules.counterfactual(s.facts, free=["all"])
+
+        rows.append((f"--why-not --free all on {len(claims)} spec claims", why_not_free))
+    rows += _qa_rows(reg)
     print(f"| what | median of {runs} (s) |\n|---|---|")
     for name, fn in rows:
         print(f"| {name} | {_median(fn, runs):.2f} |")
+
+
+def _qa_rows(reg: object) -> list[tuple[str, Callable[[], object]]]:
+    from ta_rules.testing.runner import run_paths
+    from ta_rules.tools.never_matter import never_matter
+    from ta_rules.verify.suggest import suggest
+
+    root = Path(__file__).resolve().parent.parent
+    rulesets = ta_rules.default_registry().rulesets
+
+    def dead() -> None:
+        for rs in rulesets:
+            never_matter(rs)
+
+    def coverage() -> None:
+        run_paths([root / "examples" / "scenarios"], conditions=True)
+
+    def suggested() -> None:
+        report = run_paths([root / "examples" / "scenarios" / "minimum.yaml"],
+                           conditions=True)
+        suggest(report.conditions or {}, rulesets)
+
+    return [("check: rules that never matter (2 versions)", dead),
+            ("test --coverage --conditions examples/scenarios", coverage),
+            ("scenarios suggest for minimum.yaml", suggested)]
 
 
 if __name__ == "__main__":

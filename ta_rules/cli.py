@@ -247,6 +247,8 @@ def _cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.why_not and args.decision_log is not None:
         raise UsageError("ta-rules eval: --why-not explains, it gives no verdict to record; "
                          "drop --decision-log")
+    if args.free and not args.why_not:
+        raise UsageError("ta-rules eval: --free goes with --why-not")
     if args.why_not:
         if isinstance(data, dict) and "scenarios" in data:
             raise UsageError(f"{source}: --why-not takes one claim: a facts file or a file "
@@ -316,7 +318,7 @@ def _why_not(data: Any, args: argparse.Namespace, registry: Any, pins: dict[str,
                               version=pins.get("version"), parameters=pins.get("parameters"))
     facts, _ = read_facts(data, ruleset)
     return why_not_command(facts, ruleset=ruleset, parameters=dict(verdict.parameters) or None,
-                           bound=args.bound, fmt=args.format, out=out)
+                           bound=args.bound, fmt=args.format, out=out, free=args.free or ())
 
 
 def _eval_scenarios(args: argparse.Namespace, registry: Any, choice: Any, out: TextIO,
@@ -372,7 +374,7 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not paths:
         raise UsageError("ta-rules check: give rule files or folders (or name the rules "
                          "folder in [tool.ta-rules] of pyproject.toml)")
-    diagnostics, sources, count = check_paths(paths, engines=args.engine)
+    diagnostics, sources, count = check_paths(paths, engines=args.engine, never_matter=True)
     hashes = {}
     for name, folder in rule_file_places(paths)[0]:
         try:  # read as check reads it: a regular file inside its folder, bounded
@@ -458,7 +460,8 @@ def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                        locale=args.locale, coverage=args.coverage or args.coverage_per_version
                        or args.fail_under is not None,
                        registry_for=nested, skip=nested.in_rules_folder if nested else None,
-                       coverage_per_version=args.coverage_per_version)
+                       coverage_per_version=args.coverage_per_version,
+                       conditions=args.conditions)
     if args.format == "json":
         from ta_rules.project import rules_json
 
@@ -475,6 +478,43 @@ def _cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"rule coverage {report.coverage_percent():.1f}% is under "
                   f"--fail-under {args.fail_under}\n")
         return ExitCode.PROBLEMS
+    return ExitCode.OK
+
+
+def _cmd_scenarios_suggest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ta_rules.verify import require_z3
+
+    require_z3()
+    import yaml
+
+    from ta_rules.testing.runner import run_paths
+    from ta_rules.verify.suggest import HEADER, suggest
+
+    registry, choice = _rules(args.rules)
+    paths = args.paths or (choice.project.scenario_args() if choice.project else [])
+    if not paths:
+        raise UsageError("ta-rules scenarios suggest: give scenario files or folders (or "
+                         "name them as scenarios in [tool.ta-rules] of pyproject.toml)")
+    if os.path.exists(args.out) and not args.force:
+        raise UsageError(f"{args.out}: exists; give --force to overwrite it")
+    if args.for_rule and not any(args.for_rule in rs.rules for rs in registry.rulesets):
+        raise UsageError(f"--for {args.for_rule}: no rule with this id in the rules")
+    report = run_paths(paths, registry=registry, conditions=True)
+    conds = report.conditions or {}
+    before = {k: (c.percent(), len(c.missing())) for k, c in conds.items()}
+    found, notes = suggest(conds, registry.rulesets, rule=args.for_rule)
+    text = HEADER + yaml.safe_dump({"scenarios": [s.scenario for s in found]},
+                                   sort_keys=False, allow_unicode=True, width=100)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    for (name, version), c in conds.items():
+        pct, missing = before[(name, version)]
+        out.write(f"condition coverage {name} {version}: {pct:.1f}% ({missing} not shown) -> "
+                  f"{c.percent():.1f}% with the suggestions\n")
+    for note in notes:
+        out.write(f"note: {note}\n")
+    out.write(f"{len(found)} scenario(s) written to {args.out}: each verdict is the engines', "
+              "to be confirmed by a person\n" + _rules_line(choice, registry.rulesets))
     return ExitCode.OK
 
 
@@ -853,6 +893,9 @@ def _parser() -> _Parser:
                    "would make the claim covered (needs the verify extra)")
     p.add_argument("--bound", type=int, metavar="K", help="with --why-not: most list items")
     add_log_options(p, labels=True)
+    p.add_argument("--free", nargs="+", action="extend", metavar="PATH", help="with "
+                   "--why-not: let these facts change although fixed or already past "
+                   "(contract.category, supplier; all: every fact)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("check", help="load and compile rule files, printing every problem")
@@ -875,6 +918,9 @@ def _parser() -> _Parser:
                    "codes the scenarios exercised")
     p.add_argument("--fail-under", type=float, metavar="PCT",
                    help="fail when rule coverage is under PCT percent")
+    p.add_argument("--conditions", action="store_true", help="with --coverage: which "
+                   "conditions of each rule the scenarios showed decisive (MC/DC style; "
+                   "needs the verify extra)")
     p.add_argument("--coverage-per-version", action="store_true",
                    help="count every rule of a version written as changes (based_on:) in its "
                    "own coverage; by default a rule inherited unchanged counts in the "
@@ -882,6 +928,19 @@ def _parser() -> _Parser:
     p.add_argument("--rules", metavar="RULES", help="a rules folder, bundled: or git:REV "
                    "(default: the project's rules folder, else the bundled rulesets)")
     p.set_defaults(func=_cmd_test)
+
+    p = sub.add_parser("scenarios", help="work on scenario files (suggest the missing ones)")
+    ssub = p.add_subparsers(dest="scenarios_command", metavar="COMMAND", required=True)
+    q = ssub.add_parser("suggest", help="write scenarios that show the conditions no scenario "
+                        "shows decisive, boundaries included (needs the verify extra)")
+    q.add_argument("paths", nargs="*", help="the scenarios there are (default: the project's)")
+    q.add_argument("--for", dest="for_rule", metavar="RULE", help="only the conditions of "
+                   "this rule")
+    q.add_argument("--out", required=True, metavar="FILE", help="the scenario file to write")
+    q.add_argument("--force", action="store_true", help="overwrite FILE when it exists")
+    q.add_argument("--rules", metavar="RULES", help="a rules folder, bundled: or git:REV "
+                   "(default: the project's, see [tool.ta-rules], else the bundled ones)")
+    q.set_defaults(func=_cmd_scenarios_suggest)
 
     p = sub.add_parser("schema", help="print the JSON Schema of rule files or facts documents")
     p.add_argument("kind", choices=["rules", "facts"])

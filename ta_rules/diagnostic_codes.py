@@ -20,7 +20,12 @@ DOCS: Final = "docs/diagnostics.md"
 #: Prefixes of codes about what a rule file, vocabulary or catalog says (each has a broken
 #: file in tests/data/bad_rules/); the others are about reading files, projects,
 #: scenarios or the service.
-CONTENT_PREFIXES: Final = ("yaml", "schema", "compile", "registry", "messages", "vocabulary")
+CONTENT_PREFIXES: Final = ("yaml", "schema", "compile", "registry", "messages", "vocabulary",
+                            "check")
+
+
+#: Codes about a file's content that no broken file can show reliably (a solver's time).
+NO_EXAMPLE: Final = frozenset({"check.solver-gave-up"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +50,7 @@ class CodeSpec:
     @property
     def content(self) -> bool:
         """Whether it is about what a file says (then a broken file shows it)."""
-        return self.code.split(".")[0] in CONTENT_PREFIXES
+        return self.code.split(".")[0] in CONTENT_PREFIXES and self.code not in NO_EXAMPLE
 
 
 _ALL: list[CodeSpec] = []
@@ -227,6 +232,18 @@ VOCABULARY_TOO_DEEP: Final = _code(
     "vocabulary.too-deep", "error", "Records nested more deeply than allowed.")
 VOCABULARY_EXTENDS_CYCLE: Final = _code(
     "vocabulary.extends-cycle", "error", "Vocabularies that extend each other in a circle.")
+# --- check: rules that can never matter ---
+CHECK_SHADOWED_RULE: Final = _code(
+    "check.shadowed-rule", "warning",
+    "A rule of a first list that never decides: earlier rules apply whenever it would.")
+CHECK_IMPOSSIBLE_CONDITION: Final = _code(
+    "check.impossible-condition", "warning",
+    "A rule whose condition no valid facts can make true.")
+CHECK_UNREACHABLE_REASON: Final = _code(
+    "check.unreachable-reason", "warning", "A reason code no rule that can apply gives.")
+CHECK_SOLVER_GAVE_UP: Final = _code(
+    "check.solver-gave-up", "warning",
+    "The solver could not tell within its time whether a rule can matter.")
 # --- engine ---
 ENGINE_REFUSED: Final = _code(
     "engine.refused", "error", "An evaluation engine cannot take the ruleset (its limits).")

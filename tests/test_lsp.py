@@ -208,7 +208,10 @@ def published(diags: list[lsp.Diagnostic]) -> list[tuple[str, int, int, str]]:
 
 
 def single_cases() -> list[Path]:
-    return sorted(p for p in BAD.iterdir() if p.suffix == ".yaml")
+    # check.* (rules that can never matter) are asked of the solver by ta-rules check
+    # only, not on every re-check of an editor
+    return sorted(p for p in BAD.iterdir() if p.suffix == ".yaml"
+                  and not p.name.startswith("check."))
 
 
 def folder_cases() -> list[Path]:

@@ -59,6 +59,8 @@ class Report:
     errors: list[Diagnostic]
     sources: dict[str, str]
     coverage: dict[tuple[str, str], Coverage] | None = None
+    #: Condition coverage (:mod:`ta_rules.verify.conditions`), when asked for.
+    conditions: dict[tuple[str, str], Any] | None = None
 
     @property
     def passed(self) -> int:
@@ -101,6 +103,8 @@ class Report:
             lines.append(render_diagnostics(self.errors, self.sources))
         for cov in (self.coverage or {}).values():
             lines.extend(_render_coverage(cov))
+        for conds in (self.conditions or {}).values():
+            lines.extend(conds.render())
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -124,6 +128,8 @@ class Report:
             ],
             "coverage": [c.to_json() for c in self.coverage.values()]
             if self.coverage is not None else None,
+            "conditions": [c.to_json() for c in self.conditions.values()]
+            if self.conditions is not None else None,
             "summary": self.summary(),
         }
 
@@ -133,6 +139,7 @@ def run_paths(
     engine: str = "compiled", keyword: str | None = None, locale: str = "en",
     coverage: bool = False, registry_for: Callable[[str], Registry | None] | None = None,
     skip: Callable[[str], bool] | None = None, coverage_per_version: bool = False,
+    conditions: bool = False,
 ) -> Report:
     """Run every scenario in the files and folders given.
 
@@ -143,6 +150,8 @@ def run_paths(
     ``registry_for(path)`` may name another registry for the scenarios of one file (a
     folder that is a project of its own, with its own rules); None keeps ``registry``.
     ``skip(path)`` leaves out a file found in a folder (a rule file, not a scenario).
+    ``conditions``: also which atomic conditions of each rule the scenarios showed
+    decisive (needs the ``verify`` extra; :mod:`ta_rules.verify.conditions`).
     """
     from ta_rules.rulesets.registry import default_registry
 
@@ -175,7 +184,27 @@ def run_paths(
             judged_by.append(file_reg)
     cov = _coverage(list(zip(results, judged_by, strict=True)), list(used.values()),
                     per_version=coverage_per_version) if coverage else None
-    return Report(results, errors, sources, cov)
+    conds = _conditions(results, judged_by, list(used.values())) if conditions else None
+    return Report(results, errors, sources, cov, conds)
+
+
+def _conditions(results: list[ScenarioResult], judged_by: list[Registry],
+                registries: list[Registry]) -> dict[tuple[str, str], Any]:
+    """Condition coverage of the scenarios judged (by the version that judged each)."""
+    from ta_rules.verify import require_z3
+
+    require_z3()
+    from ta_rules.verify.conditions import condition_coverage
+
+    pairs = [(r, reg) for r, reg in zip(results, judged_by, strict=True)
+             if r.verdict is not None]
+    judged = [(r.scenario.name, reg.select(r.verdict.ruleset.name, r.verdict.ruleset.version),
+               r.scenario.facts, r.scenario.parameters) for r, reg in pairs if r.verdict]
+    applied = [{t.rule for t in r.verdict.trace if t.applied}
+               if r.verdict is not None and r.verdict.trace is not None else None
+               for r, _ in pairs]
+    return condition_coverage(judged, [rs for reg in registries for rs in reg.rulesets],
+                              applied=applied)
 
 
 def _keep_source(path: str, scenarios: list[Any], sources: dict[str, str],

@@ -146,7 +146,7 @@ def _unsaved_text(name: str, texts: Mapping[str, str]) -> bytes | None:
 
 
 def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[str] = (),
-                texts: Mapping[str, str] | None = None,
+                texts: Mapping[str, str] | None = None, never_matter: bool = False,
                 ) -> tuple[list[Diagnostic], dict[str, str], int]:
     """Check rule files and folders (and, when named, that each engine can take them).
 
@@ -159,6 +159,9 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[st
         texts: Text to check instead of a file's content on disk, by absolute path (the
             unsaved buffers of an editor, also of files not yet on disk). A ruleset reads
             its vocabulary from disk.
+        never_matter: Also report rules and reason codes that can never matter
+            (:mod:`ta_rules.tools.never_matter`; the solver's work is bounded in time, a
+            few seconds: ``ta-rules check`` asks for it, an editor's re-check does not).
 
     Returns:
         The diagnostics (sorted), the text of each file (for carets), and the file count.
@@ -198,6 +201,10 @@ def check_paths(paths: Iterable[str | os.PathLike[str]], *, engines: Iterable[st
         sources[name] = content.decode("utf-8").removeprefix("\ufeff")
         problems.extend(schema_comment_diagnostics(name, sources[name]))
         problems.extend(ruleset.warnings)
+        if never_matter and not any(d.severity == "error" for d in ruleset.warnings):
+            from ta_rules.tools.never_matter import never_matter as dead_rules
+
+            problems.extend(dead_rules(ruleset))
         try:
             problems.extend(locale_diagnostics(ruleset, _required_locales(name, required)))
         except RulesetError as exc:  # the project configuration itself is broken

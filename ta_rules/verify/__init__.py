@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from ta_rules.errors import TaRulesError
 
-__all__ = ["INSTALL_HINT", "MAX_BOUND", "MAX_TIMEOUT", "MIN_TIMEOUT", "BoundError",
+__all__ = ["INSTALL_HINT", "MAX_BOUND", "MAX_TIMEOUT", "MIN_TIMEOUT", "BoundError", "FreeError",
            "VerifyUnavailableError", "check_bound", "check_timeout", "counterfactual",
            "require_z3"]
 
@@ -37,6 +37,10 @@ class VerifyUnavailableError(TaRulesError):
 
 class BoundError(TaRulesError):
     """A list bound K out of range, or facts with longer lists than a query can hold."""
+
+
+class FreeError(TaRulesError, ValueError):
+    """A fact path to free (``--free``) that is not a fact of the vocabulary."""
 
 
 def check_bound(bound: int, what: str = "--bound") -> int:
@@ -90,7 +94,9 @@ def counterfactual(facts: Any, **options: Any) -> dict[str, Any]:
         facts: The facts document (a mapping) or validated facts.
         **options: ``ruleset`` (name or compiled ruleset), ``version``, ``parameters``,
             ``registry``, ``fixed`` (fact paths that cannot change; default: the policy's
-            list beside the rules), ``bound`` (list bound K), ``timeout`` (seconds).
+            list beside the rules), ``free`` (fact paths, or ``["all"]``, that may change
+            although fixed or already past: the policy writer's question), ``bound`` (list
+            bound K), ``timeout`` (seconds).
 
     Returns:
         ``{"changes": [{"path", "from", "to"}], "verdict": {...}, "facts": {...}}`` with the

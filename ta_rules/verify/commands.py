@@ -69,12 +69,12 @@ def symbolic_diff_command(old: Any, new: Any, *, bound: int, timeout: float, fmt
 
 
 def why_not_command(facts: Any, *, ruleset: Any, parameters: Mapping[str, Any] | None,
-                    bound: int | None, fmt: str, out: TextIO) -> int:
-    """``ta-rules eval FACTS --why-not``: 0 with an answer, 2 when the solver gave none."""
+                    bound: int | None, fmt: str, out: TextIO, free: Sequence[str] = ()) -> int:
+    """``ta-rules eval FACTS --why-not [--free PATH...]``: 0 with an answer, else 2."""
     require_z3()
     from ta_rules.verify.whynot import why_not
 
-    result = why_not(facts, ruleset=ruleset, parameters=parameters, bound=bound)
+    result = why_not(facts, ruleset=ruleset, parameters=parameters, bound=bound, free=free)
     if fmt == "json":
         out.write(json.dumps(result, indent=2, default=str) + "\n")
     else:
@@ -88,6 +88,8 @@ def render_why_not(result: Mapping[str, Any]) -> str:
     rs = result["ruleset"]
     lines = [f"{claim['outcome']} {claim['codes']} under {rs['name']} {rs['version']} "
              f"(lists of up to K={result['bound']} items)"]
+    if result.get("free"):
+        lines.append(f"freed (may change although fixed or past): {', '.join(result['free'])}")
     changes = result.get("changes")
     if changes is None or result.get("status") == "error":
         lines.append(result.get("reason", ""))

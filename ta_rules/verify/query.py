@@ -10,7 +10,7 @@ currencies they name, plus one currency they do not name for each minor unit (0,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import z3
@@ -22,7 +22,7 @@ from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.resolve import OUTCOMES
 from ta_rules.verify import check_timeout
 from ta_rules.verify.rules_enc import EncodingError, RulesetEncoder, SymVerdict
-from ta_rules.verify.space import FactSpace
+from ta_rules.verify.space import FactSpace, Leaf
 from ta_rules.verify.values import Strings
 
 __all__ = ["Query", "currency_classes", "env_of", "literals"]
@@ -139,9 +139,13 @@ class Query:
         verdicts = [e.verdict() for e in encoders]
         return cls(space, encoders, verdicts, currency, bound)
 
-    def solver(self, timeout: float, optimize: bool = False) -> Any:
-        """A solver holding the document's validity constraints."""
+    def solver(self, timeout: float, optimize: bool = False,
+               meaning: Callable[[Leaf], set[str] | None] | None = None) -> Any:
+        """A solver holding the document's validity constraints.
+
+        ``meaning``: see :meth:`~ta_rules.verify.space.FactSpace.constraints`.
+        """
         s = z3.Optimize() if optimize else z3.Solver()
         s.set("timeout", check_timeout(timeout, "timeout"))
-        s.add(*self.space.constraints())
+        s.add(*self.space.constraints(meaning))
         return s

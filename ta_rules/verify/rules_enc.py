@@ -27,7 +27,8 @@ from ta_rules.rulesets.compile import Ruleset
 from ta_rules.verify.encode import ExprEncoder, const_sym, round_real
 from ta_rules.verify.values import FALSE, TRUE, Entry, Strings, Sym, Unsupported, eq, truth
 
-__all__ = ["EncodingError", "RulesetEncoder", "SymVerdict"]
+__all__ = ["PY_OPS", "EncodingError", "RuleVisit", "RulesetEncoder", "SymVerdict", "atoms",
+           "skeleton"]
 
 
 class EncodingError(TaRulesError):
@@ -64,6 +65,63 @@ class SymVerdict:
 _MAX_USE_DEPTH = 8
 
 
+def atoms(node: ir.Node | None) -> list[ir.Node]:
+    """The atomic conditions of a condition: its parts that are not ``and``, ``or``, ``not``."""
+    if node is None:
+        return []
+    if isinstance(node, ir.Logic):
+        return [a for part in node.parts for a in atoms(part)]
+    if isinstance(node, ir.Unary) and node.op == "not":
+        return atoms(node.operand)
+    return [node]
+
+
+def skeleton(node: ir.Node, truths: list[Any], at: list[int] | None = None,
+             ops: tuple[Any, Any, Any] | None = None) -> Any:
+    """The truth of a condition from the truths of its atoms (in :func:`atoms` order).
+
+    The truth of ``a and b`` is that of ``a`` and that of ``b``, of ``a or b`` either, of
+    ``not a`` the opposite of ``a``'s, so a rule applies exactly when this holds. ``ops``:
+    (and, or, not) over the truths (default: z3's; :data:`PY_OPS` for Python booleans).
+    """
+    at = at if at is not None else [0]
+    and_, or_, not_ = ops or (z3.And, z3.Or, z3.Not)
+    if isinstance(node, ir.Logic):
+        parts = [skeleton(p, truths, at, ops) for p in node.parts]
+        return and_(parts) if node.op == "and" else or_(parts)
+    if isinstance(node, ir.Unary) and node.op == "not":
+        return not_(skeleton(node.operand, truths, at, ops))
+    got = truths[at[0]]
+    at[0] += 1
+    return got
+
+
+#: :func:`skeleton` over Python booleans.
+PY_OPS: tuple[Any, Any, Any] = (all, any, lambda x: not x)
+
+
+@dataclasses.dataclass
+class RuleVisit:
+    """One evaluation of a rule, for analyses of rules rather than verdicts.
+
+    ``reached``: the rule is evaluated (its table chosen for an item, no earlier rule of a
+    ``first`` list applied); ``earlier``: the conditions of the rules before it in a
+    ``first`` list (with the same ``reached`` context); ``truths``: the truth of each atomic
+    condition (:func:`atoms`), in the same context.
+    """
+
+    rule: ir.RuleIR
+    reached: Any
+    scope: Any
+    earlier: list[tuple[ir.RuleIR, Any]]
+    truths: list[Any]
+    #: The reasons it gives when it applies (none for one that hands over with ``use:``).
+    reasons: list[Entry]
+    #: For each atom that orders two numbers, dates or amounts (``a <= b``): (both known,
+    #: ``a - b``, the smallest step of the two: a day, a minor unit), else None.
+    edges: list[tuple[Any, Any, Any] | None] = dataclasses.field(default_factory=list)
+
+
 class RulesetEncoder:
     """Encodes one ruleset over one symbolic facts document.
 
@@ -93,13 +151,17 @@ class RulesetEncoder:
         self._outcome: tuple[Sym, list[Entry]] | None = None
         #: What a reader of a result should know about the encoding of this ruleset.
         self.notes: list[str] = []
+        #: When a list: every evaluation of a rule is recorded in it (:class:`RuleVisit`).
+        self.visits: list[RuleVisit] | None = None
+        self._scope: list[Any] = []
 
     # names -----------------------------------------------------------------------------
     def _ref(self, n: ir.Ref) -> Sym:
         if n.kind == "fact":
             return self.facts[n.name]
         if n.kind == "param":
-            return const_sym(self.params[n.name], n.t, self.strings)
+            value = self.params[n.name]  # a Sym: a parameter left free for the question
+            return value if isinstance(value, Sym) else const_sym(value, n.t, self.strings)
         if n.kind == "value":
             return self.value(n.name)
         if n.kind == "group":
@@ -158,13 +220,50 @@ class RulesetEncoder:
             out.extend(v.entries)
         return out
 
+    def _visit(self, rule: ir.RuleIR, none_yet: Any,
+               earlier: list[tuple[ir.RuleIR, Any]]) -> list[Entry] | None:
+        """Record an evaluation of a rule (when recording); the reasons it gives."""
+        if self.visits is None:
+            return None
+        scope = z3.And(self._scope) if self._scope else TRUE
+        truths = [self._located(f"rule {rule.id}", str(rule.location),
+                                lambda a=a: truth(self.x.expr(a))) for a in atoms(rule.when)]
+        reasons = self.rule_reasons(rule) if rule.use is None else []
+        edges = [self._edge(a) for a in atoms(rule.when)]
+        self.visits.append(RuleVisit(rule, z3.And(scope, none_yet), scope, list(earlier),
+                                     truths, reasons, edges))
+        return reasons
+
+    def _edge(self, atom: ir.Node) -> tuple[Any, Any, Any] | None:
+        """(both known, left - right, step) of an ordering atom (see :class:`RuleVisit`)."""
+        if not isinstance(atom, ir.Compare) or atom.op not in ("<", "<=", ">", ">="):
+            return None
+        try:
+            a, b = self.x.expr(atom.left), self.x.expr(atom.right)
+        except Unsupported:
+            return None
+        kinds = {a.t.kind, b.t.kind}
+        if not kinds <= {"int", "date", "money", "decimal"} or a.val is None or b.val is None:
+            return None
+        if kinds <= {"int", "date"}:
+            step: Any = z3.IntVal(1)
+        else:
+            places = max(p for p in (a.places, b.places, 0) if p is not None)
+            step = z3.RealVal(f"1/{10 ** places}")
+        real = not kinds <= {"int", "date"}
+        la = z3.ToReal(a.val) if real and z3.is_int(a.val) else a.val
+        lb = z3.ToReal(b.val) if real and z3.is_int(b.val) else b.val
+        return z3.And(a.present, b.present), la - lb, step
+
     def _all(self, rules: tuple[ir.RuleIR, ...]) -> list[Entry]:
         out: list[Entry] = []
         for rule in rules:
             if not rule.ok:
                 continue
+            given = self._visit(rule, TRUE, [])
             c = self.rule_cond(rule)
-            out.extend((z3.And(c, x), code, s) for x, code, s in self.rule_reasons(rule))
+            out.extend((z3.And(c, x), code, s) for x, code, s in
+                       (given if given is not None else self.rule_reasons(rule)))
         return out
 
     def _first(self, rules: tuple[ir.RuleIR, ...], table: tuple[str, Sym, int] | None
@@ -173,10 +272,13 @@ class RulesetEncoder:
         out: list[Entry] = []
         fired: list[tuple[Any, ir.RuleIR]] = []
         none_yet: Any = TRUE
+        earlier: list[tuple[ir.RuleIR, Any]] = []
         for rule in rules:
             if not rule.ok:
                 continue
+            given = self._visit(rule, none_yet, earlier)
             c = self.rule_cond(rule)
+            earlier.append((rule, c))
             fires = z3.And(none_yet, c)
             fired.append((fires, rule))
             if rule.use is not None:
@@ -184,10 +286,15 @@ class RulesetEncoder:
                     raise EncodingError("use: outside a table", f"rule {rule.id}",
                                         str(rule.location))
                 group, subject, depth = table
-                sub = self.table(group, rule.use, subject, depth + 1, str(rule.location))
+                self._scope.append(fires)
+                try:
+                    sub = self.table(group, rule.use, subject, depth + 1, str(rule.location))
+                finally:
+                    self._scope.pop()
                 out.extend((z3.And(fires, x), code, s) for x, code, s in sub)
             else:
-                out.extend((z3.And(fires, x), code, s) for x, code, s in self.rule_reasons(rule))
+                out.extend((z3.And(fires, x), code, s) for x, code, s in
+                           (given if given is not None else self.rule_reasons(rule)))
             none_yet = z3.And(none_yet, z3.Not(c))
         return out, fired
 
@@ -238,13 +345,24 @@ class RulesetEncoder:
             for tname in names:
                 pick = eq(item, const_sym(tname, item.t, self.strings))
                 chosen.append(pick)
-                sub = self.table(g.name, tname, item, 0, str(g.name))
+                sub = self._scoped(z3.And(fresh, pick),
+                                   lambda tname=tname, item=item: self.table(
+                                       g.name, tname, item, 0, str(g.name)))
                 out.extend((z3.And(fresh, pick, x), code, s) for x, code, s in sub)
             if g.default is not None:
                 other = z3.And(fresh, z3.Not(z3.Or(chosen or [FALSE])))
-                sub = self.table(g.name, g.default, item, 0, str(g.name))
+                sub = self._scoped(other, lambda item=item, default=g.default: self.table(
+                    g.name, default, item, 0, str(g.name)))
                 out.extend((z3.And(other, x), code, s) for x, code, s in sub)
         return out
+
+    def _scoped(self, scope: Any, fn: Any) -> list[Entry]:
+        self._scope.append(scope)
+        try:
+            got: list[Entry] = fn()
+            return got
+        finally:
+            self._scope.pop()
 
     def group_kind(self, group: str, kind: str) -> Sym:
         """``group.kind``: the reasons of one kind a group gave."""

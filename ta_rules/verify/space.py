@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -205,18 +205,25 @@ class FactSpace:
         self.leaves.append(leaf)
         return leaf.sym
 
-    def constraints(self) -> list[Any]:
-        """What makes an assignment a valid document (call after encoding the rules)."""
+    def constraints(self, meaning: Callable[[Leaf], set[str] | None] | None = None
+                    ) -> list[Any]:
+        """What makes an assignment a valid document (call after encoding the rules).
+
+        ``meaning``: for a free text or code fact, the literals it may take besides a
+        value no rule mentions (None: any literal that fits it).
+        """
         code = re.compile(CODE_PATTERN)
         # as many unmentioned codes as free facts: any pattern of equal and different ones
         others = [OTHER - j for j in range(len(self._free))]
         free = []
         for leaf in self._free:
             is_code = leaf.t.code is not None
+            means = meaning(leaf) if meaning is not None else None
             allowed = [i for i, s in enumerate(self.strings.items)
                        if len(s) <= min(leaf.max_length, CODE_MAX_LENGTH if is_code else
                                         leaf.max_length)
-                       and (code.fullmatch(s) if is_code else True)]
+                       and (code.fullmatch(s) if is_code else True)
+                       and (means is None or s in means)]
             free.append(z3.Or([leaf.raw == i for i in allowed + others]))
         return [*self._fixed, *free]
 
@@ -288,6 +295,14 @@ class FactSpace:
         for leaf in self.leaves:
             out[leaf.path] = self._same_leaf(leaf, flat.get(leaf.path))
         return out
+
+    def index_of(self, text: str) -> int:
+        """The index a string has in the document last pinned (:meth:`same_as`)."""
+        index = self.strings.index.get(text)
+        if index is None:
+            unmentioned = self.__dict__.setdefault("_unmentioned", {})
+            index = unmentioned.setdefault(text, OTHER - len(unmentioned))
+        return index
 
     def pin(self, flat: Mapping[str, Any]) -> list[Any]:
         """Constraints that make the document exactly ``flat`` (a :func:`flatten` result)."""
