@@ -38,6 +38,9 @@ def test_shadowed_row_names_the_rows_before_it() -> None:
 def test_impossible_condition_is_located_at_its_rule() -> None:
     d = _only(BAD / "check.impossible-condition.yaml")
     assert "gate.far-future" in d.message and d.location.line == 32
+    # and at the declaration that makes it impossible: the fact's bounds in the vocabulary
+    assert any(r.source.endswith("trade-assurance.vocabulary.yaml") for r in d.related), \
+        d.related
 
 
 def test_unreachable_reason_points_at_the_rule_naming_it() -> None:

@@ -81,8 +81,9 @@ def _report(rs: Ruleset, impossible: list[ir.RuleIR],
         out.append(_warn(
             dc.CHECK_IMPOSSIBLE_CONDITION,
             f"rule {rule.id!r} can never apply: its condition cannot hold for any valid "
-            f"facts where it is evaluated ({how})", rule.location,
-            hint="check the comparisons against the vocabulary's bounds and the parameters"))
+            f"facts where it is evaluated ({how})", rule.location, _read_places(rs, rule),
+            hint="check the comparisons against the vocabulary's bounds (the facts it reads "
+            "are declared at the related places) and the parameters"))
     for rule, earlier in shadowed:
         out.append(_warn(
             dc.CHECK_SHADOWED_RULE,
@@ -112,6 +113,37 @@ def _report(rs: Ruleset, impossible: list[ir.RuleIR],
 
 
 # --- the syntactic check ---------------------------------------------------------------
+
+def _fact_path(node: Any) -> tuple[str, ...] | None:
+    """``contract.ship_within_days`` of a chain of fields from a fact root, else None."""
+    names: list[str] = []
+    while isinstance(node, ir.Field):
+        names.append(node.name)
+        node = node.obj
+    if isinstance(node, ir.Ref) and node.kind == "fact":
+        return (node.name, *reversed(names))
+    return None
+
+
+def _read_places(rs: Ruleset, rule: ir.RuleIR) -> list[Location]:
+    """Where the facts and parameters a rule's condition reads are declared.
+
+    A condition that can never hold is so because of those declarations (a vocabulary
+    bound, a parameter's choices) as much as because of the rule: both places are named.
+    """
+    if rule.when is None:
+        return []
+    places: dict[Location, None] = {}
+    for node in ir.walk(rule.when):
+        path = _fact_path(node)
+        if path is not None and rs.vocabulary is not None:
+            field = rs.vocabulary.field_at(path)
+            if field is not None and field.location is not None:
+                places[field.location] = None
+        elif isinstance(node, ir.Ref) and node.kind == "param" and node.name in rs.parameters:
+            places[rs.parameters[node.name].location] = None
+    return list(places)
+
 
 def _key(node: Any) -> Any:
     """A structural key of an expression (where it is written left out)."""
