@@ -14,7 +14,8 @@ def test_all_is_sorted_importable_and_public() -> None:
     submodules = {"errors", "evaluate", "facts", "money", "rulesets", "verdict", "engines",
                   "messages", "testing", "schema_export", "cli", "batch", "audit", "tools",
                   "request", "serve", "project", "vocabulary", "impact", "verify", "build",
-                  "present", "texts", "store", "refs", "decisionlog", "diagnostic_codes"}
+                  "present", "texts", "store", "refs", "decisionlog", "diagnostic_codes",
+                      "lsp", "studio"}
     assert public - submodules <= set(ta_rules.__all__)
 
 

@@ -32,7 +32,7 @@ from ta_rules.verify.properties import (
     property_literals,
     resolve_properties,
 )
-from ta_rules.verify.query import Query, currency_classes, literals
+from ta_rules.verify.query import Query, currency_classes, literals, settled_check
 from ta_rules.verify.rules_enc import EncodingError
 from ta_rules.verify.values import Unsupported
 
@@ -118,7 +118,7 @@ def check_property(rs: Ruleset, prop: Property, *, bound: int = DEFAULT_BOUND,
             try:
                 s.add(z3.Not(PropertyEncoder(symbolic_world(q), resolved).holds(prop)))
                 result.notes += [n for n in q.encoders[0].notes if n not in result.notes]
-                answer = s.check()
+                answer = settled_check(s)
                 model = s.model() if answer == z3.sat else None
                 why = s.reason_unknown() if answer == z3.unknown else ""
             finally:

@@ -110,6 +110,19 @@ def _widest(rulesets: Sequence[Ruleset]) -> Ruleset | None:
     return None
 
 
+def settled_check(s: Any) -> Any:
+    """``s.check()``, asked once more when the solver gives up.
+
+    On a loaded machine a check can come back ``unknown`` (``canceled``) long before its
+    time limit; that says nothing about the rules, so a second answer is asked for before
+    "unknown" is reported.
+    """
+    answer = s.check()
+    if answer == z3.unknown:
+        answer = s.check()
+    return answer
+
+
 @dataclasses.dataclass
 class Query:
     """A facts space for one currency, the encoders of the rulesets, and their verdicts."""

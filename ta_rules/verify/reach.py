@@ -25,7 +25,7 @@ import z3
 
 from ta_rules.rulesets import ir
 from ta_rules.rulesets.compile import Ruleset
-from ta_rules.verify.query import currency_classes, env_of, literals
+from ta_rules.verify.query import currency_classes, env_of, literals, settled_check
 from ta_rules.verify.rules_enc import RulesetEncoder, RuleVisit, skeleton
 from ta_rules.verify.space import FactSpace
 from ta_rules.verify.values import Strings, Sym
@@ -182,7 +182,7 @@ def _witness(s: Any, goals: dict[str, Any], deadline: float, timeout: float,
             continue
         s.push()
         s.add(formula)
-        got = s.check()
+        got = settled_check(s)
         if got == z3.sat:
             m = s.model()
             met.add(name)

@@ -22,7 +22,7 @@ from ta_rules.rulesets.compile import Ruleset
 from ta_rules.rulesets.resolve import OUTCOMES
 from ta_rules.verify.concrete import judge
 from ta_rules.verify.prove import DEFAULT_BOUND, DEFAULT_TIMEOUT
-from ta_rules.verify.query import Query, currency_classes, literals
+from ta_rules.verify.query import Query, currency_classes, literals, settled_check
 from ta_rules.verify.rules_enc import SymVerdict
 
 __all__ = ["render_symbolic", "symbolic_diff"]
@@ -71,7 +71,7 @@ def symbolic_diff(old: Ruleset, new: Ruleset, *, bound: int = DEFAULT_BOUND,
                 continue
             s.push()
             s.add(formula)
-            answer = s.check()
+            answer = settled_check(s)
             if answer == z3.sat:
                 results[name] = _witness(q, s.model(), old, new, po, pn, check, currency)
             elif answer == z3.unknown:
