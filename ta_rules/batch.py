@@ -104,6 +104,22 @@ class BatchSummary:
         for currency, amount in part.refunds.items():
             self.refunds[currency] = self.refunds.get(currency, Decimal(0)) + amount
 
+    def add_verdict(self, verdict: Any) -> None:
+        """Count one judged claim: its outcome, its codes (each once) and its refund."""
+        self.claims += 1
+        self.outcomes[verdict.outcome] += 1
+        self.reasons.update(verdict.codes)
+        refund = verdict.max_refund
+        self.refunds[refund.currency] = \
+            self.refunds.get(refund.currency, Decimal(0)) + refund.amount
+
+    def add_error(self, number: int, error: dict[str, Any], out: list[str],
+                  bad: list[tuple[int, str]]) -> None:
+        """Count one line that could not be judged, and write its error record."""
+        self.errors += 1
+        bad.append((number, error["message"]))
+        out.append(json.dumps({"line": number, "error": error}, ensure_ascii=False))
+
     def add_record(self, record: dict[str, Any]) -> None:
         """Fold in one output record (a verdict or an error), as written."""
         verdict = record.get("verdict")
@@ -294,17 +310,10 @@ def judge_lines(chunk: list[Line], options: dict[str, Any], *, strict: bool = Fa
         except Exception as exc:  # every failure is this line's record, never the run's
             error = _error(exc, size, raw is not None)
         else:
-            summary.claims += 1
-            summary.outcomes[verdict.outcome] += 1
-            summary.reasons.update(verdict.codes)
-            refund = verdict.max_refund
-            summary.refunds[refund.currency] = \
-                summary.refunds.get(refund.currency, Decimal(0)) + refund.amount
+            summary.add_verdict(verdict)
             out.append(batch_record(number, verdict))
             continue
-        summary.errors += 1
-        bad.append((number, error["message"]))
-        out.append(json.dumps({"line": number, "error": error}, ensure_ascii=False))
+        summary.add_error(number, error, out, bad)
         if strict:
             break
     return out, summary, bad
@@ -314,6 +323,7 @@ def _judge_recorded(chunk: list[Line], options: dict[str, Any], strict: bool,
                     record: Recorder) -> Judged:
     """:func:`judge_lines` with each verdict recorded, its line written once stored."""
     from ta_rules.evaluate import evaluate
+    from ta_rules.present import batch_record
 
     results: list[tuple[int, Any, Any]] = []  # (line, verdict and future, or error)
     for number, raw, size in chunk:
@@ -339,18 +349,10 @@ def _judge_recorded(chunk: list[Line], options: dict[str, Any], strict: bool,
             except TaRulesError as exc:
                 error = {"kind": "decision-log", "message": _clip(str(exc))}
             else:
-                summary.claims += 1
-                summary.outcomes[verdict.outcome] += 1
-                summary.reasons.update(verdict.codes)
-                refund = verdict.max_refund
-                summary.refunds[refund.currency] = \
-                    summary.refunds.get(refund.currency, Decimal(0)) + refund.amount
-                out.append(f'{{"line": {number}, "decision_id": "{decision_id}", '
-                           f'"verdict": {verdict.model_dump_json()}}}')
+                summary.add_verdict(verdict)
+                out.append(batch_record(number, verdict, decision_id=decision_id))
                 continue
-        summary.errors += 1
-        bad.append((number, error["message"]))
-        out.append(json.dumps({"line": number, "error": error}, ensure_ascii=False))
+        summary.add_error(number, error, out, bad)
         if strict:
             break
     return out, summary, bad

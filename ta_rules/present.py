@@ -34,9 +34,13 @@ def verdict_json(verdict: Verdict) -> str:
     return json.dumps(verdict.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
-def batch_record(line: int, verdict: Verdict) -> str:
-    """One ``--batch`` record: the line number and the verdict, on one line (no newline)."""
-    return f'{{"line": {line}, "verdict": {verdict.model_dump_json()}}}'
+def batch_record(line: int, verdict: Verdict, *, decision_id: str | None = None) -> str:
+    """One ``--batch`` record on one line (no newline): line number, verdict.
+
+    A verdict recorded in a decision log carries its ``decision_id`` before the verdict.
+    """
+    logged = f'"decision_id": "{decision_id}", ' if decision_id is not None else ""
+    return f'{{"line": {line}, {logged}"verdict": {verdict.model_dump_json()}}}'
 
 
 def verdict_summary(verdict: Verdict) -> dict[str, Any]:
