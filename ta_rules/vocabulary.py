@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ta_rules.errors import Location
@@ -291,23 +291,19 @@ class Vocabulary:
         """The currency dimensions by name."""
         return {d.name: d for d in self.dimensions}
 
-    def has_path(self, path: tuple[str, ...]) -> bool:
+    def has_path(self, path: Sequence[str]) -> bool:
         """Whether a document path (list items passed through, indexes left out) is a field."""
-        record = self.record_map.get(self.root)
-        for part in path:
-            if record is None:
-                return False
-            found = record.by_name.get(part)
-            if found is None:
-                return False
-            t = found.type
-            while t.base == "list" and t.item is not None:
-                t = t.item
-            record = self.record_map.get(str(t.arg)) if t.base == "record" else None
-        return True
+        return self._walk(path, through_lists=True) is not None
 
-    def field_at(self, path: tuple[str, ...]) -> FieldDef | None:
-        """The field at a dotted path from the root (through records only), or None."""
+    def field_at(self, path: Sequence[str], *, through_lists: bool = False) -> FieldDef | None:
+        """The field at a dotted path from the root, or None.
+
+        Only records are passed through, unless ``through_lists``: then a list of records
+        passes through to its record (``payments.amount``).
+        """
+        return self._walk(path, through_lists=through_lists)
+
+    def _walk(self, path: Sequence[str], *, through_lists: bool) -> FieldDef | None:
         record = self.record_map.get(self.root)
         found: FieldDef | None = None
         for part in path:
@@ -317,9 +313,10 @@ class Vocabulary:
             if found is None:
                 return None
             t = found.type
+            while through_lists and t.base == "list" and t.item is not None:
+                t = t.item
             record = self.record_map.get(str(t.arg)) if t.base == "record" else None
         return found
-
 
 def attribute(obj: str, name: str) -> str:
     """Python source reading field ``name`` of ``obj``, for code generated from a vocabulary.

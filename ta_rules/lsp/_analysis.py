@@ -305,16 +305,7 @@ def vocabulary_for(path: str, table: SymbolTable) -> Vocabulary:
 
 def fact_at(voc: Vocabulary, parts: list[str]) -> FieldDef | None:
     """The field at a dotted fact path (list items of records pass through to the record)."""
-    record = voc.record_map.get(voc.root)
-    found: FieldDef | None = None
-    for part in parts:
-        if record is None:
-            return None
-        found = record.by_name.get(part)
-        if found is None:
-            return None
-        record = record_of(voc, found)
-    return found
+    return voc.field_at(parts, through_lists=True)
 
 
 def record_of(voc: Vocabulary, f: FieldDef) -> RecordDef | None:
